@@ -1,0 +1,446 @@
+package io.managedsession;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import javax.sql.DataSource;
+
+import org.jooq.Configuration;
+import org.jooq.DSLContext;
+import org.jooq.SQLDialect;
+import org.jooq.conf.Settings;
+import org.jooq.conf.SettingsTools;
+import org.jooq.impl.DefaultConfiguration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import com.zaxxer.hikari.HikariDataSource;
+
+import io.managedsession.internal.HikariPools;
+import io.managedsession.internal.InFlightTransactions;
+import io.managedsession.internal.JdbcUrls;
+import io.managedsession.internal.Migrations;
+import io.managedsession.internal.PooledConnections;
+import io.managedsession.internal.ScopeTransactionProvider;
+import io.managedsession.internal.TransactionRunner;
+
+/**
+ * Runs jOOQ work in PostgreSQL transactions, one safe way from any thread.
+ *
+ * <pre>{@code
+ * try (SessionManager sessions = SessionManager.builder()
+ *         .jdbcUrl(url).username(user).password(password)
+ *         .migrateOnStart(true)
+ *         .build()) {
+ *     long id = sessions.transactionResult(ctx -> Accounts.open(ctx, "alice", 100_00));
+ * }
+ * }</pre>
+ *
+ * <p>A transaction commits when its callback returns and rolls back when the callback throws anything; the very
+ * exception the callback threw reaches the caller, checked or not, never wrapped. The connection always goes back to
+ * the pool. A transaction belongs to the thread that started it: code that calls {@code transaction} or
+ * {@code transactionResult} again on that thread, while the transaction runs, joins it (same connection, no second
+ * pool checkout). If such a joined block throws and the outer block swallows the exception, the transaction is rolled
+ * back at its end and {@link RollbackOnlyException} is thrown instead of a silent commit.
+ *
+ * <p>Thread safety: one {@code SessionManager} serves all threads of an application, platform or virtual. The
+ * {@code DSLContext} handed to a callback, however, belongs to that callback's thread and transaction: using it from
+ * another thread, or after the transaction ended, fails with an {@link IllegalStateException}.
+ */
+public final class SessionManager implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(SessionManager.class);
+    private static final AtomicInteger instances = new AtomicInteger();
+
+    private final String name;
+    private final DataSource dataSource;
+    private final boolean ownsDataSource;
+    private final String description;
+    private final Duration closeTimeout;
+    private final InFlightTransactions inFlight;
+    private final TransactionRunner runner;
+    private final AtomicBoolean closing = new AtomicBoolean();
+
+    private SessionManager(Builder builder) {
+        this.name = builder.name != null ? builder.name : "managed-session-" + instances.incrementAndGet();
+        this.closeTimeout = builder.closeTimeout;
+        this.ownsDataSource = builder.dataSource == null;
+        if (ownsDataSource) {
+            this.dataSource = HikariPools.open(name, builder.jdbcUrl, builder.username, builder.password,
+                    builder.maximumPoolSize, builder.connectionTimeout);
+            this.description = "SessionManager[name=" + name + ", url=" + JdbcUrls.redact(builder.jdbcUrl)
+                    + ", username=" + builder.username + ", maximumPoolSize=" + builder.maximumPoolSize + "]";
+        } else {
+            this.dataSource = builder.dataSource;
+            this.description = "SessionManager[name=" + name + ", dataSource=" + builder.dataSource.getClass().getName()
+                    + "]";
+        }
+        try {
+            if (builder.migrateOnStart) {
+                int applied = Migrations.migrate(dataSource, builder.migrationLocations, name);
+                log.info("SessionManager '{}' applied {} migration(s) from {}", name, applied, builder.migrationLocations);
+            }
+        } catch (RuntimeException | Error e) {
+            closeOwnedPool();
+            throw e;
+        }
+        Configuration configuration = new DefaultConfiguration()
+                .set(SQLDialect.POSTGRES)
+                .set(builder.settings != null ? SettingsTools.clone(builder.settings) : new Settings())
+                .set(new ScopeTransactionProvider());
+        this.inFlight = new InFlightTransactions(name);
+        this.runner = new TransactionRunner(configuration, new PooledConnections(dataSource, name), inFlight, name);
+        log.debug("Started {}", description);
+    }
+
+    /**
+     * Starts configuring a SessionManager.
+     *
+     * @return a new builder
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Runs {@code callback} in a transaction and returns its result.
+     *
+     * <p>When this thread is already running a transaction of this manager, the callback joins it; otherwise a
+     * connection is taken from the pool, a transaction begins, and it commits when the callback returns or rolls back
+     * when it throws.
+     *
+     * @param callback the unit of work; it receives the transaction's {@code DSLContext}
+     * @param <T>      the result type
+     * @param <X>      the checked exception the callback may throw
+     * @return what the callback returned, after the transaction committed
+     * @throws X                              the callback's own exception, unchanged, after rollback
+     * @throws RollbackOnlyException          when a joined block failed and the callback returned normally
+     * @throws CommitOutcomeUnknownException  when the connection failed during COMMIT
+     * @throws ConnectionUnavailableException when no connection could be had within the connection timeout
+     * @throws SessionException               when the manager is closed, or the thread was interrupted
+     * @throws org.jooq.exception.DataAccessException when COMMIT fails (for example a deferred constraint)
+     */
+    public <T, X extends Exception> T transactionResult(TransactionCallback<T, X> callback) throws X {
+        Objects.requireNonNull(callback, "callback");
+        return runner.run(callback);
+    }
+
+    /**
+     * Runs {@code consumer} in a transaction; see {@link #transactionResult(TransactionCallback)}.
+     *
+     * @param consumer the unit of work; it receives the transaction's {@code DSLContext}
+     * @param <X>      the checked exception the consumer may throw
+     * @throws X the consumer's own exception, unchanged, after rollback
+     */
+    public <X extends Exception> void transaction(TransactionConsumer<X> consumer) throws X {
+        Objects.requireNonNull(consumer, "consumer");
+        runner.run(ctx -> {
+            consumer.run(ctx);
+            return null;
+        });
+    }
+
+    /**
+     * Returns the {@code DSLContext} of the transaction this thread is running, so helper code can join it without a
+     * parameter.
+     *
+     * @return the current transaction's {@code DSLContext}, or empty outside a transaction of this manager
+     */
+    public Optional<DSLContext> current() {
+        return runner.current();
+    }
+
+    /**
+     * Returns the DataSource the transactions take their connections from: the owned HikariCP pool, or the one
+     * passed to {@link Builder#dataSource(DataSource)}. Meant for tools such as metrics and migrations; a connection
+     * taken from it directly is not part of any managed transaction.
+     *
+     * @return the DataSource
+     */
+    public DataSource dataSource() {
+        return dataSource;
+    }
+
+    /**
+     * Returns the name of this manager, which is also the name of its owned pool.
+     *
+     * @return the name given to the builder, or {@code managed-session-N}
+     */
+    public String name() {
+        return name;
+    }
+
+    /**
+     * Closes the manager: new transactions are refused at once, running ones get up to the close timeout to finish,
+     * and then an owned pool is closed. A DataSource passed to the builder is left open. Calling it again does nothing.
+     *
+     * @throws IllegalStateException when called from inside one of this manager's transactions, which would wait
+     *                               for itself
+     */
+    @Override
+    public void close() {
+        if (runner.inTransaction()) {
+            throw new IllegalStateException("SessionManager '" + name + "' cannot be closed from inside one of its own"
+                    + " transactions: close() would wait for the transaction that calls it");
+        }
+        if (!closing.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            if (!inFlight.closeAndAwait(closeTimeout)) {
+                log.warn("SessionManager '{}' closed with {} transaction(s) still running after waiting {} ms; their"
+                        + " connections are closed with the pool and they will fail", name, inFlight.running(),
+                        closeTimeout.toMillis());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            log.warn("SessionManager '{}' was interrupted while waiting for {} running transaction(s); closing now",
+                    name, inFlight.running());
+        } finally {
+            closeOwnedPool();
+            log.debug("Closed {}", description);
+        }
+    }
+
+    /**
+     * Returns whether {@link #close()} has been called.
+     *
+     * @return {@code true} once closing has begun
+     */
+    public boolean isClosed() {
+        return closing.get();
+    }
+
+    private void closeOwnedPool() {
+        if (ownsDataSource && dataSource instanceof HikariDataSource hikari) {
+            hikari.close();
+        }
+    }
+
+    /** Describes the manager without any password. */
+    @Override
+    public String toString() {
+        return description;
+    }
+
+    /**
+     * Configures and builds a {@link SessionManager}. Each setter checks its argument at once and names the setting,
+     * the value and the bound when it refuses one; {@link #build()} checks that the settings fit together.
+     *
+     * <p>A builder is not thread safe; the manager it builds is immutable in its configuration.
+     */
+    public static final class Builder {
+
+        private static final Duration MINIMUM_CONNECTION_TIMEOUT = Duration.ofMillis(250);
+
+        private String name;
+        private String jdbcUrl;
+        private String username;
+        private String password;
+        private DataSource dataSource;
+        private int maximumPoolSize = 10;
+        private Duration connectionTimeout = Duration.ofSeconds(30);
+        private Duration closeTimeout = Duration.ofSeconds(30);
+        private boolean migrateOnStart;
+        private List<String> migrationLocations = List.of("classpath:db/migration");
+        private Settings settings;
+
+        private Builder() {
+        }
+
+        /**
+         * Sets the JDBC URL of the PostgreSQL database; the manager then owns a HikariCP pool to it.
+         *
+         * @param jdbcUrl a URL starting with {@code jdbc:postgresql:}
+         * @return this builder
+         */
+        public Builder jdbcUrl(String jdbcUrl) {
+            Objects.requireNonNull(jdbcUrl, "jdbcUrl");
+            if (!jdbcUrl.startsWith("jdbc:postgresql:")) {
+                throw new IllegalArgumentException("jdbcUrl must be a PostgreSQL JDBC URL starting with"
+                        + " 'jdbc:postgresql:', but was '" + JdbcUrls.redact(jdbcUrl) + "'");
+            }
+            this.jdbcUrl = jdbcUrl;
+            return this;
+        }
+
+        /**
+         * Sets the database user for the owned pool.
+         *
+         * @param username the role name
+         * @return this builder
+         */
+        public Builder username(String username) {
+            this.username = Objects.requireNonNull(username, "username");
+            return this;
+        }
+
+        /**
+         * Sets the password for the owned pool. It is never logged, nor shown by any message or {@code toString}.
+         *
+         * @param password the password
+         * @return this builder
+         */
+        public Builder password(String password) {
+            this.password = Objects.requireNonNull(password, "password");
+            return this;
+        }
+
+        /**
+         * Uses an existing DataSource (typically a pool the application already has) instead of a JDBC URL. The
+         * manager never closes it.
+         *
+         * @param dataSource the DataSource to take connections from
+         * @return this builder
+         */
+        public Builder dataSource(DataSource dataSource) {
+            this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+            return this;
+        }
+
+        /**
+         * Sets the size of the owned pool (default 10). Only with {@link #jdbcUrl(String)}.
+         *
+         * @param maximumPoolSize the number of connections, from 1 to 1,000
+         * @return this builder
+         */
+        public Builder maximumPoolSize(int maximumPoolSize) {
+            if (maximumPoolSize < 1 || maximumPoolSize > 1_000) {
+                throw new IllegalArgumentException("maximumPoolSize must be between 1 and 1000, but was "
+                        + maximumPoolSize);
+            }
+            this.maximumPoolSize = maximumPoolSize;
+            return this;
+        }
+
+        /**
+         * Sets how long a new transaction waits for a connection from the owned pool, and how long the first
+         * connection at build time may take (default 30 seconds, at least 250 milliseconds). Only with
+         * {@link #jdbcUrl(String)}.
+         *
+         * @param connectionTimeout the timeout
+         * @return this builder
+         */
+        public Builder connectionTimeout(Duration connectionTimeout) {
+            Objects.requireNonNull(connectionTimeout, "connectionTimeout");
+            if (connectionTimeout.compareTo(MINIMUM_CONNECTION_TIMEOUT) < 0) {
+                throw new IllegalArgumentException("connectionTimeout must be at least 250 ms, but was "
+                        + connectionTimeout.toMillis() + " ms");
+            }
+            this.connectionTimeout = connectionTimeout;
+            return this;
+        }
+
+        /**
+         * Sets how long {@link SessionManager#close()} waits for running transactions before it closes the owned
+         * pool anyway (default 30 seconds).
+         *
+         * @param closeTimeout the timeout; zero closes without waiting
+         * @return this builder
+         */
+        public Builder closeTimeout(Duration closeTimeout) {
+            Objects.requireNonNull(closeTimeout, "closeTimeout");
+            if (closeTimeout.isNegative()) {
+                throw new IllegalArgumentException("closeTimeout must not be negative, but was " + closeTimeout);
+            }
+            this.closeTimeout = closeTimeout;
+            return this;
+        }
+
+        /**
+         * Runs Flyway migrations in {@link #build()}, before the first transaction (default {@code false}). All
+         * pending migrations are applied in one transaction: if one fails, {@code build()} throws with Flyway's
+         * reason, closes the owned pool, and the schema stays as it was.
+         *
+         * @param migrateOnStart whether to migrate
+         * @return this builder
+         */
+        public Builder migrateOnStart(boolean migrateOnStart) {
+            this.migrateOnStart = migrateOnStart;
+            return this;
+        }
+
+        /**
+         * Sets where Flyway finds migrations (default {@code classpath:db/migration}).
+         *
+         * @param locations Flyway locations such as {@code classpath:db/migration} or {@code filesystem:/path}
+         * @return this builder
+         */
+        public Builder migrationLocations(String... locations) {
+            Objects.requireNonNull(locations, "locations");
+            if (locations.length == 0) {
+                throw new IllegalArgumentException("migrationLocations needs at least one location");
+            }
+            for (int i = 0; i < locations.length; i++) {
+                if (locations[i] == null || locations[i].isBlank()) {
+                    throw new IllegalArgumentException("migrationLocations[" + i + "] is blank");
+                }
+            }
+            this.migrationLocations = List.of(locations);
+            return this;
+        }
+
+        /**
+         * Sets jOOQ settings for every transaction's {@code DSLContext}. The settings are copied; later changes to
+         * the object have no effect.
+         *
+         * @param settings jOOQ settings
+         * @return this builder
+         */
+        public Builder settings(Settings settings) {
+            this.settings = SettingsTools.clone(Objects.requireNonNull(settings, "settings"));
+            return this;
+        }
+
+        /**
+         * Names the manager and its owned pool, as shown in logs, errors and {@code pg_stat_activity}
+         * (default {@code managed-session-N}).
+         *
+         * @param name a short name
+         * @return this builder
+         */
+        public Builder name(String name) {
+            Objects.requireNonNull(name, "name");
+            if (name.isBlank()) {
+                throw new IllegalArgumentException("name must not be blank");
+            }
+            this.name = name;
+            return this;
+        }
+
+        /**
+         * Builds the manager: opens the owned pool (failing within the connection timeout when the database cannot be
+         * reached) and runs migrations when asked.
+         *
+         * @return a running SessionManager
+         * @throws IllegalStateException          when the settings do not fit together
+         * @throws ConnectionUnavailableException when the database cannot be reached or refuses the login
+         * @throws SessionException               when a migration fails
+         */
+        public SessionManager build() {
+            if (jdbcUrl == null && dataSource == null) {
+                throw new IllegalStateException("SessionManager needs a database: set jdbcUrl(...) or dataSource(...)");
+            }
+            if (jdbcUrl != null && dataSource != null) {
+                throw new IllegalStateException("SessionManager takes either jdbcUrl(...) or dataSource(...), not both");
+            }
+            if (dataSource != null && (username != null || password != null)) {
+                throw new IllegalStateException("username and password apply to the pool built from jdbcUrl(...);"
+                        + " configure them on the DataSource passed to dataSource(...) instead");
+            }
+            return new SessionManager(this);
+        }
+
+        /** Describes the builder without any password. */
+        @Override
+        public String toString() {
+            return "SessionManager.Builder[url=" + JdbcUrls.redact(jdbcUrl) + ", username=" + username
+                    + ", password=" + (password == null ? "unset" : "***") + ", maximumPoolSize=" + maximumPoolSize
+                    + "]";
+        }
+    }
+}
