@@ -7,6 +7,8 @@ import java.sql.Savepoint;
 import org.jooq.ConnectionProvider;
 import org.jooq.DSLContext;
 import org.jooq.exception.DataAccessException;
+import org.postgresql.core.BaseConnection;
+import org.postgresql.core.TransactionState;
 
 import io.managedsession.CommitOutcomeUnknownException;
 import io.managedsession.RollbackOnlyException;
@@ -149,10 +151,31 @@ public final class TransactionScope implements ConnectionProvider {
             throw new RollbackOnlyException("The transaction was rolled back and nothing was committed: a joined block"
                     + " failed with " + rollbackOnlyCause + " and the outer block returned normally", rollbackOnlyCause);
         }
+        if (abortedOnServer()) {
+            throw new RollbackOnlyException("The transaction was rolled back and nothing was committed: a statement"
+                    + " failed inside it, so PostgreSQL aborted the transaction, and the callback caught the error and"
+                    + " returned normally. Let the statement's exception propagate, or use a savepoint (a nested jOOQ"
+                    + " transaction) around a statement that may fail", null);
+        }
         if (owner.isInterrupted()) {
             throw new SessionException("The transaction was rolled back because thread " + describe(owner)
                     + " was interrupted while it ran; nothing was committed and the interrupt flag is kept");
         }
+    }
+
+    /**
+     * Whether PostgreSQL has aborted the transaction because a statement failed. COMMIT would then silently roll back
+     * and report success, so the driver's view is checked first; it costs no round trip.
+     */
+    private boolean abortedOnServer() {
+        try {
+            if (connection.isWrapperFor(BaseConnection.class)) {
+                return connection.unwrap(BaseConnection.class).getTransactionState() == TransactionState.FAILED;
+            }
+        } catch (SQLException e) {
+            // Not the PostgreSQL driver, or it cannot tell: COMMIT decides.
+        }
+        return false;
     }
 
     /**

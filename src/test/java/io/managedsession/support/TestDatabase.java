@@ -1,0 +1,117 @@
+package io.managedsession.support;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+
+import io.managedsession.SessionManager;
+import io.managedsession.database.PostgresDatabase;
+
+/**
+ * A database of a test class's own on the shared test server, and the checks the tests make from a second
+ * connection.
+ */
+public final class TestDatabase {
+
+    private final PostgresDatabase server;
+    private final String name;
+
+    TestDatabase(PostgresDatabase server, String name) {
+        this.server = server;
+        this.name = name;
+    }
+
+    /** The database's name. */
+    public String name() {
+        return name;
+    }
+
+    /** The server it lives on. */
+    public PostgresDatabase server() {
+        return server;
+    }
+
+    public String jdbcUrl() {
+        return server.jdbcUrl(name);
+    }
+
+    public String username() {
+        return server.username();
+    }
+
+    public String password() {
+        return server.password();
+    }
+
+    /** A builder pointed at this database, with a small pool and short timeouts to suit tests. */
+    public SessionManager.Builder sessions() {
+        SessionManager.Builder builder = SessionManager.builder()
+                .jdbcUrl(jdbcUrl())
+                .maximumPoolSize(4)
+                .connectionTimeout(Duration.ofSeconds(10))
+                .closeTimeout(Duration.ofSeconds(10));
+        if (username() != null) {
+            builder.username(username());
+        }
+        if (password() != null) {
+            builder.password(password());
+        }
+        return builder;
+    }
+
+    /** A second connection, outside any managed transaction, in auto-commit mode. The caller closes it. */
+    public Connection observer() throws SQLException {
+        return server.connect(name);
+    }
+
+    /** Runs a query that returns one number, on a fresh observer connection. */
+    public long queryLong(String sql, Object... parameters) {
+        try (Connection connection = observer(); PreparedStatement statement = connection.prepareStatement(sql)) {
+            for (int i = 0; i < parameters.length; i++) {
+                statement.setObject(i + 1, parameters[i]);
+            }
+            try (ResultSet rows = statement.executeQuery()) {
+                if (!rows.next()) {
+                    throw new AssertionError("No row from: " + sql);
+                }
+                return rows.getLong(1);
+            }
+        } catch (SQLException e) {
+            throw new AssertionError("Observer query failed: " + sql, e);
+        }
+    }
+
+    /** Runs a statement on a fresh observer connection. */
+    public void execute(String sql) {
+        try (Connection connection = observer()) {
+            connection.createStatement().execute(sql);
+        } catch (SQLException e) {
+            throw new AssertionError("Observer statement failed: " + sql, e);
+        }
+    }
+
+    /** How many rows a table has, as a second connection sees it. */
+    public long rowCount(String table) {
+        return queryLong("SELECT count(*) FROM " + table);
+    }
+
+    /** Whether a table exists in the public schema. */
+    public boolean tableExists(String table) {
+        return queryLong("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+                + " AND table_name = ?", table) > 0;
+    }
+
+    /** Sessions of this database that sit inside an open transaction without doing anything. */
+    public long idleInTransaction() {
+        return queryLong("SELECT count(*) FROM pg_stat_activity WHERE datname = ?"
+                + " AND state LIKE 'idle in transaction%'", name);
+    }
+
+    /** Backends connected to this database under an application name. */
+    public long backends(String applicationName) {
+        return queryLong("SELECT count(*) FROM pg_stat_activity WHERE datname = ? AND application_name = ?",
+                name, applicationName);
+    }
+}
