@@ -428,6 +428,10 @@ public final class SessionManager implements AutoCloseable {
             if (jdbcUrl != null && dataSource != null) {
                 throw new IllegalStateException("SessionManager takes either jdbcUrl(...) or dataSource(...), not both");
             }
+            if (jdbcUrl != null && password != null && JdbcUrls.password(jdbcUrl) != null) {
+                throw new IllegalStateException("The password is given twice, in jdbcUrl(...) and by password(...);"
+                        + " give it once");
+            }
             if (dataSource != null && (username != null || password != null)) {
                 throw new IllegalStateException("username and password apply to the pool built from jdbcUrl(...);"
                         + " configure them on the DataSource passed to dataSource(...) instead");

@@ -1,6 +1,7 @@
 package io.managedsession.internal;
 
 import java.time.Duration;
+import java.util.Locale;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
@@ -22,17 +23,30 @@ public final class HikariPools {
             int maximumPoolSize, Duration connectionTimeout) {
         HikariConfig config = new HikariConfig();
         config.setPoolName(poolName);
-        config.setJdbcUrl(jdbcUrl);
+        // The driver logs the URL it connects with: a password inside it moves to the connection properties.
+        String urlPassword = JdbcUrls.password(jdbcUrl);
+        config.setJdbcUrl(JdbcUrls.withoutPassword(jdbcUrl));
         config.setUsername(username);
-        config.setPassword(password);
+        config.setPassword(password != null ? password : urlPassword);
         config.setMaximumPoolSize(maximumPoolSize);
         config.setMinimumIdle(maximumPoolSize);
         config.setConnectionTimeout(connectionTimeout.toMillis());
         // Fail at build time when the database cannot be reached, after one attempt, rather than at first use.
         config.setInitializationFailTimeout(1);
+        String lowerCaseUrl = jdbcUrl.toLowerCase(Locale.ROOT);
         // Shows which program holds a connection in pg_stat_activity, unless the URL says otherwise.
-        if (!jdbcUrl.toLowerCase(java.util.Locale.ROOT).contains("applicationname=")) {
+        if (!lowerCaseUrl.contains("applicationname=")) {
             config.addDataSourceProperty("ApplicationName", poolName);
+        }
+        // Bound the whole login (TCP connect, TLS, authentication) by the connection timeout: otherwise a server that
+        // accepts the TCP connection and never answers holds the connecting thread forever. The driver takes
+        // loginTimeout in seconds, fractions allowed; connectTimeout in whole seconds.
+        if (!lowerCaseUrl.contains("logintimeout=")) {
+            config.addDataSourceProperty("loginTimeout", String.valueOf(connectionTimeout.toMillis() / 1000.0));
+        }
+        if (!lowerCaseUrl.contains("connecttimeout=")) {
+            config.addDataSourceProperty("connectTimeout",
+                    String.valueOf(Math.max(1, (connectionTimeout.toMillis() + 999) / 1000)));
         }
         try {
             return new HikariDataSource(config);

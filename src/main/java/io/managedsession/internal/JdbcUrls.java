@@ -1,5 +1,8 @@
 package io.managedsession.internal;
 
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** JDBC URLs made safe to print: passwords are masked wherever a URL may carry one. */
@@ -11,7 +14,36 @@ public final class JdbcUrls {
     /** {@code user:secret@} in the authority part. */
     private static final Pattern USER_INFO_PASSWORD = Pattern.compile("(//[^/:@?]*:)[^/@?]*@");
 
+    /** A whole {@code password=...} parameter, with the separator before it. */
+    private static final Pattern PASSWORD_PARAMETER_WHOLE = Pattern.compile("(?i)([?&;])password=([^&;#]*)");
+
     private JdbcUrls() {
+    }
+
+    /**
+     * Returns the password carried in the URL's parameters, URL-decoded as the driver would, or {@code null}.
+     */
+    public static String password(String url) {
+        Matcher matcher = PASSWORD_PARAMETER_WHOLE.matcher(url);
+        return matcher.find() ? URLDecoder.decode(matcher.group(2), StandardCharsets.UTF_8) : null;
+    }
+
+    /**
+     * Returns the URL without its {@code password} parameter. The PostgreSQL driver logs the URL it connects with (at
+     * debug level), so a password must reach it as a property, never inside the URL.
+     */
+    public static String withoutPassword(String url) {
+        Matcher matcher = PASSWORD_PARAMETER_WHOLE.matcher(url);
+        if (!matcher.find()) {
+            return url;
+        }
+        String before = url.substring(0, matcher.start());
+        String after = url.substring(matcher.end());
+        if (matcher.group(1).equals("?")) {
+            // The password was the first parameter: the next one, if any, becomes the first.
+            return after.isEmpty() ? before : before + "?" + after.substring(1);
+        }
+        return before + after;
     }
 
     /** Returns {@code url} with any password in it replaced by {@code ***}; {@code null} stays {@code null}. */
