@@ -81,7 +81,11 @@ public final class SessionManager implements AutoCloseable {
         }
         try {
             if (builder.migrateOnStart) {
-                int applied = Migrations.migrate(dataSource, builder.migrationLocations, name);
+                DataSource migrationSource = ownsDataSource
+                        ? HikariPools.unpooled(name + "-migrations", builder.jdbcUrl, builder.username,
+                                builder.password, builder.connectionTimeout)
+                        : dataSource;
+                int applied = Migrations.migrate(migrationSource, builder.migrationLocations, name);
                 log.info("SessionManager '{}' applied {} migration(s) from {}", name, applied, builder.migrationLocations);
             }
         } catch (RuntimeException | Error e) {
@@ -354,7 +358,9 @@ public final class SessionManager implements AutoCloseable {
         /**
          * Runs Flyway migrations in {@link #build()}, before the first transaction (default {@code false}). All
          * pending migrations are applied in one transaction: if one fails, {@code build()} throws with Flyway's
-         * reason, closes the owned pool, and the schema stays as it was.
+         * reason, closes the owned pool, and the schema stays as it was. Several managers starting at once on one
+         * database apply each migration once (Flyway locks). With a JDBC URL, Flyway uses connections of its own
+         * outside the pool; with {@link #dataSource(DataSource)}, it takes two at once from that DataSource.
          *
          * @param migrateOnStart whether to migrate
          * @return this builder

@@ -3,13 +3,17 @@ package io.managedsession.internal;
 import java.time.Duration;
 import java.util.Locale;
 
+import javax.sql.DataSource;
+
+import org.postgresql.ds.PGSimpleDataSource;
+
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.pool.HikariPool.PoolInitializationException;
 
 import io.managedsession.ConnectionUnavailableException;
 
-/** Builds the HikariCP pool that a SessionManager owns when it is given a JDBC URL. */
+/** Builds the connections that a SessionManager owns when it is given a JDBC URL. */
 public final class HikariPools {
 
     private HikariPools() {
@@ -56,5 +60,28 @@ public final class HikariPools {
                     + (username == null ? "" : " as user '" + username + "'") + " within "
                     + connectionTimeout.toMillis() + " ms: " + reason.getMessage(), reason);
         }
+    }
+
+    /**
+     * An unpooled DataSource to the same database, for Flyway at startup. Flyway holds two connections at once while
+     * it migrates (one for its lock and history table, one for the migrations); taking them from the pool would
+     * deadlock a pool of one, and would hold back connections the application needs.
+     */
+    public static DataSource unpooled(String applicationName, String jdbcUrl, String username, String password,
+            Duration connectionTimeout) {
+        PGSimpleDataSource dataSource = new PGSimpleDataSource();
+        dataSource.setURL(JdbcUrls.withoutPassword(jdbcUrl));
+        if (username != null) {
+            dataSource.setUser(username);
+        }
+        String effectivePassword = password != null ? password : JdbcUrls.password(jdbcUrl);
+        if (effectivePassword != null) {
+            dataSource.setPassword(effectivePassword);
+        }
+        if (!jdbcUrl.toLowerCase(Locale.ROOT).contains("applicationname=")) {
+            dataSource.setApplicationName(applicationName);
+        }
+        dataSource.setLoginTimeout((int) Math.max(1, (connectionTimeout.toMillis() + 999) / 1000));
+        return dataSource;
     }
 }

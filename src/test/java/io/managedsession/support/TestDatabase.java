@@ -23,6 +23,30 @@ public final class TestDatabase {
         this.name = name;
     }
 
+    /**
+     * Creates another database on the same server, empty, for a test that needs one of its own (for example to
+     * migrate it from nothing). The test drops it with {@link #drop()}.
+     */
+    public TestDatabase emptySibling() {
+        String sibling = (name.length() > 50 ? name.substring(0, 50) : name) + "_"
+                + java.util.UUID.randomUUID().toString().substring(0, 8);
+        try {
+            server.createDatabase(sibling, null);
+        } catch (SQLException e) {
+            throw new AssertionError("Could not create database " + sibling, e);
+        }
+        return new TestDatabase(server, sibling);
+    }
+
+    /** Drops this database, disconnecting whoever is still connected. */
+    public void drop() {
+        try {
+            server.dropDatabase(name);
+        } catch (SQLException e) {
+            throw new AssertionError("Could not drop database " + name, e);
+        }
+    }
+
     /** The database's name. */
     public String name() {
         return name;
