@@ -13,16 +13,13 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.managedsession.support.HeldTransactions;
 import io.managedsession.support.LogCapture;
 import io.managedsession.support.PasswordProtectedPostgres;
 
@@ -89,24 +86,9 @@ class ConnectionFailureTest {
                 assertThat(user).isEqualTo(PasswordProtectedPostgres.ROLE);
 
                 // Exhaust the pool of one, so that the timeout error is among what must not show the password.
-                CountDownLatch holding = new CountDownLatch(1);
-                CountDownLatch release = new CountDownLatch(1);
-                ExecutorService holder = Executors.newSingleThreadExecutor();
-                try {
-                    holder.submit(() -> {
-                        sessions.transaction(ctx -> {
-                            ctx.fetchValue("SELECT 1");
-                            holding.countDown();
-                            release.await();
-                        });
-                        return null;
-                    });
-                    assertThat(holding.await(10, TimeUnit.SECONDS)).isTrue();
+                try (HeldTransactions held = HeldTransactions.hold(sessions, 1)) {
                     exhausted = catchThrowable(() -> sessions.transaction(ctx -> ctx.fetchValue("SELECT 1")));
-                } finally {
-                    release.countDown();
-                    holder.shutdown();
-                    assertThat(holder.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
+                    held.release();
                 }
                 description = sessions + " " + builder;
             }

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 
+import io.managedsession.support.HeldTransactions;
 import io.managedsession.support.TestDatabase;
 import io.managedsession.support.WithTestDatabase;
 
@@ -38,21 +39,10 @@ class SessionManagerCloseTest {
     @Test
     void closeRefusesNewTransactionsLetsRunningOnesFinishAndClosesOwnedPool() throws Exception {
         SessionManager sessions = db.sessions().name("closing").build();
-        CountDownLatch inside = new CountDownLatch(1);
-        CountDownLatch finish = new CountDownLatch(1);
-        ExecutorService threads = Executors.newFixedThreadPool(2);
-        try {
-            Future<?> running = threads.submit(() -> {
-                sessions.transaction(ctx -> {
-                    ctx.execute("INSERT INTO events (label) VALUES ('in flight at close')");
-                    inside.countDown();
-                    finish.await();
-                });
-                return null;
-            });
-            assertThat(inside.await(10, TimeUnit.SECONDS)).isTrue();
-
-            Future<?> closing = threads.submit(sessions::close);
+        ExecutorService closer = Executors.newSingleThreadExecutor();
+        try (HeldTransactions running = HeldTransactions.hold(sessions, 1,
+                ctx -> ctx.execute("INSERT INTO events (label) VALUES ('in flight at close')"))) {
+            Future<?> closing = closer.submit(sessions::close);
             await().atMost(Duration.ofSeconds(10)).until(sessions::isClosed);
 
             assertThatThrownBy(() -> sessions.transaction(ctx -> ctx.fetchValue("SELECT 1")))
@@ -60,12 +50,10 @@ class SessionManagerCloseTest {
                     .hasMessageContaining("'closing' is closed and accepts no new transactions");
             assertThat(closing.isDone()).as("close() waits for the running transaction").isFalse();
 
-            finish.countDown();
-            running.get(10, TimeUnit.SECONDS);
+            running.release();
             closing.get(10, TimeUnit.SECONDS);
         } finally {
-            finish.countDown();
-            threads.shutdownNow();
+            closer.shutdownNow();
         }
         assertThat(db.queryLong("SELECT count(*) FROM events WHERE label = 'in flight at close'")).isEqualTo(1);
         assertThat(((HikariDataSource) sessions.dataSource()).isClosed()).isTrue();

@@ -12,11 +12,11 @@ import java.io.IOException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
 
 import org.jooq.DSLContext;
 import org.jooq.exception.DataAccessException;
@@ -24,7 +24,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
+import io.managedsession.support.HeldTransactions;
 import io.managedsession.support.TestDatabase;
 import io.managedsession.support.WithTestDatabase;
 
@@ -87,13 +90,22 @@ class SessionManagerContractTest {
         assertNothingLeaked(sessions, db);
     }
 
-    @Test
-    void rollsBackAndRethrowsSameRuntimeException() {
-        IllegalArgumentException thrown = new IllegalArgumentException("boom");
+    static Stream<Throwable> uncheckedThrowables() {
+        class SimulatedError extends Error {
+            private static final long serialVersionUID = 1L;
+        }
+        return Stream.of(new IllegalArgumentException("boom"), new SimulatedError());
+    }
 
+    @ParameterizedTest
+    @MethodSource("uncheckedThrowables")
+    void rollsBackAndRethrowsTheSameUncheckedThrowable(Throwable thrown) {
         Throwable caught = catchThrowable(() -> sessions.transaction(ctx -> {
             insertItem(ctx, 1, "rolled back");
-            throw thrown;
+            if (thrown instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            throw (Error) thrown;
         }));
 
         assertThat(caught).isSameAs(thrown);
@@ -119,23 +131,6 @@ class SessionManagerContractTest {
 
         assertThat(caught).isSameAs(thrown);
         assertThat(caught.getSuppressed()).isEmpty();
-        assertThat(db.rowCount("items")).isZero();
-        assertNothingLeaked(sessions, db);
-    }
-
-    @Test
-    void rollsBackAndRethrowsSameError() {
-        class SimulatedError extends Error {
-            private static final long serialVersionUID = 1L;
-        }
-        SimulatedError thrown = new SimulatedError();
-
-        Throwable caught = catchThrowable(() -> sessions.transaction(ctx -> {
-            insertItem(ctx, 1, "rolled back");
-            throw thrown;
-        }));
-
-        assertThat(caught).isSameAs(thrown);
         assertThat(db.rowCount("items")).isZero();
         assertNothingLeaked(sessions, db);
     }
@@ -444,31 +439,13 @@ class SessionManagerContractTest {
     void exhaustedPoolGivesAClearErrorWithThePoolsNumbers() throws Exception {
         try (SessionManager small = db.sessions().name("exhausted").maximumPoolSize(2)
                 .connectionTimeout(java.time.Duration.ofMillis(500)).build()) {
-            CountDownLatch holding = new CountDownLatch(2);
-            CountDownLatch release = new CountDownLatch(1);
-            ExecutorService holders = Executors.newFixedThreadPool(2);
-            try {
-                for (int i = 0; i < 2; i++) {
-                    holders.submit(() -> {
-                        small.transaction(ctx -> {
-                            ctx.fetchValue("SELECT 1");
-                            holding.countDown();
-                            release.await();
-                        });
-                        return null;
-                    });
-                }
-                assertThat(holding.await(10, TimeUnit.SECONDS)).isTrue();
-
+            try (HeldTransactions held = HeldTransactions.hold(small, 2)) {
                 Throwable caught = catchThrowable(() -> small.transaction(ctx -> ctx.fetchValue("SELECT 1")));
 
                 assertThat(caught).isInstanceOf(ConnectionUnavailableException.class)
                         .hasMessageContaining("'exhausted'")
                         .hasMessageContaining("total=2, active=2, idle=0");
-            } finally {
-                release.countDown();
-                holders.shutdown();
-                assertThat(holders.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
+                held.release();
             }
             assertNothingLeaked(small, db);
         }

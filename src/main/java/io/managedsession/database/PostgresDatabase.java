@@ -89,14 +89,7 @@ public final class PostgresDatabase implements AutoCloseable {
      * @throws SQLException when the connection fails
      */
     public Connection connect(String database) throws SQLException {
-        Properties properties = new Properties();
-        if (username != null) {
-            properties.setProperty("user", username);
-        }
-        if (password != null) {
-            properties.setProperty("password", password);
-        }
-        return DriverManager.getConnection(jdbcUrl(database), properties);
+        return DriverManager.getConnection(jdbcUrl(database), credentials());
     }
 
     /**
