@@ -169,17 +169,23 @@ class SessionManagerContractTest {
 
     @Test
     void failedCommitRollsBackAndThrowsTheCommitsError() {
-        Throwable caught = catchThrowable(() -> sessions.transaction(ctx -> {
-            insertItem(ctx, 1, "part of a failed commit");
-            // The unique constraint is deferred: both inserts succeed and COMMIT fails.
-            ctx.execute("INSERT INTO deferred_items VALUES (7), (7)");
-        }));
+        try (SessionManager single = db.sessions().name("single").maximumPoolSize(1).build()) {
+            int pidBefore = single.transactionResult(SessionManagerContractTest::backendPid);
 
-        assertThat(caught).isInstanceOf(DataAccessException.class).hasMessageContaining("COMMIT failed");
-        assertThat(((DataAccessException) caught).sqlState()).isEqualTo("23505");
-        assertThat(db.rowCount("items")).isZero();
-        assertThat(db.rowCount("deferred_items")).isZero();
-        assertNothingLeaked(sessions, db);
+            Throwable caught = catchThrowable(() -> single.transaction(ctx -> {
+                insertItem(ctx, 1, "part of a failed commit");
+                // The unique constraint is deferred: both inserts succeed and COMMIT fails.
+                ctx.execute("INSERT INTO deferred_items VALUES (7), (7)");
+            }));
+
+            assertThat(caught).isInstanceOf(DataAccessException.class).hasMessageContaining("COMMIT failed");
+            assertThat(((DataAccessException) caught).sqlState()).isEqualTo("23505");
+            assertThat(db.rowCount("items")).isZero();
+            assertThat(db.rowCount("deferred_items")).isZero();
+            assertNothingLeaked(single, db);
+            int pidAfter = single.transactionResult(SessionManagerContractTest::backendPid);
+            assertThat(pidAfter).as("the connection is healthy and stays in the pool").isEqualTo(pidBefore);
+        }
     }
 
     @Test

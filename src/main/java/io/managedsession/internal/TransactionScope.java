@@ -112,13 +112,15 @@ public final class TransactionScope implements ConnectionProvider {
             connection.commit();
             state = State.COMMITTED;
         } catch (SQLException e) {
-            state = State.FAILED;
             if (SqlStates.isConnectionFailure(e)) {
+                state = State.FAILED;
                 connectionBroken = true;
                 throw new CommitOutcomeUnknownException("The connection failed while COMMIT was in flight (SQLSTATE "
                         + e.getSQLState() + "), so whether the transaction committed is unknown: " + e.getMessage()
                         + ". Check the data before doing the work again; it is not retried automatically", e);
             }
+            // The server refused to commit (a deferred constraint, a serialization failure) and has ended the
+            // transaction; jOOQ calls rollback() next, which the driver skips when nothing is open.
             throw new DataAccessException("COMMIT failed and the transaction was rolled back (SQLSTATE "
                     + e.getSQLState() + "): " + e.getMessage(), e);
         }
@@ -131,7 +133,7 @@ public final class TransactionScope implements ConnectionProvider {
                 return;
             }
             if (state == State.FAILED) {
-                // A failed COMMIT already ended the transaction on the server; ROLLBACK would be a no-op at best.
+                // The connection failed during COMMIT: there is nothing left to roll back on it.
                 return;
             }
             connection.rollback();

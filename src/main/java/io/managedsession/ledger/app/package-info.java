@@ -1,0 +1,2 @@
+/** The runnable example built from the ledger's operations. */
+package io.managedsession.ledger.app;
