@@ -34,6 +34,11 @@ public final class Tpcb {
     /**
      * Runs one TPC-B step: the five statements above, in the caller's transaction.
      *
+     * @param ctx   the transaction's context
+     * @param aid   the account
+     * @param tid   the teller
+     * @param bid   the branch
+     * @param delta the amount added to all three balances, in minor units (pgbench draws it from -5000 to 5000)
      * @return the account's balance after the update
      */
     public static long step(DSLContext ctx, long aid, int tid, int bid, long delta) {
