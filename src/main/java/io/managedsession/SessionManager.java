@@ -111,7 +111,8 @@ public final class SessionManager implements AutoCloseable {
     }
 
     /**
-     * Runs {@code callback} in a transaction and returns its result.
+     * Runs {@code callback} in a transaction and returns its result, with the {@linkplain TransactionOptions#defaults()
+     * default options}.
      *
      * <p>When this thread is already running a transaction of this manager, the callback joins it; otherwise a
      * connection is taken from the pool, a transaction begins, and it commits when the callback returns or rolls back
@@ -122,7 +123,8 @@ public final class SessionManager implements AutoCloseable {
      * @param <X>      the checked exception the callback may throw
      * @return what the callback returned, after the transaction committed
      * @throws X                              the callback's own exception, unchanged, after rollback
-     * @throws RollbackOnlyException          when a joined block failed and the callback returned normally
+     * @throws RollbackOnlyException          when a joined block failed, or a statement failed, and the callback
+     *                                        returned normally
      * @throws CommitOutcomeUnknownException  when the connection failed during COMMIT
      * @throws ConnectionUnavailableException when no connection could be had within the connection timeout
      * @throws SessionException               when the manager is closed, or the thread was interrupted
@@ -130,22 +132,97 @@ public final class SessionManager implements AutoCloseable {
      */
     public <T, X extends Exception> T transactionResult(TransactionCallback<T, X> callback) throws X {
         Objects.requireNonNull(callback, "callback");
-        return runner.run(callback);
+        return runner.run(TransactionOptions.defaults(), callback);
     }
 
     /**
-     * Runs {@code consumer} in a transaction; see {@link #transactionResult(TransactionCallback)}.
+     * Runs {@code callback} in a transaction as {@code options} say, and returns its result.
+     *
+     * <p>With {@link TransactionOptions#maxAttempts()} above one, <b>the callback may run more than once</b>: a
+     * retryable failure rolls the transaction back and the callback runs again from the start in a new transaction.
+     * It must then be safe to repeat: no side effects outside the database (register them with
+     * {@link #afterCommit(Runnable)}), no state carried over from a failed attempt. The exception finally thrown
+     * carries the earlier attempts' failures as {@linkplain Throwable#getSuppressed() suppressed} exceptions.
+     *
+     * @param options  propagation, isolation, read-only, deadline, retries
+     * @param callback the unit of work; it receives the transaction's {@code DSLContext}
+     * @param <T>      the result type
+     * @param <X>      the checked exception the callback may throw
+     * @return what the callback returned, after the transaction committed (or, when joining, after the callback)
+     * @throws X                            the callback's own exception, unchanged, after rollback
+     * @throws NoTransactionException       for {@link Propagation#MANDATORY} when no transaction is running
+     * @throws TransactionTimeoutException  when the transaction ran past its deadline; nothing was committed
+     * @throws SessionException             when a call that joins a running transaction asks for other isolation
+     *                                      or access mode than it has, naming both
+     * @see #transactionResult(TransactionCallback) for the other exceptions
+     */
+    public <T, X extends Exception> T transactionResult(TransactionOptions options, TransactionCallback<T, X> callback)
+            throws X {
+        Objects.requireNonNull(options, "options");
+        Objects.requireNonNull(callback, "callback");
+        return runner.run(options, callback);
+    }
+
+    /**
+     * Runs {@code consumer} in a transaction with the default options; see
+     * {@link #transactionResult(TransactionCallback)}.
      *
      * @param consumer the unit of work; it receives the transaction's {@code DSLContext}
      * @param <X>      the checked exception the consumer may throw
      * @throws X the consumer's own exception, unchanged, after rollback
      */
     public <X extends Exception> void transaction(TransactionConsumer<X> consumer) throws X {
+        transaction(TransactionOptions.defaults(), consumer);
+    }
+
+    /**
+     * Runs {@code consumer} in a transaction as {@code options} say; see
+     * {@link #transactionResult(TransactionOptions, TransactionCallback)}, including its warning that with retries
+     * the consumer may run more than once.
+     *
+     * @param options  propagation, isolation, read-only, deadline, retries
+     * @param consumer the unit of work; it receives the transaction's {@code DSLContext}
+     * @param <X>      the checked exception the consumer may throw
+     * @throws X the consumer's own exception, unchanged, after rollback
+     */
+    public <X extends Exception> void transaction(TransactionOptions options, TransactionConsumer<X> consumer)
+            throws X {
+        Objects.requireNonNull(options, "options");
         Objects.requireNonNull(consumer, "consumer");
-        runner.run(ctx -> {
+        runner.run(options, ctx -> {
             consumer.run(ctx);
             return null;
         });
+    }
+
+    /**
+     * Registers an action to run once after the transaction this thread is running commits: after the outcome is
+     * final, the connection is back in the pool and the thread is out of the transaction. Use it for side effects
+     * that must not happen unless the data is committed (messages, caches, e-mails). Actions run in the order
+     * registered, on the committing thread. An action that throws is logged at WARN (logger
+     * {@code io.managedsession.internal.TransactionRunner}) and does not undo the commit; the remaining actions still
+     * run and the caller still receives the transaction's result. An attempt that is rolled back and retried drops
+     * the actions it registered; the attempt that commits registers its own.
+     *
+     * @param action what to run after the commit
+     * @throws NoTransactionException when this thread runs no transaction of this manager
+     */
+    public void afterCommit(Runnable action) {
+        runner.afterCommit(Objects.requireNonNull(action, "action"));
+    }
+
+    /**
+     * Registers an action to run once after the transaction this thread is running rolls back, including a rolled
+     * back attempt that is then retried. It runs after the connection is back in the pool, before the exception
+     * reaches the caller; an action that throws is attached to that exception as a
+     * {@linkplain Throwable#getSuppressed() suppressed} exception. When the connection fails during COMMIT the
+     * outcome is unknown and neither afterCommit nor afterRollback actions run (a WARN says so).
+     *
+     * @param action what to run after the rollback
+     * @throws NoTransactionException when this thread runs no transaction of this manager
+     */
+    public void afterRollback(Runnable action) {
+        runner.afterRollback(Objects.requireNonNull(action, "action"));
     }
 
     /**

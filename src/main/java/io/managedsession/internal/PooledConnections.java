@@ -25,8 +25,12 @@ public final class PooledConnections {
         this.managerName = managerName;
     }
 
-    /** Takes a connection for a new transaction. */
-    Connection acquire() {
+    /**
+     * Takes a connection for a new transaction.
+     *
+     * @param alreadyHeld how many connections of this pool the calling thread holds in suspended transactions
+     */
+    Connection acquire(int alreadyHeld) {
         try {
             Connection connection = dataSource.getConnection();
             if (connection == null) {
@@ -35,7 +39,7 @@ public final class PooledConnections {
             }
             return connection;
         } catch (SQLException e) {
-            throw unavailable(e);
+            throw unavailable(e, alreadyHeld);
         }
     }
 
@@ -60,12 +64,19 @@ public final class PooledConnections {
         }
     }
 
-    private ConnectionUnavailableException unavailable(SQLException e) {
+    private ConnectionUnavailableException unavailable(SQLException e, int alreadyHeld) {
         StringBuilder message = new StringBuilder("SessionManager '").append(managerName)
                 .append("' could not get a database connection for a new transaction: ").append(e.getMessage());
         Throwable reason = e.getCause();
         if (reason != null && reason.getMessage() != null && !e.getMessage().contains(reason.getMessage())) {
             message.append("; the last attempt to connect failed with: ").append(reason.getMessage());
+        }
+        if (alreadyHeld > 0) {
+            message.append(". This thread already holds ").append(alreadyHeld).append(" connection(s) of this pool in"
+                    + " suspended transactions while it waits for another one (REQUIRES_NEW): this is the"
+                    + " pool-starvation pattern, where threads that each hold a connection all wait for a second one"
+                    + " and none can go on. Make maximumPoolSize at least threads x (REQUIRES_NEW depth + 1), avoid"
+                    + " REQUIRES_NEW on paths that run on many threads, or give that work its own SessionManager");
         }
         if (Thread.currentThread().isInterrupted()) {
             message.append(". The thread was interrupted while it waited; its interrupt flag is kept");

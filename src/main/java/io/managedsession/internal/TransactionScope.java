@@ -3,6 +3,9 @@ package io.managedsession.internal;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Savepoint;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
 
 import org.jooq.ConnectionProvider;
 import org.jooq.DSLContext;
@@ -13,39 +16,63 @@ import org.postgresql.core.TransactionState;
 import io.managedsession.CommitOutcomeUnknownException;
 import io.managedsession.RollbackOnlyException;
 import io.managedsession.SessionException;
+import io.managedsession.TransactionOptions;
+import io.managedsession.TransactionTimeoutException;
 
 /**
- * One running transaction: its connection, the thread that owns it, and what happened in it so far.
+ * One running transaction: its connection, the thread that owns it, its options, and what happened in it so far.
  *
  * <p>The scope is the {@link ConnectionProvider} of the transaction's jOOQ configuration, so every statement jOOQ runs
- * asks it for the connection first. That is where a {@code DSLContext} used after its transaction ended, or from
- * another thread, is stopped with a clear error instead of reaching a pooled connection that now belongs to somebody
- * else. User code that asks jOOQ for the raw {@link Connection} gets a {@link GuardedConnection} with the same checks.
+ * asks it for the connection first. That is where a {@code DSLContext} used after its transaction ended, from another
+ * thread, or while suspended by a REQUIRES_NEW transaction, is stopped with a clear error instead of reaching a pooled
+ * connection that now belongs to somebody else; and where a deadline is brought up to date on the server. User code
+ * that asks jOOQ for the raw {@link Connection} gets a {@link GuardedConnection} with the same checks.
  *
- * <p>Only the owner thread changes the scope; {@code state} is volatile because other threads read it to refuse use.
+ * <p>Only the owner thread changes the scope; {@code state} and {@code suspended} are volatile because other threads
+ * read them to refuse use.
  */
 public final class TransactionScope implements ConnectionProvider {
 
     enum State { ACTIVE, COMMITTED, ROLLED_BACK, FAILED }
 
+    /**
+     * How far the server's timeouts may lag behind the time actually left before they are set again: a statement
+     * that follows the previous one within this much time does not pay a round trip for it.
+     */
+    private static final long DEADLINE_SLACK_MILLIS = 10;
+
     private final Connection connection;
     private final GuardedConnection guarded;
     private final Thread owner;
     private final String managerName;
+    private final TransactionOptions options;
+    private final Deadline deadline;
+    private final TransactionScope suspendedParent;
+    private final int attempt;
 
     private volatile State state = State.ACTIVE;
+    private volatile boolean suspended;
     private DSLContext dsl;
     private boolean begun;
     private boolean autoCommitToRestore;
+    private long serverTimeoutMillis;
     private Throwable callbackFailure;
     private Throwable rollbackOnlyCause;
     private boolean connectionBroken;
+    private boolean commitOutcomeUnknown;
+    private List<Runnable> afterCommit;
+    private List<Runnable> afterRollback;
 
-    TransactionScope(Connection connection, Thread owner, String managerName) {
+    TransactionScope(Connection connection, Thread owner, String managerName, TransactionOptions options,
+            Deadline deadline, TransactionScope suspendedParent, int attempt) {
         this.connection = connection;
         this.guarded = new GuardedConnection(connection, this);
         this.owner = owner;
         this.managerName = managerName;
+        this.options = options;
+        this.deadline = deadline;
+        this.suspendedParent = suspendedParent;
+        this.attempt = attempt;
     }
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -55,6 +82,9 @@ public final class TransactionScope implements ConnectionProvider {
     @Override
     public Connection acquire() {
         checkUsable();
+        if (deadline != null) {
+            keepServerTimeoutsWithinDeadline();
+        }
         return guarded;
     }
 
@@ -63,7 +93,7 @@ public final class TransactionScope implements ConnectionProvider {
         // The connection stays with the transaction until it ends; the runner returns it to the pool.
     }
 
-    /** Refuses use after the transaction ended, or from a thread other than the one that runs it. */
+    /** Refuses use after the transaction ended, from a thread other than its own, or while it is suspended. */
     void checkUsable() {
         State current = state;
         if (current != State.ACTIVE) {
@@ -79,13 +109,18 @@ public final class TransactionScope implements ConnectionProvider {
                     + ". JDBC connections are not thread safe: start a transaction on this thread with"
                     + " sessions.transaction(...) instead");
         }
+        if (suspended) {
+            throw new IllegalStateException("This DSLContext belongs to a transaction of SessionManager '" + managerName
+                    + "' that is suspended while a REQUIRES_NEW transaction runs on this thread; use the DSLContext"
+                    + " passed to the REQUIRES_NEW callback until it returns");
+        }
     }
 
     // ---------------------------------------------------------------------------------------------------------------
     // Transaction lifecycle, driven by ScopeTransactionProvider (jOOQ) and TransactionRunner
     // ---------------------------------------------------------------------------------------------------------------
 
-    /** Starts the transaction (first call) or a savepoint for a jOOQ-nested transaction (later calls). */
+    /** Starts the transaction (first call) or a savepoint for a nested transaction (later calls). */
     Savepoint begin() throws SQLException {
         if (begun) {
             return connection.setSavepoint();
@@ -96,7 +131,56 @@ public final class TransactionScope implements ConnectionProvider {
             connection.setAutoCommit(false);
             autoCommitToRestore = true;
         }
+        String settings = transactionSettingsSql();
+        if (settings != null) {
+            // One round trip for BEGIN and all settings; they end with the transaction, so nothing needs restoring.
+            try (Statement statement = connection.createStatement()) {
+                statement.execute(settings);
+            }
+        }
         return null;
+    }
+
+    private String transactionSettingsSql() {
+        StringBuilder sql = new StringBuilder();
+        String characteristics = options.isolation().map(i -> "ISOLATION LEVEL " + i.sql()).orElse("");
+        if (options.readOnlySetting().isPresent()) {
+            characteristics += (characteristics.isEmpty() ? "" : ", ") + (options.isReadOnly() ? "READ ONLY" : "READ WRITE");
+        }
+        if (!characteristics.isEmpty()) {
+            sql.append("SET TRANSACTION ").append(characteristics).append(';');
+        }
+        if (deadline != null) {
+            if (deadline.hasPassed()) {
+                throw timeout(null);
+            }
+            serverTimeoutMillis = deadline.remainingMillisForServer();
+            sql.append(timeoutsSql(serverTimeoutMillis));
+        }
+        return sql.isEmpty() ? null : sql.toString();
+    }
+
+    private static String timeoutsSql(long millis) {
+        return "SET LOCAL statement_timeout = " + millis + "; SET LOCAL lock_timeout = " + millis + ";";
+    }
+
+    private void keepServerTimeoutsWithinDeadline() {
+        if (!begun) {
+            return;
+        }
+        if (deadline.hasPassed()) {
+            throw timeout(null);
+        }
+        long left = deadline.remainingMillisForServer();
+        if (serverTimeoutMillis - left > DEADLINE_SLACK_MILLIS) {
+            try (Statement statement = connection.createStatement()) {
+                statement.execute(timeoutsSql(left));
+                serverTimeoutMillis = left;
+            } catch (SQLException e) {
+                throw new DataAccessException("Could not bring the statement timeout of a transaction with a deadline"
+                        + " up to date (SQLSTATE " + e.getSQLState() + "): " + e.getMessage(), e);
+            }
+        }
     }
 
     void commit(Savepoint savepoint) {
@@ -104,7 +188,8 @@ public final class TransactionScope implements ConnectionProvider {
             try {
                 connection.releaseSavepoint(savepoint);
             } catch (SQLException e) {
-                throw new DataAccessException("Could not release savepoint of a nested jOOQ transaction: " + e.getMessage(), e);
+                throw new DataAccessException("Could not release the savepoint of a nested transaction: "
+                        + e.getMessage(), e);
             }
             return;
         }
@@ -115,14 +200,16 @@ public final class TransactionScope implements ConnectionProvider {
             if (SqlStates.isConnectionFailure(e)) {
                 state = State.FAILED;
                 connectionBroken = true;
+                commitOutcomeUnknown = true;
                 throw new CommitOutcomeUnknownException("The connection failed while COMMIT was in flight (SQLSTATE "
-                        + e.getSQLState() + "), so whether the transaction committed is unknown: " + e.getMessage()
-                        + ". Check the data before doing the work again; it is not retried automatically", e);
+                        + e.getSQLState() + "), so whether the transaction" + labelText() + " committed is unknown: "
+                        + e.getMessage() + ". Check the data before doing the work again; it is not retried"
+                        + " automatically", e);
             }
             // The server refused to commit (a deferred constraint, a serialization failure) and has ended the
             // transaction; jOOQ calls rollback() next, which the driver skips when nothing is open.
-            throw new DataAccessException("COMMIT failed and the transaction was rolled back (SQLSTATE "
-                    + e.getSQLState() + "): " + e.getMessage(), e);
+            throw new DataAccessException("COMMIT failed and the transaction" + labelText() + " was rolled back"
+                    + " (SQLSTATE " + e.getSQLState() + "): " + e.getMessage(), e);
         }
     }
 
@@ -150,18 +237,23 @@ public final class TransactionScope implements ConnectionProvider {
     /** Called after the callback returned normally, before jOOQ commits: the last chance to turn it into a rollback. */
     void beforeCommit() {
         if (rollbackOnlyCause != null) {
-            throw new RollbackOnlyException("The transaction was rolled back and nothing was committed: a joined block"
-                    + " failed with " + rollbackOnlyCause + " and the outer block returned normally", rollbackOnlyCause);
+            throw new RollbackOnlyException("The transaction" + labelText() + " was rolled back and nothing was"
+                    + " committed: a joined block failed with " + rollbackOnlyCause + " and the outer block returned"
+                    + " normally", rollbackOnlyCause);
         }
         if (abortedOnServer()) {
-            throw new RollbackOnlyException("The transaction was rolled back and nothing was committed: a statement"
-                    + " failed inside it, so PostgreSQL aborted the transaction, and the callback caught the error and"
-                    + " returned normally. Let the statement's exception propagate, or use a savepoint (a nested jOOQ"
-                    + " transaction) around a statement that may fail", null);
+            throw new RollbackOnlyException("The transaction" + labelText() + " was rolled back and nothing was"
+                    + " committed: a statement failed inside it, so PostgreSQL aborted the transaction, and the"
+                    + " callback caught the error and returned normally. Let the statement's exception propagate, or"
+                    + " use a savepoint (Propagation.NESTED) around a statement that may fail", null);
+        }
+        if (deadline != null && deadline.hasPassed()) {
+            throw timeout(null);
         }
         if (owner.isInterrupted()) {
-            throw new SessionException("The transaction was rolled back because thread " + describe(owner)
-                    + " was interrupted while it ran; nothing was committed and the interrupt flag is kept");
+            throw new SessionException("The transaction" + labelText() + " was rolled back because thread "
+                    + describe(owner) + " was interrupted while it ran; nothing was committed and the interrupt flag"
+                    + " is kept");
         }
     }
 
@@ -178,6 +270,23 @@ public final class TransactionScope implements ConnectionProvider {
             // Not the PostgreSQL driver, or it cannot tell: COMMIT decides.
         }
         return false;
+    }
+
+    /**
+     * Turns a failure into a {@link TransactionTimeoutException} when it is the database enforcing this transaction's
+     * deadline; returns it unchanged otherwise.
+     */
+    Throwable asTimeoutIfDeadlineEnforced(Throwable failure) {
+        if (deadline != null && !(failure instanceof TransactionTimeoutException) && SqlStates.isTimeout(failure)) {
+            return timeout(failure);
+        }
+        return failure;
+    }
+
+    TransactionTimeoutException timeout(Throwable cause) {
+        return new TransactionTimeoutException("The transaction" + labelText() + " exceeded its deadline of "
+                + deadline.budget().toMillis() + " ms and was rolled back; nothing was committed", deadline.budget(),
+                cause);
     }
 
     /**
@@ -205,6 +314,45 @@ public final class TransactionScope implements ConnectionProvider {
         return true;
     }
 
+    /** Whether the transaction committed; meaningful after {@link #finish()}. */
+    boolean committed() {
+        return state == State.COMMITTED;
+    }
+
+    /**
+     * Whether the outcome is known to be a rollback: anything but a commit, except a connection lost during COMMIT.
+     * A transaction whose connection died at any other moment cannot have committed.
+     */
+    boolean rolledBack() {
+        return state != State.COMMITTED && !commitOutcomeUnknown;
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Completion callbacks
+    // ---------------------------------------------------------------------------------------------------------------
+
+    void addAfterCommit(Runnable action) {
+        if (afterCommit == null) {
+            afterCommit = new ArrayList<>(2);
+        }
+        afterCommit.add(action);
+    }
+
+    void addAfterRollback(Runnable action) {
+        if (afterRollback == null) {
+            afterRollback = new ArrayList<>(2);
+        }
+        afterRollback.add(action);
+    }
+
+    List<Runnable> afterCommitActions() {
+        return afterCommit == null ? List.of() : afterCommit;
+    }
+
+    List<Runnable> afterRollbackActions() {
+        return afterRollback == null ? List.of() : afterRollback;
+    }
+
     // ---------------------------------------------------------------------------------------------------------------
     // State kept for the runner
     // ---------------------------------------------------------------------------------------------------------------
@@ -218,8 +366,46 @@ public final class TransactionScope implements ConnectionProvider {
         return dsl;
     }
 
-    Connection connection() {
-        return connection;
+    TransactionOptions options() {
+        return options;
+    }
+
+    /**
+     * The isolation and access mode the transaction runs with: from its options when they say, else as PostgreSQL
+     * reports them (one round trip, only for a joined call that asks for specific settings).
+     */
+    TransactionRunner.TransactionSettings actualSettings() {
+        if (options.isolation().isPresent() && options.readOnlySetting().isPresent()) {
+            return new TransactionRunner.TransactionSettings(options.isolation().get(), options.isReadOnly());
+        }
+        try (Statement statement = connection.createStatement();
+             java.sql.ResultSet row = statement.executeQuery(
+                     "SELECT current_setting('transaction_isolation'), current_setting('transaction_read_only')")) {
+            row.next();
+            return new TransactionRunner.TransactionSettings(
+                    options.isolation().orElse(io.managedsession.Isolation.fromSetting(row.getString(1))),
+                    options.readOnlySetting().orElse("on".equals(row.getString(2))));
+        } catch (SQLException e) {
+            throw new DataAccessException("Could not read the running transaction's isolation and access mode"
+                    + " (SQLSTATE " + e.getSQLState() + "): " + e.getMessage(), e);
+        }
+    }
+
+    int attempt() {
+        return attempt;
+    }
+
+    /** How many pooled connections this thread holds through this scope and the ones it suspended. */
+    int heldConnections() {
+        return 1 + (suspendedParent == null ? 0 : suspendedParent.heldConnections());
+    }
+
+    void suspend() {
+        suspended = true;
+    }
+
+    void resume() {
+        suspended = false;
     }
 
     void callbackFailed(Throwable failure) {
@@ -235,6 +421,19 @@ public final class TransactionScope implements ConnectionProvider {
         if (rollbackOnlyCause == null) {
             rollbackOnlyCause = cause;
         }
+    }
+
+    Throwable rollbackOnlyCause() {
+        return rollbackOnlyCause;
+    }
+
+    /** A savepoint was rolled back: a joined failure inside it no longer dooms the transaction. */
+    void restoreRollbackOnly(Throwable causeBeforeSavepoint) {
+        rollbackOnlyCause = causeBeforeSavepoint;
+    }
+
+    String labelText() {
+        return options.label().map(label -> " '" + label + "'").orElse("");
     }
 
     private static String describe(State state) {
