@@ -251,6 +251,10 @@ public final class TransactionRunner {
                 throw new SessionException("No transaction was started: thread " + TransactionScope.describe(thread)
                         + " is interrupted (its interrupt flag is kept)");
             }
+            if (deadline != null && deadline.hasPassed()) {
+                // Not even worth a connection: the time ran out before this attempt could begin.
+                throw TransactionScope.timeout(options, deadline, null);
+            }
             Connection connection = connections.acquire(suspended == null ? 0 : suspended.heldConnections());
             TransactionScope scope = new TransactionScope(connection, thread, managerName, options, deadline,
                     suspended, attempt);
@@ -338,6 +342,6 @@ public final class TransactionRunner {
     }
 
     private static String label(TransactionOptions options) {
-        return options.label().map(label -> " '" + label + "'").orElse("");
+        return TransactionScope.labelText(options);
     }
 }

@@ -284,7 +284,11 @@ public final class TransactionScope implements ConnectionProvider {
     }
 
     TransactionTimeoutException timeout(Throwable cause) {
-        return new TransactionTimeoutException("The transaction" + labelText() + " exceeded its deadline of "
+        return timeout(options, deadline, cause);
+    }
+
+    static TransactionTimeoutException timeout(TransactionOptions options, Deadline deadline, Throwable cause) {
+        return new TransactionTimeoutException("The transaction" + labelText(options) + " exceeded its deadline of "
                 + deadline.budget().toMillis() + " ms and was rolled back; nothing was committed", deadline.budget(),
                 cause);
     }
@@ -433,6 +437,10 @@ public final class TransactionScope implements ConnectionProvider {
     }
 
     String labelText() {
+        return labelText(options);
+    }
+
+    static String labelText(TransactionOptions options) {
         return options.label().map(label -> " '" + label + "'").orElse("");
     }
 

@@ -69,6 +69,16 @@ public final class TestDatabase {
         return server.password();
     }
 
+    /** The server's host, as the JDBC URL names it. */
+    public String host() {
+        return org.postgresql.Driver.parseURL(jdbcUrl(), null).getProperty("PGHOST").split(",")[0];
+    }
+
+    /** The server's port, as the JDBC URL names it. */
+    public int port() {
+        return Integer.parseInt(org.postgresql.Driver.parseURL(jdbcUrl(), null).getProperty("PGPORT").split(",")[0]);
+    }
+
     /** A builder pointed at this database, with a small pool and short timeouts to suit tests. */
     public SessionManager.Builder sessions() {
         SessionManager.Builder builder = SessionManager.builder()
