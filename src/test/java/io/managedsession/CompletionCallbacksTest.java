@@ -1,0 +1,161 @@
+package io.managedsession;
+
+import static io.managedsession.support.Pools.assertNothingLeaked;
+import static io.managedsession.support.Pools.pool;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import io.managedsession.support.LogCapture;
+import io.managedsession.support.TestDatabase;
+import io.managedsession.support.WithTestDatabase;
+
+/** afterCommit and afterRollback: once each, after the outcome is final and the connection is back. */
+@WithTestDatabase
+class CompletionCallbacksTest {
+
+    private final TestDatabase db;
+    private SessionManager sessions;
+
+    CompletionCallbacksTest(TestDatabase db) {
+        this.db = db;
+    }
+
+    @BeforeAll
+    static void createTable(TestDatabase db) {
+        db.execute("CREATE TABLE orders (id integer PRIMARY KEY)");
+    }
+
+    @BeforeEach
+    void start() {
+        db.execute("TRUNCATE orders");
+        sessions = db.sessions().build();
+    }
+
+    @AfterEach
+    void stop() {
+        sessions.close();
+    }
+
+    /** A failure the retry rule below accepts. */
+    static final class Transient extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        Transient() {
+            super("transient");
+        }
+    }
+
+    @Test
+    void afterCommitRunsOnceAfterTheCommitWithTheConnectionBackAndNoTransactionOnTheThread() {
+        List<String> seen = new ArrayList<>();
+
+        sessions.transaction(ctx -> {
+            ctx.execute("INSERT INTO orders VALUES (1)");
+            sessions.afterCommit(() -> seen.add("committed rows visible: " + db.rowCount("orders")
+                    + ", connections out: " + pool(sessions).getActiveConnections()
+                    + ", in transaction: " + sessions.current().isPresent()));
+            sessions.afterRollback(() -> seen.add("rollback action must not run"));
+        });
+
+        assertThat(seen).containsExactly("committed rows visible: 1, connections out: 0, in transaction: false");
+        assertNothingLeaked(sessions, db);
+    }
+
+    @Test
+    void unitThatFailsOnceAndCommitsOnRetryRunsAfterRollbackOnceAndAfterCommitOnce() {
+        TransactionOptions retried = TransactionOptions.builder().maxAttempts(3)
+                .retryOn(t -> t instanceof Transient).build();
+        AtomicInteger attempts = new AtomicInteger();
+        AtomicInteger afterCommit = new AtomicInteger();
+        AtomicInteger afterRollback = new AtomicInteger();
+
+        sessions.transaction(retried, ctx -> {
+            sessions.afterCommit(afterCommit::incrementAndGet);
+            sessions.afterRollback(afterRollback::incrementAndGet);
+            ctx.execute("INSERT INTO orders VALUES (1)");
+            if (attempts.incrementAndGet() == 1) {
+                throw new Transient();
+            }
+        });
+
+        assertThat(attempts.get()).isEqualTo(2);
+        assertThat(afterRollback.get()).isEqualTo(1);
+        assertThat(afterCommit.get()).isEqualTo(1);
+        assertThat(db.rowCount("orders")).isEqualTo(1);
+        assertNothingLeaked(sessions, db);
+    }
+
+    @Test
+    void failingAfterCommitIsLoggedAndNeverUndoesTheCommit() {
+        AtomicInteger laterActions = new AtomicInteger();
+
+        try (LogCapture logs = LogCapture.everything()) {
+            int result = sessions.transactionResult(TransactionOptions.builder().label("with-hooks").build(), ctx -> {
+                ctx.execute("INSERT INTO orders VALUES (1)");
+                sessions.afterCommit(() -> {
+                    throw new IllegalStateException("mail server down");
+                });
+                sessions.afterCommit(laterActions::incrementAndGet);
+                return 42;
+            });
+
+            assertThat(result).isEqualTo(42);
+            assertThat(logs.lines()).anyMatch(line -> line.startsWith("WARN")
+                    && line.contains("An afterCommit action of transaction 'with-hooks'")
+                    && line.contains("stays committed")
+                    && line.contains("mail server down"));
+        }
+        assertThat(laterActions.get()).as("the remaining actions still run").isEqualTo(1);
+        assertThat(db.rowCount("orders")).isEqualTo(1);
+        assertNothingLeaked(sessions, db);
+    }
+
+    @Test
+    void failingAfterRollbackIsAttachedToTheExceptionTheCallerGets() {
+        IllegalStateException failure = new IllegalStateException("business rule");
+
+        Throwable caught = catchThrowable(() -> sessions.transaction(ctx -> {
+            sessions.afterRollback(() -> {
+                throw new IllegalStateException("cleanup failed");
+            });
+            throw failure;
+        }));
+
+        assertThat(caught).isSameAs(failure);
+        assertThat(caught.getSuppressed()).extracting(Throwable::getMessage).containsExactly("cleanup failed");
+        assertNothingLeaked(sessions, db);
+    }
+
+    @Test
+    void requiresNewHasCallbacksOfItsOwn() {
+        List<String> order = new ArrayList<>();
+        TransactionOptions requiresNew = TransactionOptions.builder().propagation(Propagation.REQUIRES_NEW).build();
+
+        sessions.transaction(outer -> {
+            sessions.afterCommit(() -> order.add("outer committed"));
+            sessions.transaction(requiresNew, inner -> sessions.afterCommit(() -> order.add("inner committed")));
+            order.add("outer goes on");
+        });
+
+        assertThat(order).containsExactly("inner committed", "outer goes on", "outer committed");
+    }
+
+    @Test
+    void registeringOutsideATransactionFails() {
+        assertThatThrownBy(() -> sessions.afterCommit(() -> { }))
+                .isInstanceOf(NoTransactionException.class)
+                .hasMessageContaining("afterCommit(...) needs a running transaction");
+        assertThatThrownBy(() -> sessions.afterRollback(() -> { }))
+                .isInstanceOf(NoTransactionException.class);
+    }
+}
