@@ -52,6 +52,35 @@ class ReadmeExamplesTest {
     }
 
     @Test
+    void optionsTourRunsEveryOptionAndPrintsWhatTheReadmeSays(TestDatabase shared) throws Exception {
+        TestDatabase db = shared.emptySibling();
+        try {
+            String readme = Files.readString(Path.of("README.md"));
+            String tour = javaBlocks(readme).stream().filter(b -> b.contains("public class OptionsTour")).findFirst()
+                    .orElseThrow();
+
+            String printed = compileAndRunMain(tour, db.jdbcUrl(), db.username() == null ? "" : db.username(),
+                    db.password() == null ? "" : db.password());
+
+            // The test's console log appender writes to the same System.out: leave its lines out.
+            assertThat(printed.lines().filter(line -> !line.matches("\\d\\d:\\d\\d:\\d\\d\\.\\d{3} .*")))
+                    .containsExactly(
+                    "notify: transfer committed",
+                    "deposit undone, carol's account kept",
+                    "savepoint rolled back: Account 1 has 9100 but the transfer needs 100000",
+                    "alice + bob = 10101",
+                    "audit holds: true",
+                    "timed out after 200 ms");
+            assertThat(readme.replaceAll("\\s+", " ")).contains("It prints `notify: transfer committed`,"
+                    + " `deposit undone, carol's account kept`, `savepoint rolled back: Account 1 has 9100 but the"
+                    + " transfer needs 100000`, `alice + bob = 10101`, `audit holds: true` and `timed out after 200 ms`.");
+            assertThat(db.queryLong("SELECT count(*) FROM accounts WHERE owner = 'carol'")).isEqualTo(1);
+        } finally {
+            db.drop();
+        }
+    }
+
+    @Test
     void everyJavaExampleInTheReadmeCompiles() throws Exception {
         for (String block : javaBlocks(Files.readString(Path.of("README.md")))) {
             compile(block);

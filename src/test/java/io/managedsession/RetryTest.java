@@ -21,6 +21,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import io.managedsession.support.LogCapture;
 import io.managedsession.support.TestDatabase;
 import io.managedsession.support.WithTestDatabase;
 
@@ -86,10 +87,12 @@ class RetryTest {
         AtomicInteger attempts = new AtomicInteger();
         ExecutorService threads = Executors.newFixedThreadPool(2);
         List<Boolean> wentOffCall = new ArrayList<>();
-        try {
+        List<String> logLines;
+        try (LogCapture logs = LogCapture.everything()) {
             for (Future<Boolean> outcome : twoDoctorsGoOffCall(TransactionOptions.serializable(), attempts, threads)) {
                 wentOffCall.add(outcome.get(60, TimeUnit.SECONDS));
             }
+            logLines = logs.lines();
         } finally {
             threads.shutdownNow();
         }
@@ -97,6 +100,9 @@ class RetryTest {
         assertThat(db.queryLong("SELECT count(*) FROM doctors WHERE on_call")).as("someone is on call").isEqualTo(1);
         assertThat(wentOffCall).containsExactlyInAnyOrder(true, false);
         assertThat(attempts.get()).as("two first attempts and one retry").isEqualTo(3);
+        assertThat(logLines).as("each retry is logged with its attempt and SQLSTATE")
+                .filteredOn(line -> line.startsWith("INFO") && line.contains("running it again"))
+                .singleElement().asString().contains("failed on attempt 1 of 3 (SQLSTATE 40001");
         assertNothingLeaked(sessions, db);
     }
 
