@@ -46,18 +46,8 @@ class CommitOutcomeUnknownTest {
     void start() throws Exception {
         db.execute("TRUNCATE payments");
         proxy = CommitCuttingProxy.to(db.host(), db.port());
-        SessionManager.Builder builder = SessionManager.builder()
-                .jdbcUrl("jdbc:postgresql://127.0.0.1:" + proxy.port() + "/" + db.name()
-                        + "?sslmode=disable&gssEncMode=disable&prepareThreshold=0")
-                .maximumPoolSize(1)
-                .connectionTimeout(Duration.ofSeconds(10));
-        if (db.username() != null) {
-            builder.username(db.username());
-        }
-        if (db.password() != null) {
-            builder.password(db.password());
-        }
-        sessions = builder.build();
+        sessions = db.sessionsVia("jdbc:postgresql://127.0.0.1:" + proxy.port() + "/" + db.name()
+                + "?sslmode=disable&gssEncMode=disable&prepareThreshold=0").maximumPoolSize(1).build();
     }
 
     @AfterEach

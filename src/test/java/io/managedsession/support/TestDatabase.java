@@ -81,8 +81,13 @@ public final class TestDatabase {
 
     /** A builder pointed at this database, with a small pool and short timeouts to suit tests. */
     public SessionManager.Builder sessions() {
+        return sessionsVia(jdbcUrl());
+    }
+
+    /** Like {@link #sessions()}, with this database's credentials but another URL (for example through a proxy). */
+    public SessionManager.Builder sessionsVia(String url) {
         SessionManager.Builder builder = SessionManager.builder()
-                .jdbcUrl(jdbcUrl())
+                .jdbcUrl(url)
                 .maximumPoolSize(4)
                 .connectionTimeout(Duration.ofSeconds(10))
                 .closeTimeout(Duration.ofSeconds(10));
