@@ -62,6 +62,7 @@ public final class TransactionScope implements ConnectionProvider {
     private boolean commitOutcomeUnknown;
     private List<Runnable> afterCommit;
     private List<Runnable> afterRollback;
+    private TransactionRunner.TransactionSettings actualSettings;
 
     TransactionScope(Connection connection, Thread owner, String managerName, TransactionOptions options,
             Deadline deadline, TransactionScope suspendedParent, int attempt) {
@@ -379,6 +380,13 @@ public final class TransactionScope implements ConnectionProvider {
      * reports them (one round trip, only for a joined call that asks for specific settings).
      */
     TransactionRunner.TransactionSettings actualSettings() {
+        if (actualSettings == null) {
+            actualSettings = readActualSettings();
+        }
+        return actualSettings;
+    }
+
+    private TransactionRunner.TransactionSettings readActualSettings() {
         if (options.isolation().isPresent() && options.readOnlySetting().isPresent()) {
             return new TransactionRunner.TransactionSettings(options.isolation().get(), options.isReadOnly());
         }
