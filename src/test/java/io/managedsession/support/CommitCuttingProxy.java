@@ -14,7 +14,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * A TCP proxy in front of PostgreSQL that reads the client's protocol messages and, when armed, cuts the connection
+ * A TCP proxy in front of PostgreSQL that can simulate an outage ({@link #cutEverything()}) and that reads the client's
+ * protocol messages so that, when armed, it cuts the connection
  * exactly at the next COMMIT: either before the COMMIT reaches the server (so it rolls back), or after the server has
  * executed it but before its reply reaches the client (so it committed). Either way the client cannot know which.
  *
@@ -39,6 +40,7 @@ public final class CommitCuttingProxy implements AutoCloseable {
     private final int targetPort;
     private final AtomicReference<Cut> armed = new AtomicReference<>();
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+    private volatile boolean refusing;
 
     private CommitCuttingProxy(String targetHost, int targetPort) throws IOException {
         this.targetHost = targetHost;
@@ -61,10 +63,28 @@ public final class CommitCuttingProxy implements AutoCloseable {
         armed.set(cut);
     }
 
+    /** Simulates a database outage: closes every proxied connection and refuses new ones until {@link #restore()}. */
+    public void cutEverything() {
+        refusing = true;
+        for (Socket socket : sockets) {
+            closeQuietly(socket);
+        }
+        sockets.clear();
+    }
+
+    /** Ends an outage begun by {@link #cutEverything()}. */
+    public void restore() {
+        refusing = false;
+    }
+
     private void acceptLoop() {
         while (!listener.isClosed()) {
             try {
                 Socket client = listener.accept();
+                if (refusing) {
+                    closeQuietly(client);
+                    continue;
+                }
                 Socket server = new Socket(targetHost, targetPort);
                 sockets.add(client);
                 sockets.add(server);

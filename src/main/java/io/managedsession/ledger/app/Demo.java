@@ -1,6 +1,6 @@
 package io.managedsession.ledger.app;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -10,92 +10,57 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.managedsession.SessionManager;
-import io.managedsession.database.DatabaseResolver;
-import io.managedsession.database.PostgresDatabase;
 import io.managedsession.ledger.Accounts;
 import io.managedsession.ledger.Audits;
 import io.managedsession.ledger.InsufficientFundsException;
 import io.managedsession.ledger.Transfers;
 
 /**
- * A first run of the example ledger: finds a PostgreSQL (the URL in {@code MANAGEDSESSION_DATABASE_URL}, a
- * Testcontainers one when Docker answers, or an embedded one), migrates it, moves money, shows a refused transfer
- * rolling back, runs a concurrent burst on virtual threads, and checks that no money was made or lost.
+ * The {@code demo} command: opens two accounts, moves money, shows a refused transfer rolling back, runs a concurrent
+ * burst on virtual threads, and checks that no money was made or lost.
  */
-public final class Demo {
+final class Demo {
 
     private Demo() {
     }
 
     /**
-     * Runs the demo.
+     * Runs the demo with {@code sessions}, printing to {@code out}.
      *
-     * @param args ignored
-     * @throws Exception when the database cannot be started or a worker fails
-     */
-    public static void main(String[] args) throws Exception {
-        try (PostgresDatabase database = DatabaseResolver.fromEnvironment().resolve()) {
-            System.out.println("Database: " + database);
-            boolean invariantHolds = run(database.jdbcUrl(), database.username(), database.password(), System.out);
-            if (!invariantHolds) {
-                System.exit(1);
-            }
-        }
-    }
-
-    /**
-     * Runs the demo against the database at {@code jdbcUrl}, printing to {@code out}.
-     *
-     * @param jdbcUrl  the database; migrated first
-     * @param username the user, or {@code null}
-     * @param password the password, or {@code null}
+     * @param sessions a SessionManager on a migrated ledger database
      * @param out      where the demo reports what it does
-     * @return whether the ledger's invariant holds at the end and the two accounts still hold 150.00
+     * @return whether the ledger's invariant holds at the end and the two new accounts still hold 150.00
      * @throws Exception when a worker of the concurrent burst fails
      */
-    static boolean run(String jdbcUrl, String username, String password, PrintStream out) throws Exception {
-        SessionManager.Builder builder = SessionManager.builder()
-                .name("demo")
-                .jdbcUrl(jdbcUrl)
-                .maximumPoolSize(8)
-                .migrateOnStart(true);
-        if (username != null) {
-            builder.username(username);
+    static boolean run(SessionManager sessions, PrintWriter out) throws Exception {
+        long alice = sessions.transactionResult(ctx -> Accounts.open(ctx, "alice", 100_00));
+        long bob = sessions.transactionResult(ctx -> Accounts.open(ctx, "bob", 50_00));
+        out.printf("Opened account %d (alice, 100.00) and %d (bob, 50.00)%n", alice, bob);
+
+        sessions.transaction(ctx -> Transfers.transfer(ctx, alice, bob, 25_00, "demo-" + alice + "-1"));
+        out.println("Transferred 25.00 from alice to bob");
+
+        try {
+            sessions.transaction(ctx -> {
+                Accounts.deposit(ctx, bob, 1_00);
+                Transfers.transfer(ctx, bob, alice, 1_000_00, "demo-" + alice + "-2");
+            });
+        } catch (InsufficientFundsException refused) {
+            out.println("Refused and rolled back (the 1.00 deposit in the same transaction too): "
+                    + refused.getMessage());
         }
-        if (password != null) {
-            builder.password(password);
-        }
-        try (SessionManager sessions = builder.build()) {
 
-            long alice = sessions.transactionResult(ctx -> Accounts.open(ctx, "alice", 100_00));
-            long bob = sessions.transactionResult(ctx -> Accounts.open(ctx, "bob", 50_00));
-            out.printf("Opened account %d (alice, 100.00) and %d (bob, 50.00)%n", alice, bob);
+        int burst = burst(sessions, alice, bob);
+        out.printf("Concurrent burst: %d transfers on 16 virtual threads%n", burst);
 
-            sessions.transaction(ctx -> Transfers.transfer(ctx, alice, bob, 25_00, "demo-" + alice + "-1"));
-            out.println("Transferred 25.00 from alice to bob");
-
-            try {
-                sessions.transaction(ctx -> {
-                    Accounts.deposit(ctx, bob, 1_00);
-                    Transfers.transfer(ctx, bob, alice, 1_000_00, "demo-" + alice + "-2");
-                });
-            } catch (InsufficientFundsException refused) {
-                out.println("Refused and rolled back (the 1.00 deposit in the same transaction too): "
-                        + refused.getMessage());
-            }
-
-            int burst = burst(sessions, alice, bob);
-            out.printf("Concurrent burst: %d transfers on 16 virtual threads over a pool of 8%n", burst);
-
-            long aliceBalance = sessions.transactionResult(ctx -> Accounts.balance(ctx, alice));
-            long bobBalance = sessions.transactionResult(ctx -> Accounts.balance(ctx, bob));
-            out.printf("Balances: alice %s, bob %s, together %s%n", money(aliceBalance), money(bobBalance),
-                    money(aliceBalance + bobBalance));
-            Audits.Audit audit = sessions.transactionResult(Audits::audit);
-            out.printf("Invariant (sum of balances = sum of history) over %d accounts: %s%n", audit.accounts(),
-                    audit.holds() ? "holds" : "BROKEN " + audit);
-            return audit.holds() && aliceBalance + bobBalance == 150_00;
-        }
+        long aliceBalance = sessions.transactionResult(ctx -> Accounts.balance(ctx, alice));
+        long bobBalance = sessions.transactionResult(ctx -> Accounts.balance(ctx, bob));
+        out.printf("Balances: alice %s, bob %s, together %s%n", Money.format(aliceBalance), Money.format(bobBalance),
+                Money.format(aliceBalance + bobBalance));
+        Audits.Audit audit = sessions.transactionResult(Audits::audit);
+        out.printf("Invariant (sum of balances = sum of history) over %d accounts: %s%n", audit.accounts(),
+                audit.holds() ? "holds" : "BROKEN " + audit);
+        return audit.holds() && aliceBalance + bobBalance == 150_00;
     }
 
     /** Sixteen virtual threads moving small amounts back and forth between the two accounts. */
@@ -126,9 +91,5 @@ public final class Demo {
             }
         }
         return done.get();
-    }
-
-    private static String money(long minorUnits) {
-        return String.format("%d.%02d", minorUnits / 100, Math.abs(minorUnits % 100));
     }
 }
