@@ -284,6 +284,22 @@ class LedgerServerTest {
     }
 
     @Test
+    void depositThatWouldOverflowTheBalanceIsRefusedWith422() throws Exception {
+        long rich = openAccount("nearly-overflowing", 0);
+        db.execute("UPDATE accounts SET abalance = " + (Long.MAX_VALUE - 10) + " WHERE aid = " + rich);
+        long history = db.rowCount("history");
+
+        Reply reply = call("POST", "/accounts/" + rich + "/deposits", "{\"amount\": 100}");
+
+        assertThat(reply.status()).isEqualTo(422);
+        assertThat(reply.body().get("error").asText()).isEqualTo("amount_out_of_range");
+        assertThat(reply.body().get("message").asText()).contains("balance would be out of range");
+        assertThat(db.queryLong("SELECT abalance FROM accounts WHERE aid = ?", rich)).isEqualTo(Long.MAX_VALUE - 10);
+        assertThat(db.rowCount("history")).isEqualTo(history);
+        db.execute("DELETE FROM accounts WHERE aid = " + rich);
+    }
+
+    @Test
     void databaseOutageGives503AndTheServiceRecovers() throws Exception {
         try (CommitCuttingProxy proxy = CommitCuttingProxy.to(db.host(), db.port());
              SessionManager throughProxy = db.sessionsVia("jdbc:postgresql://127.0.0.1:" + proxy.port() + "/"
