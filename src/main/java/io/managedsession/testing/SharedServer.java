@@ -1,0 +1,105 @@
+package io.managedsession.testing;
+
+import java.sql.SQLException;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.flywaydb.core.Flyway;
+
+import io.managedsession.database.DatabaseResolver;
+import io.managedsession.database.PostgresDatabase;
+
+/**
+ * The PostgreSQL shared by every {@link DatabaseTest} of a test run, and the template databases migrated on it, one
+ * per set of migration locations. Kept in JUnit's root store, which closes it at the end of the run: the templates
+ * are dropped and a server that was started for the run is stopped.
+ */
+final class SharedServer implements AutoCloseable {
+
+    private final PostgresDatabase server;
+    private final Map<List<String>, Template> templates = new ConcurrentHashMap<>();
+
+    /** A migrated template database; copies of it are made one at a time, under its monitor. */
+    private record Template(String name) {
+    }
+
+    private SharedServer(PostgresDatabase server) {
+        this.server = server;
+    }
+
+    static SharedServer start() {
+        return new SharedServer(DatabaseResolver.fromEnvironment().resolve());
+    }
+
+    PostgresDatabase server() {
+        return server;
+    }
+
+    /**
+     * Creates a fresh database for {@code owner}: a copy of the template migrated from {@code migrations}, or an empty
+     * one when there are none. Copies of one template are made one at a time, since PostgreSQL refuses to copy a
+     * database that another session is using.
+     */
+    TestDatabase createDatabase(String owner, List<String> migrations) throws SQLException {
+        String name = uniqueName("ms_" + owner.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]", ""));
+        if (migrations.isEmpty()) {
+            server.createDatabase(name, null);
+        } else {
+            Template template = templates.computeIfAbsent(migrations, this::migrateTemplate);
+            synchronized (template) {
+                server.createDatabase(name, template.name());
+            }
+        }
+        return new TestDatabase(server, name);
+    }
+
+    void dropDatabase(TestDatabase database) throws SQLException {
+        server.dropDatabase(database.name());
+    }
+
+    private Template migrateTemplate(List<String> migrations) {
+        String template = uniqueName("ms_template");
+        try {
+            server.createDatabase(template, null);
+            Flyway.configure()
+                    .dataSource(server.jdbcUrl(template), server.username(), server.password())
+                    .locations(migrations.toArray(String[]::new))
+                    .failOnMissingLocations(true)
+                    .load()
+                    .migrate();
+            return new Template(template);
+        } catch (SQLException | RuntimeException e) {
+            try {
+                server.dropDatabase(template);
+            } catch (SQLException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw new IllegalStateException("Could not migrate a template database from " + migrations + " on "
+                    + server + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static String uniqueName(String prefix) {
+        String base = prefix.length() > 50 ? prefix.substring(0, 50) : prefix;
+        return base + "_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
+    }
+
+    @Override
+    public void close() throws Exception {
+        Exception failure = null;
+        for (Template template : templates.values()) {
+            try {
+                server.dropDatabase(template.name());
+            } catch (SQLException e) {
+                failure = e;
+            }
+        }
+        server.close();
+        if (failure != null) {
+            throw failure;
+        }
+    }
+}
