@@ -16,10 +16,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import io.managedsession.support.TestDatabase;
-import io.managedsession.support.WithTestDatabase;
+import io.managedsession.support.WithEmptyTestDatabase;
 
 /** Flyway at startup: applied once, all or nothing, and safe when several managers start at once. */
-@WithTestDatabase(migrated = false)
+@WithEmptyTestDatabase
 class MigrateOnStartTest {
 
     private final TestDatabase shared;

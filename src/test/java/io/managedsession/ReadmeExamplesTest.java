@@ -22,10 +22,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.managedsession.support.TestDatabase;
-import io.managedsession.support.WithTestDatabase;
+import io.managedsession.support.WithEmptyTestDatabase;
 
 /** The README's Java examples are compiled against the project and run against a real PostgreSQL. */
-@WithTestDatabase(migrated = false)
+@WithEmptyTestDatabase
 class ReadmeExamplesTest {
 
     private static final Pattern JAVA_BLOCK = Pattern.compile("```java\\n(.*?)```", Pattern.DOTALL);

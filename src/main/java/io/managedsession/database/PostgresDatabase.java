@@ -138,11 +138,19 @@ public final class PostgresDatabase implements AutoCloseable {
         return properties;
     }
 
-    /** Stops the container or embedded server that the resolver started; a server given by URL is left running. */
+    /**
+     * Stops the container or embedded server that the resolver started; a server given by URL is left running.
+     *
+     * @throws io.managedsession.SessionException when the server could not be stopped
+     */
     @Override
-    public void close() throws Exception {
+    public void close() {
         if (stopper != null) {
-            stopper.close();
+            try {
+                stopper.close();
+            } catch (Exception e) {
+                throw new io.managedsession.SessionException("Could not stop " + this + ": " + e.getMessage(), e);
+            }
         }
     }
 

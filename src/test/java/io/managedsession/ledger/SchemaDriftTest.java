@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 import io.managedsession.SessionManager;
 import io.managedsession.ledger.schema.DefaultSchema;
 import io.managedsession.support.TestDatabase;
-import io.managedsession.support.WithTestDatabase;
+import io.managedsession.support.WithEmptyTestDatabase;
 
 /**
  * The jOOQ classes are generated from the migration scripts by DDLDatabase, which reads them with jOOQ's parser and
@@ -32,7 +32,7 @@ import io.managedsession.support.WithTestDatabase;
  * what the generated classes say, table by table: columns (order, type, length, nullability, identity), primary,
  * unique and foreign keys with their names, indexes and check constraints. Any drift fails the build.
  */
-@WithTestDatabase(migrated = false)
+@WithEmptyTestDatabase
 class SchemaDriftTest {
 
     /** Flyway's own table, which the migrations do not create. */

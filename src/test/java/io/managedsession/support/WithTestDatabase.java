@@ -7,15 +7,16 @@ import java.lang.annotation.Target;
 
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import io.managedsession.testing.DatabaseTest;
+
 /**
- * Gives the test class a database of its own, created before its first test and dropped after its last, and injects
- * {@link TestDatabase} parameters.
+ * The project's tests run on the library's own {@link DatabaseTest} extension: a database per class cloned from the
+ * migrated ledger schema, leak checks after each test. This adds the {@link TestDatabase} helper parameter, with the
+ * checks the tests make from a second connection.
  */
 @Target(ElementType.TYPE)
 @Retention(RetentionPolicy.RUNTIME)
-@ExtendWith(TestDatabaseExtension.class)
+@DatabaseTest
+@ExtendWith(TestDatabaseResolver.class)
 public @interface WithTestDatabase {
-
-    /** {@code true}: a copy of the migrated ledger schema; {@code false}: an empty database. */
-    boolean migrated() default true;
 }
