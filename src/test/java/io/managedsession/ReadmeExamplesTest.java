@@ -20,6 +20,8 @@ import javax.tools.ToolProvider;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.platform.engine.discovery.DiscoverySelectors;
+import org.junit.platform.testkit.engine.EngineTestKit;
 
 import io.managedsession.support.TestDatabase;
 import io.managedsession.support.WithEmptyTestDatabase;
@@ -77,6 +79,21 @@ class ReadmeExamplesTest {
             assertThat(db.queryLong("SELECT count(*) FROM accounts WHERE owner = 'carol'")).isEqualTo(1);
         } finally {
             db.drop();
+        }
+    }
+
+    @Test
+    void testingExampleRunsGreenUnderJUnit() throws Exception {
+        String readme = Files.readString(Path.of("README.md"));
+        String example = javaBlocks(readme).stream().filter(b -> b.contains("public class AccountsTest")).findFirst()
+                .orElseThrow();
+        Path classes = compile(example);
+
+        try (URLClassLoader loader = new URLClassLoader(new URL[] {classes.toUri().toURL()},
+                getClass().getClassLoader())) {
+            Class<?> testClass = loader.loadClass("AccountsTest");
+            EngineTestKit.engine("junit-jupiter").selectors(DiscoverySelectors.selectClass(testClass)).execute()
+                    .testEvents().assertStatistics(stats -> stats.started(2).succeeded(2).failed(0));
         }
     }
 
