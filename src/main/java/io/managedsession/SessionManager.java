@@ -22,6 +22,7 @@ import com.zaxxer.hikari.HikariDataSource;
 
 import io.managedsession.internal.HikariPools;
 import io.managedsession.internal.InFlightTransactions;
+import io.managedsession.internal.Instrumentation;
 import io.managedsession.internal.JdbcUrls;
 import io.managedsession.internal.Migrations;
 import io.managedsession.internal.PooledConnections;
@@ -63,6 +64,7 @@ public final class SessionManager implements AutoCloseable {
     private final Duration closeTimeout;
     private final InFlightTransactions inFlight;
     private final TransactionRunner runner;
+    private final Instrumentation instrumentation;
     private final AtomicBoolean closing = new AtomicBoolean();
 
     private SessionManager(Builder builder) {
@@ -97,7 +99,10 @@ public final class SessionManager implements AutoCloseable {
                 .set(builder.settings != null ? SettingsTools.clone(builder.settings) : new Settings())
                 .set(new ScopeTransactionProvider());
         this.inFlight = new InFlightTransactions(name);
-        this.runner = new TransactionRunner(configuration, new PooledConnections(dataSource, name), inFlight, name);
+        this.instrumentation = new Instrumentation(name, builder.slowTransactionThreshold,
+                builder.leakDetectionThreshold);
+        this.runner = new TransactionRunner(configuration, new PooledConnections(dataSource, name), inFlight, name,
+                instrumentation, builder.labelInApplicationName);
         log.debug("Started {}", description);
     }
 
@@ -282,9 +287,30 @@ public final class SessionManager implements AutoCloseable {
             log.warn("SessionManager '{}' was interrupted while waiting for {} running transaction(s); closing now",
                     name, inFlight.running());
         } finally {
+            instrumentation.close();
             closeOwnedPool();
             log.debug("Closed {}", description);
         }
+    }
+
+    /**
+     * Registers an observer of this manager's transactions, for metrics and tracing (see
+     * {@code io.managedsession.micrometer.SessionManagerMetrics}). Observers are called on the transactions' threads
+     * and must be quick; one that throws is logged and skipped.
+     *
+     * @param observer the observer
+     */
+    public void addObserver(TransactionObserver observer) {
+        instrumentation.addObserver(Objects.requireNonNull(observer, "observer"));
+    }
+
+    /**
+     * Returns how many transactions that began (not counting joined calls) are running now.
+     *
+     * @return the number of transactions in flight
+     */
+    public int activeTransactions() {
+        return inFlight.running();
     }
 
     /**
@@ -329,6 +355,9 @@ public final class SessionManager implements AutoCloseable {
         private boolean migrateOnStart;
         private List<String> migrationLocations = List.of("classpath:db/migration");
         private Settings settings;
+        private Duration slowTransactionThreshold;
+        private Duration leakDetectionThreshold;
+        private boolean labelInApplicationName;
 
         private Builder() {
         }
@@ -477,6 +506,52 @@ public final class SessionManager implements AutoCloseable {
         public Builder settings(Settings settings) {
             this.settings = SettingsTools.clone(Objects.requireNonNull(settings, "settings"));
             return this;
+        }
+
+        /**
+         * Logs at WARN every transaction that takes longer than {@code threshold}, with its label, duration, attempts
+         * and outcome (default: never).
+         *
+         * @param threshold at least 1 millisecond
+         * @return this builder
+         */
+        public Builder slowTransactionThreshold(Duration threshold) {
+            this.slowTransactionThreshold = positiveMillis(threshold, "slowTransactionThreshold");
+            return this;
+        }
+
+        /**
+         * Reports at WARN, once, a transaction still open after {@code threshold}, with the stack trace of where it
+         * began; and at INFO when such a transaction ends after all (default: off). Capturing where each transaction
+         * begins costs a stack trace per transaction, so keep it for finding the code that holds transactions open.
+         *
+         * @param threshold at least 1 millisecond
+         * @return this builder
+         */
+        public Builder leakDetectionThreshold(Duration threshold) {
+            this.leakDetectionThreshold = positiveMillis(threshold, "leakDetectionThreshold");
+            return this;
+        }
+
+        /**
+         * Makes a labelled transaction set {@code application_name} to {@code <manager name>/<label>} for its
+         * duration ({@code SET LOCAL}, in the round trip that begins it), so that {@code pg_stat_activity} shows a DBA
+         * which code holds a connection or a lock (default {@code false}).
+         *
+         * @param enabled whether to do it
+         * @return this builder
+         */
+        public Builder labelInApplicationName(boolean enabled) {
+            this.labelInApplicationName = enabled;
+            return this;
+        }
+
+        private static Duration positiveMillis(Duration value, String setting) {
+            Objects.requireNonNull(value, setting);
+            if (value.toMillis() < 1) {
+                throw new IllegalArgumentException(setting + " must be at least 1 ms, but was " + value);
+            }
+            return value;
         }
 
         /**

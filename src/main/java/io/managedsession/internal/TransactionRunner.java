@@ -38,17 +38,23 @@ public final class TransactionRunner {
     private final InFlightTransactions inFlight;
     private final ThreadScope threadScope = new ThreadScope();
     private final String managerName;
+    private final Instrumentation instrumentation;
+    private final boolean labelInApplicationName;
 
     /**
-     * @param baseConfiguration dialect, settings and a {@link ScopeTransactionProvider}; each transaction derives
-     *                          its own configuration from it with its scope as connection provider
+     * @param baseConfiguration      dialect, settings and a {@link ScopeTransactionProvider}; each transaction
+     *                               derives its own configuration from it with its scope as connection provider
+     * @param labelInApplicationName whether a labelled transaction sets {@code application_name} to its label
      */
     public TransactionRunner(Configuration baseConfiguration, PooledConnections connections,
-            InFlightTransactions inFlight, String managerName) {
+            InFlightTransactions inFlight, String managerName, Instrumentation instrumentation,
+            boolean labelInApplicationName) {
         this.baseConfiguration = baseConfiguration;
         this.connections = connections;
         this.inFlight = inFlight;
         this.managerName = managerName;
+        this.instrumentation = instrumentation;
+        this.labelInApplicationName = labelInApplicationName;
     }
 
     /** Runs {@code callback} as {@code options} say. */
@@ -176,26 +182,37 @@ public final class TransactionRunner {
 
     private <T, X extends Exception> T runWithRetries(TransactionOptions options, TransactionCallback<T, X> callback,
             TransactionScope suspended) throws X {
+        Instrumentation.Unit unit = instrumentation.started(options);
         Deadline deadline = options.deadline().map(Deadline::startingNow).orElse(null);
         List<Throwable> earlier = null;
-        for (int attempt = 1; ; attempt++) {
-            try {
-                return runOnce(options, callback, suspended, deadline, attempt);
-            } catch (Throwable failure) {
-                if (!shouldRetry(options, failure, attempt, deadline)) {
-                    attach(failure, earlier);
-                    throw failure;
-                }
-                if (earlier == null) {
-                    earlier = new ArrayList<>(options.maxAttempts() - 1);
-                }
-                earlier.add(failure);
-                if (!pauseBeforeAttempt(options, attempt, deadline, failure)) {
-                    earlier.remove(earlier.size() - 1);
-                    attach(failure, earlier);
-                    throw failure;
+        Throwable finalFailure = null;
+        int attempt = 1;
+        try {
+            for (; ; attempt++) {
+                try {
+                    return runOnce(options, callback, suspended, deadline, attempt);
+                } catch (Throwable failure) {
+                    boolean retry = shouldRetry(options, failure, attempt, deadline);
+                    instrumentation.attemptFailed(options, attempt, failure, retry);
+                    if (!retry) {
+                        attach(failure, earlier);
+                        finalFailure = failure;
+                        throw failure;
+                    }
+                    if (earlier == null) {
+                        earlier = new ArrayList<>(options.maxAttempts() - 1);
+                    }
+                    earlier.add(failure);
+                    if (!pauseBeforeAttempt(options, attempt, deadline, failure)) {
+                        earlier.remove(earlier.size() - 1);
+                        attach(failure, earlier);
+                        finalFailure = failure;
+                        throw failure;
+                    }
                 }
             }
+        } finally {
+            instrumentation.completed(unit, options, attempt, finalFailure);
         }
     }
 
@@ -255,9 +272,14 @@ public final class TransactionRunner {
                 // Not even worth a connection: the time ran out before this attempt could begin.
                 throw TransactionScope.timeout(options, deadline, null);
             }
+            long beforeAcquire = System.nanoTime();
             Connection connection = connections.acquire(suspended == null ? 0 : suspended.heldConnections());
+            long acquired = System.nanoTime();
+            instrumentation.connectionAcquired(acquired - beforeAcquire);
+            LeakDetector.Watch watch = instrumentation.watch(options);
+            instrumentation.attemptBegan(options, attempt);
             TransactionScope scope = new TransactionScope(connection, thread, managerName, options, deadline,
-                    suspended, attempt);
+                    suspended, attempt, labelInApplicationName);
             TransactionScope previous = threadScope.enter(scope);
             if (previous != null) {
                 previous.suspend();
@@ -274,7 +296,11 @@ public final class TransactionRunner {
                     previous.resume();
                 }
                 connections.release(connection, scope.finish(), failure);
+                if (watch != null) {
+                    watch.ended();
+                }
             }
+            instrumentation.attemptEnded(options, attempt, acquired, failure);
             runCompletionCallbacks(scope, failure);
             if (failure != null) {
                 throw ExceptionTunnel.<X>rethrow(failure, failure);

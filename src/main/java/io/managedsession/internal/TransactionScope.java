@@ -49,6 +49,7 @@ public final class TransactionScope implements ConnectionProvider {
     private final Deadline deadline;
     private final TransactionScope suspendedParent;
     private final int attempt;
+    private final boolean labelInApplicationName;
 
     private volatile State state = State.ACTIVE;
     private volatile boolean suspended;
@@ -65,7 +66,7 @@ public final class TransactionScope implements ConnectionProvider {
     private TransactionRunner.TransactionSettings actualSettings;
 
     TransactionScope(Connection connection, Thread owner, String managerName, TransactionOptions options,
-            Deadline deadline, TransactionScope suspendedParent, int attempt) {
+            Deadline deadline, TransactionScope suspendedParent, int attempt, boolean labelInApplicationName) {
         this.connection = connection;
         this.guarded = new GuardedConnection(connection, this);
         this.owner = owner;
@@ -74,6 +75,7 @@ public final class TransactionScope implements ConnectionProvider {
         this.deadline = deadline;
         this.suspendedParent = suspendedParent;
         this.attempt = attempt;
+        this.labelInApplicationName = labelInApplicationName;
     }
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -150,6 +152,13 @@ public final class TransactionScope implements ConnectionProvider {
         }
         if (!characteristics.isEmpty()) {
             sql.append("SET TRANSACTION ").append(characteristics).append(';');
+        }
+        if (labelInApplicationName && options.label().isPresent()) {
+            // Shows in pg_stat_activity which code holds the connection while the transaction runs; SET LOCAL
+            // ends with it. Labels are printable ASCII (checked by the options), quotes doubled all the same.
+            String name = (managerName + "/" + options.label().get()).replace("'", "''");
+            sql.append("SET LOCAL application_name = '").append(name.length() > 63 ? name.substring(0, 63) : name)
+                    .append("';");
         }
         if (deadline != null) {
             if (deadline.hasPassed()) {

@@ -28,6 +28,9 @@ import io.managedsession.SessionManager;
 import io.managedsession.TransactionOptions;
 import io.managedsession.TransactionTimeoutException;
 import io.managedsession.internal.SqlStates;
+import io.managedsession.micrometer.SessionManagerMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.managedsession.ledger.Accounts;
 import io.managedsession.ledger.IdempotencyKeyConflictException;
 import io.managedsession.ledger.InsufficientFundsException;
@@ -47,6 +50,7 @@ import io.managedsession.ledger.UnknownAccountException;
  * POST /transfers                 {"from": 1, "to": 2, "amount": 2500}          201 the transfer; 200 on a replay
  *                                 header Idempotency-Key: a key of the caller's
  * GET  /health                                                                 200 or 503
+ * GET  /metrics                                                                200 Prometheus text format
  * </pre>
  *
  * Errors are JSON too: {@code {"error": "insufficient_funds", "message": "Account 1 has 100 but ..."}}, with 400 for
@@ -71,11 +75,13 @@ final class LedgerServer implements AutoCloseable {
     private final ExecutorService requests = Executors.newVirtualThreadPerTaskExecutor();
     private final ObjectMapper json = new ObjectMapper();
     private final Duration drainTimeout;
+    private final PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
 
     private LedgerServer(SessionManager sessions, HttpServer server, Duration drainTimeout) {
         this.sessions = sessions;
         this.server = server;
         this.drainTimeout = drainTimeout;
+        new SessionManagerMetrics(sessions).bindTo(metrics);
     }
 
     /**
@@ -164,6 +170,11 @@ final class LedgerServer implements AutoCloseable {
         if (path.equals(List.of("health"))) {
             requireMethod(method, "GET");
             return health();
+        }
+        if (path.equals(List.of("metrics"))) {
+            requireMethod(method, "GET");
+            return new Response(200, null, Map.of("Content-Type", "text/plain; version=0.0.4; charset=utf-8"),
+                    metrics.scrape());
         }
         if (path.equals(List.of("accounts"))) {
             requireMethod(method, "POST");
@@ -437,7 +448,8 @@ final class LedgerServer implements AutoCloseable {
 
     private void send(HttpExchange exchange, Response response) {
         try (exchange) {
-            byte[] bytes = json.writeValueAsBytes(response.body);
+            byte[] bytes = response.text != null ? response.text.getBytes(java.nio.charset.StandardCharsets.UTF_8)
+                    : json.writeValueAsBytes(response.body);
             exchange.getResponseHeaders().set("Content-Type", "application/json");
             response.headers.forEach((name, value) -> exchange.getResponseHeaders().set(name, value));
             exchange.sendResponseHeaders(response.status, bytes.length);
@@ -449,14 +461,19 @@ final class LedgerServer implements AutoCloseable {
         }
     }
 
-    private record Response(int status, JsonNode body, Map<String, String> headers) {
+    /** A JSON body, or a text one (the metrics). */
+    private record Response(int status, JsonNode body, Map<String, String> headers, String text) {
 
         Response(int status, JsonNode body) {
-            this(status, body, Map.of());
+            this(status, body, Map.of(), null);
+        }
+
+        Response(int status, JsonNode body, Map<String, String> headers) {
+            this(status, body, headers, null);
         }
 
         Response withHeader(String name, String value) {
-            return new Response(status, body, Map.of(name, value));
+            return new Response(status, body, Map.of(name, value), text);
         }
     }
 

@@ -122,6 +122,24 @@ class LedgerServerTest {
     }
 
     @Test
+    void metricsAreScrapedInPrometheusFormatWithTransactionAndPoolMeters() throws Exception {
+        openAccount("metered", 1_00);
+
+        HttpResponse<String> scrape = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+
+        assertThat(scrape.statusCode()).isEqualTo(200);
+        assertThat(scrape.headers().firstValue("Content-Type").orElse("")).startsWith("text/plain");
+        assertThat(scrape.body())
+                .containsPattern("managedsession_transactions_total\\{.*label=\"http-write\".*outcome=\"commit\".*} [1-9]")
+                .contains("managedsession_transaction_duration_seconds")
+                .contains("managedsession_transactions_active")
+                .contains("managedsession_connection_acquire_seconds")
+                .contains("hikaricp_connections_active")
+                .contains("hikaricp_connections_max");
+    }
+
+    @Test
     void sixteenThreadsMakingRandomTransfersKeepTheTotalBalance() throws Exception {
         int accounts = 10;
         long[] ids = new long[accounts];

@@ -1,0 +1,164 @@
+package io.managedsession.internal;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.managedsession.CompletedTransaction;
+import io.managedsession.TransactionObserver;
+import io.managedsession.TransactionOptions;
+import io.managedsession.TransactionOutcome;
+
+/**
+ * Everything a SessionManager reports about its transactions: SLF4J logs (DEBUG for begin and end with durations,
+ * WARN for slow transactions), leak detection, a JDK Flight Recorder event per transaction, and the registered
+ * {@link TransactionObserver}s. Costs next to nothing when none of these is on.
+ */
+public final class Instrumentation {
+
+    private static final Logger log = LoggerFactory.getLogger("io.managedsession.SessionManager");
+
+    private final String managerName;
+    private final Duration slowThreshold;
+    private final LeakDetector leakDetector;
+    private final List<TransactionObserver> observers = new CopyOnWriteArrayList<>();
+
+    /**
+     * @param slowThreshold          transactions longer than this are logged at WARN; {@code null} for never
+     * @param leakDetectionThreshold transactions open longer than this are reported; {@code null} for never
+     */
+    public Instrumentation(String managerName, Duration slowThreshold, Duration leakDetectionThreshold) {
+        this.managerName = managerName;
+        this.slowThreshold = slowThreshold;
+        this.leakDetector = leakDetectionThreshold == null ? null : new LeakDetector(leakDetectionThreshold, managerName);
+    }
+
+    public void addObserver(TransactionObserver observer) {
+        observers.add(observer);
+    }
+
+    public void close() {
+        if (leakDetector != null) {
+            leakDetector.close();
+        }
+    }
+
+    /** A transaction that began: what is needed to report its end. */
+    static final class Unit {
+        final long startNanos;
+        final TransactionFlightEvent event;
+
+        Unit(long startNanos, TransactionFlightEvent event) {
+            this.startNanos = startNanos;
+            this.event = event;
+        }
+    }
+
+    Unit started(TransactionOptions options) {
+        TransactionFlightEvent event = new TransactionFlightEvent();
+        event.begin();
+        if (!observers.isEmpty()) {
+            for (TransactionObserver observer : observers) {
+                try {
+                    observer.transactionStarted(managerName, options);
+                } catch (RuntimeException e) {
+                    observerFailed(observer, e);
+                }
+            }
+        }
+        return new Unit(System.nanoTime(), event);
+    }
+
+    void connectionAcquired(long waitedNanos) {
+        if (!observers.isEmpty()) {
+            Duration waited = Duration.ofNanos(waitedNanos);
+            for (TransactionObserver observer : observers) {
+                try {
+                    observer.connectionAcquired(managerName, waited);
+                } catch (RuntimeException e) {
+                    observerFailed(observer, e);
+                }
+            }
+        }
+    }
+
+    /** Starts leak detection for an attempt that holds a connection now; {@code null} when it is off. */
+    LeakDetector.Watch watch(TransactionOptions options) {
+        return leakDetector == null ? null : leakDetector.watch(TransactionScope.labelText(options));
+    }
+
+    void attemptBegan(TransactionOptions options, int attempt) {
+        if (log.isDebugEnabled()) {
+            log.debug("Transaction{} of SessionManager '{}' began (attempt {})", TransactionScope.labelText(options),
+                    managerName, attempt);
+        }
+    }
+
+    void attemptEnded(TransactionOptions options, int attempt, long startNanos, Throwable failure) {
+        if (log.isDebugEnabled()) {
+            long micros = TimeUnit.NANOSECONDS.toMicros(System.nanoTime() - startNanos);
+            if (failure == null) {
+                log.debug("Transaction{} of SessionManager '{}' committed in {} µs (attempt {})",
+                        TransactionScope.labelText(options), managerName, micros, attempt);
+            } else {
+                log.debug("Transaction{} of SessionManager '{}' ended without commit in {} µs (attempt {}): {}",
+                        TransactionScope.labelText(options), managerName, micros, attempt, failure.toString());
+            }
+        }
+    }
+
+    void attemptFailed(TransactionOptions options, int attempt, Throwable failure, boolean retrying) {
+        if (!observers.isEmpty()) {
+            for (TransactionObserver observer : observers) {
+                try {
+                    observer.attemptFailed(managerName, options, attempt, failure, retrying);
+                } catch (RuntimeException e) {
+                    observerFailed(observer, e);
+                }
+            }
+        }
+    }
+
+    void completed(Unit unit, TransactionOptions options, int attempts, Throwable failure) {
+        long nanos = System.nanoTime() - unit.startNanos;
+        TransactionOutcome outcome = TransactionOutcome.of(failure);
+        if (slowThreshold != null && nanos > slowThreshold.toNanos()) {
+            log.warn("Transaction{} of SessionManager '{}' took {} ms (slowTransactionThreshold {} ms), {} attempt(s),"
+                    + " outcome {}", TransactionScope.labelText(options), managerName,
+                    TimeUnit.NANOSECONDS.toMillis(nanos), slowThreshold.toMillis(), attempts, outcome);
+        }
+        TransactionFlightEvent event = unit.event;
+        event.end();
+        if (event.shouldCommit()) {
+            event.manager = managerName;
+            event.label = options.label().orElse(null);
+            event.outcome = outcome.name();
+            event.propagation = options.propagation().name();
+            event.isolation = options.isolation().map(Enum::name).orElse("DEFAULT");
+            event.readOnly = options.isReadOnly();
+            event.attempts = attempts;
+            event.commit();
+        }
+        if (!observers.isEmpty()) {
+            CompletedTransaction completed = new CompletedTransaction(managerName, options.label().orElse(null),
+                    options.propagation(), options.isolation().orElse(null), options.isReadOnly(), outcome, attempts,
+                    Duration.ofNanos(nanos), failure);
+            for (TransactionObserver observer : observers) {
+                try {
+                    observer.transactionCompleted(completed);
+                } catch (RuntimeException e) {
+                    observerFailed(observer, e);
+                }
+            }
+        }
+    }
+
+    private void observerFailed(TransactionObserver observer, RuntimeException e) {
+        log.warn("TransactionObserver {} of SessionManager '{}' failed; it is skipped for this event", observer,
+                managerName, e);
+    }
+}
