@@ -26,7 +26,6 @@ import io.managedsession.internal.Instrumentation;
 import io.managedsession.internal.JdbcUrls;
 import io.managedsession.internal.Migrations;
 import io.managedsession.internal.PooledConnections;
-import io.managedsession.internal.ScopeTransactionProvider;
 import io.managedsession.internal.TransactionRunner;
 
 /**
@@ -96,8 +95,7 @@ public final class SessionManager implements AutoCloseable {
         }
         Configuration configuration = new DefaultConfiguration()
                 .set(SQLDialect.POSTGRES)
-                .set(builder.settings != null ? SettingsTools.clone(builder.settings) : new Settings())
-                .set(new ScopeTransactionProvider());
+                .set(builder.settings != null ? SettingsTools.clone(builder.settings) : new Settings());
         this.inFlight = new InFlightTransactions(name);
         this.instrumentation = new Instrumentation(name, builder.slowTransactionThreshold,
                 builder.leakDetectionThreshold);

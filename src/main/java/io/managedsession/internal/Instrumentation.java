@@ -5,6 +5,8 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
+import jdk.jfr.EventType;
+
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,20 +49,16 @@ public final class Instrumentation {
         }
     }
 
-    /** A transaction that began: what is needed to report its end. */
-    static final class Unit {
-        final long startNanos;
-        final TransactionFlightEvent event;
+    /** Whether a recording wants transaction events; read before allocating one. */
+    private static final EventType FLIGHT_EVENT = EventType.getEventType(TransactionFlightEvent.class);
 
-        Unit(long startNanos, TransactionFlightEvent event) {
-            this.startNanos = startNanos;
-            this.event = event;
+    /** A transaction begins; returns its flight event when a recording wants it, else {@code null}. */
+    TransactionFlightEvent started(TransactionOptions options) {
+        TransactionFlightEvent event = null;
+        if (FLIGHT_EVENT.isEnabled()) {
+            event = new TransactionFlightEvent();
+            event.begin();
         }
-    }
-
-    Unit started(TransactionOptions options) {
-        TransactionFlightEvent event = new TransactionFlightEvent();
-        event.begin();
         if (!observers.isEmpty()) {
             for (TransactionObserver observer : observers) {
                 try {
@@ -70,7 +68,7 @@ public final class Instrumentation {
                 }
             }
         }
-        return new Unit(System.nanoTime(), event);
+        return event;
     }
 
     void connectionAcquired(long waitedNanos) {
@@ -123,17 +121,19 @@ public final class Instrumentation {
         }
     }
 
-    void completed(Unit unit, TransactionOptions options, int attempts, Throwable failure) {
-        long nanos = System.nanoTime() - unit.startNanos;
+    void completed(long startNanos, TransactionFlightEvent event, TransactionOptions options, int attempts,
+            Throwable failure) {
+        long nanos = System.nanoTime() - startNanos;
         TransactionOutcome outcome = TransactionOutcome.of(failure);
         if (slowThreshold != null && nanos > slowThreshold.toNanos()) {
             log.warn("Transaction{} of SessionManager '{}' took {} ms (slowTransactionThreshold {} ms), {} attempt(s),"
                     + " outcome {}", TransactionScope.labelText(options), managerName,
                     TimeUnit.NANOSECONDS.toMillis(nanos), slowThreshold.toMillis(), attempts, outcome);
         }
-        TransactionFlightEvent event = unit.event;
-        event.end();
-        if (event.shouldCommit()) {
+        if (event != null) {
+            event.end();
+        }
+        if (event != null && event.shouldCommit()) {
             event.manager = managerName;
             event.label = options.label().orElse(null);
             event.outcome = outcome.name();

@@ -16,10 +16,20 @@ import org.jooq.exception.DataAccessException;
  * PostgreSQL driver answers with a server round trip; this one begins with {@code setAutoCommit(false)} only, which
  * the driver keeps local until the first statement. A jOOQ transaction nested inside a running one (a user calling
  * {@code ctx.transaction(...)} on the transaction's {@code DSLContext}) becomes a savepoint, as with jOOQ's own
- * provider. The provider is stateless: the transaction's state lives in its {@link TransactionScope}, which is the
- * configuration's connection provider.
+ * provider. The transaction's state lives in its {@link TransactionScope}: at the outermost begin, the provider makes
+ * the scope that the runner entered for this thread the connection provider of the configuration jOOQ derived for
+ * the transaction (a copy of its own, so setting it touches nothing shared), and finds it there afterwards.
  */
 public final class ScopeTransactionProvider implements TransactionProvider {
+
+    private final ThreadScope threadScope;
+
+    /**
+     * @param threadScope where the runner enters the scope of a transaction that is about to begin
+     */
+    public ScopeTransactionProvider(ThreadScope threadScope) {
+        this.threadScope = threadScope;
+    }
 
     /** Marks the outermost jOOQ transaction of a scope, which commits or rolls back the connection itself. */
     private static final Transaction OUTERMOST = new Transaction() {
@@ -31,7 +41,17 @@ public final class ScopeTransactionProvider implements TransactionProvider {
 
     @Override
     public void begin(TransactionContext ctx) {
-        TransactionScope scope = scopeOf(ctx);
+        TransactionScope scope;
+        if (ctx.configuration().connectionProvider() instanceof TransactionScope running) {
+            scope = running; // a jOOQ transaction nested inside ours: a savepoint
+        } else {
+            scope = threadScope.get();
+            if (scope == null || scope.begun()) {
+                throw new IllegalStateException("A SessionManager transaction can only be begun by the"
+                        + " SessionManager itself");
+            }
+            ctx.configuration().set(scope);
+        }
         scope.checkUsable();
         try {
             Savepoint savepoint = scope.begin();
@@ -59,6 +79,7 @@ public final class ScopeTransactionProvider implements TransactionProvider {
     }
 
     private static TransactionScope scopeOf(TransactionContext ctx) {
+        // Set by begin(); see the class comment.
         ConnectionProvider provider = ctx.configuration().connectionProvider();
         if (provider instanceof TransactionScope scope) {
             return scope;

@@ -33,7 +33,7 @@ public final class TransactionRunner {
 
     private static final Logger log = LoggerFactory.getLogger(TransactionRunner.class);
 
-    private final Configuration baseConfiguration;
+    private final DSLContext baseDsl;
     private final PooledConnections connections;
     private final InFlightTransactions inFlight;
     private final ThreadScope threadScope = new ThreadScope();
@@ -42,14 +42,14 @@ public final class TransactionRunner {
     private final boolean labelInApplicationName;
 
     /**
-     * @param baseConfiguration      dialect, settings and a {@link ScopeTransactionProvider}; each transaction
-     *                               derives its own configuration from it with its scope as connection provider
+     * @param baseConfiguration      dialect and settings; the runner adds its {@link ScopeTransactionProvider}, and
+     *                               each transaction gets jOOQ's copy of it with its scope as connection provider
      * @param labelInApplicationName whether a labelled transaction sets {@code application_name} to its label
      */
     public TransactionRunner(Configuration baseConfiguration, PooledConnections connections,
             InFlightTransactions inFlight, String managerName, Instrumentation instrumentation,
             boolean labelInApplicationName) {
-        this.baseConfiguration = baseConfiguration;
+        this.baseDsl = baseConfiguration.derive(new ScopeTransactionProvider(threadScope)).dsl();
         this.connections = connections;
         this.inFlight = inFlight;
         this.managerName = managerName;
@@ -182,7 +182,8 @@ public final class TransactionRunner {
 
     private <T, X extends Exception> T runWithRetries(TransactionOptions options, TransactionCallback<T, X> callback,
             TransactionScope suspended) throws X {
-        Instrumentation.Unit unit = instrumentation.started(options);
+        long startNanos = System.nanoTime();
+        TransactionFlightEvent event = instrumentation.started(options);
         Deadline deadline = options.deadline().map(Deadline::startingNow).orElse(null);
         List<Throwable> earlier = null;
         Throwable finalFailure = null;
@@ -212,7 +213,7 @@ public final class TransactionRunner {
                 }
             }
         } finally {
-            instrumentation.completed(unit, options, attempt, finalFailure);
+            instrumentation.completed(startNanos, event, options, attempt, finalFailure);
         }
     }
 
@@ -313,7 +314,7 @@ public final class TransactionRunner {
 
     private <T, X extends Exception> T execute(TransactionScope scope, TransactionCallback<T, X> callback) throws X {
         try {
-            return baseConfiguration.derive(scope).dsl().transactionResult(configuration -> {
+            return baseDsl.transactionResult(configuration -> {
                 DSLContext ctx = configuration.dsl();
                 scope.bind(ctx);
                 T result;

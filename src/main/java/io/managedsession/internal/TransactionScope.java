@@ -123,6 +123,11 @@ public final class TransactionScope implements ConnectionProvider {
     // Transaction lifecycle, driven by ScopeTransactionProvider (jOOQ) and TransactionRunner
     // ---------------------------------------------------------------------------------------------------------------
 
+    /** Whether the transaction has begun (on the server side: will begin with the first statement). */
+    boolean begun() {
+        return begun;
+    }
+
     /** Starts the transaction (first call) or a savepoint for a nested transaction (later calls). */
     Savepoint begin() throws SQLException {
         if (begun) {
@@ -145,6 +150,10 @@ public final class TransactionScope implements ConnectionProvider {
     }
 
     private String transactionSettingsSql() {
+        boolean labelled = labelInApplicationName && options.label().isPresent();
+        if (options.isolation().isEmpty() && options.readOnlySetting().isEmpty() && deadline == null && !labelled) {
+            return null; // the common case: nothing to send, nothing to allocate
+        }
         StringBuilder sql = new StringBuilder();
         String characteristics = options.isolation().map(i -> "ISOLATION LEVEL " + i.sql()).orElse("");
         if (options.readOnlySetting().isPresent()) {
@@ -153,7 +162,7 @@ public final class TransactionScope implements ConnectionProvider {
         if (!characteristics.isEmpty()) {
             sql.append("SET TRANSACTION ").append(characteristics).append(';');
         }
-        if (labelInApplicationName && options.label().isPresent()) {
+        if (labelled) {
             // Shows in pg_stat_activity which code holds the connection while the transaction runs; SET LOCAL
             // ends with it. Labels are printable ASCII (checked by the options), quotes doubled all the same.
             String name = (managerName + "/" + options.label().get()).replace("'", "''");

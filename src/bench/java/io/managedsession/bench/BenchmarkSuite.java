@@ -1,0 +1,124 @@
+package io.managedsession.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import org.openjdk.jmh.results.Result;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.options.Options;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+
+/**
+ * Runs the benchmarks and writes their reports to {@code docs/benchmarks/}:
+ * <pre>
+ * mvn -B -q -Pbench test-compile exec:exec                       # everything, on an embedded PostgreSQL
+ * mvn -B -q -Pbench test-compile exec:exec -Dbench.args="--load --duration=10"
+ * MANAGEDSESSION_DATABASE_URL=jdbc:postgresql://... mvn ... exec:exec   # on a given server
+ * </pre>
+ * Options: {@code --all} (default), {@code --load}, {@code --overhead}, {@code --duration=SECONDS} per point,
+ * {@code --rounds=N}, {@code --scale=N} (pgbench scale), {@code --clients=1,4,16,64}, {@code --virtual=1000},
+ * {@code --pool=16}, {@code --out=docs/benchmarks}.
+ */
+public final class BenchmarkSuite {
+
+    private BenchmarkSuite() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> options = parse(args);
+        Path out = Path.of(options.getOrDefault("out", "docs/benchmarks"));
+        Files.createDirectories(out);
+        boolean all = options.containsKey("all") || !(options.containsKey("load") || options.containsKey("overhead"));
+        Files.writeString(out.resolve("machine.md"), Machine.describe());
+        if (all || options.containsKey("overhead")) {
+            Files.writeString(out.resolve("overhead.md"), overhead());
+        }
+        if (all || options.containsKey("load")) {
+            TpcbLoad.Settings settings = TpcbLoad.Settings.from(options);
+            TpcbLoad.run(settings, out);
+        }
+        System.out.println("Reports written to " + out.toAbsolutePath());
+    }
+
+    private static Map<String, String> parse(String[] args) {
+        Map<String, String> options = new LinkedHashMap<>();
+        for (String arg : args) {
+            for (String part : arg.trim().split("\\s+")) {
+                if (part.isEmpty()) {
+                    continue;
+                }
+                String option = part.startsWith("--") ? part.substring(2) : part;
+                int equals = option.indexOf('=');
+                options.put(equals < 0 ? option : option.substring(0, equals), equals < 0 ? "" : option.substring(equals + 1));
+            }
+        }
+        return options;
+    }
+
+    /** Runs OverheadBenchmark with the GC profiler and renders the per-transaction cost as Markdown. */
+    static String overhead() throws Exception {
+        Options jmh = new OptionsBuilder()
+                .include(OverheadBenchmark.class.getName())
+                .addProfiler("gc")
+                .warmupTime(TimeValue.seconds(2))
+                .measurementTime(TimeValue.seconds(2))
+                .build();
+        Collection<RunResult> results = new Runner(jmh).run();
+        Map<String, double[]> byName = new LinkedHashMap<>();
+        for (RunResult run : results) {
+            String name = run.getParams().getBenchmark();
+            name = name.substring(name.lastIndexOf('.') + 1);
+            Result<?> time = run.getPrimaryResult();
+            Result<?> allocated = run.getSecondaryResults().get("·gc.alloc.rate.norm");
+            if (allocated == null) {
+                allocated = run.getSecondaryResults().get("gc.alloc.rate.norm");
+            }
+            byName.put(name, new double[] {time.getScore(), time.getScoreError(),
+                    allocated == null ? Double.NaN : allocated.getScore()});
+        }
+        StringBuilder md = new StringBuilder();
+        md.append("# Cost of a transaction, on connections that do no I/O\n\n")
+                .append("JMH `OverheadBenchmark` (average time, 1 fork, 5 x 2 s after 3 x 2 s of warm-up, `-prof gc`):"
+                        + " each transaction on a jOOQ `MockConnection`, so only client-side work is measured.\n\n")
+                .append("| benchmark | ns per transaction | ± (99.9 %) | bytes allocated per transaction |\n")
+                .append("| --- | ---: | ---: | ---: |\n");
+        byName.forEach((name, v) -> md.append(String.format(Locale.ROOT, "| %s | %.0f | %.0f | %.0f |%n", name, v[0],
+                v[1], v[2])));
+        md.append('\n');
+        appendDifference(md, byName, "sessionManagerEmptyTransaction", "jooqEmptyTransaction", "an empty transaction");
+        appendDifference(md, byName, "sessionManagerOneStatement", "jooqOneStatement", "a transaction of one statement");
+        appendDifference(md, byName, "sessionManagerNestedSavepoint", "jooqNestedSavepoint", "a savepoint");
+        return md.toString();
+    }
+
+    private static void appendDifference(StringBuilder md, Map<String, double[]> byName, String ours, String theirs,
+            String what) {
+        double[] a = byName.get(ours);
+        double[] b = byName.get(theirs);
+        if (a != null && b != null) {
+            md.append(String.format(Locale.ROOT, "- SessionManager's own cost over plain jOOQ for %s: %+.0f ns and"
+                    + " %+.0f bytes per transaction.%n", what, a[0] - b[0], a[2] - b[2]));
+        }
+    }
+
+    static List<Integer> ints(String csv) {
+        List<Integer> values = new ArrayList<>();
+        Arrays.stream(csv.split(",")).map(String::trim).filter(s -> !s.isEmpty()).map(Integer::parseInt)
+                .forEach(values::add);
+        return values;
+    }
+
+    static String read(Path file) throws IOException {
+        return Files.readString(file);
+    }
+}

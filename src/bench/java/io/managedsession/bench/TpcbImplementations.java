@@ -1,0 +1,227 @@
+package io.managedsession.bench;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+
+import javax.sql.DataSource;
+
+import org.jdbi.v3.core.Jdbi;
+import org.jooq.DSLContext;
+import org.jooq.SQLDialect;
+import org.jooq.impl.DSL;
+import org.jooq.impl.DataSourceConnectionProvider;
+import org.jooq.impl.DefaultConfiguration;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.jdbc.datasource.TransactionAwareDataSourceProxy;
+import org.springframework.transaction.support.TransactionTemplate;
+
+import io.managedsession.SessionManager;
+import io.managedsession.ledger.Tpcb;
+
+/** pgbench's TPC-B transaction through each transaction layer that is compared. */
+final class TpcbImplementations {
+
+    private TpcbImplementations() {
+    }
+
+    /** One way of running the transaction. */
+    interface Implementation {
+        String name();
+
+        void transaction(Draw draw) throws Exception;
+    }
+
+    /** pgbench's random choices for one transaction. */
+    record Draw(long aid, int tid, int bid, long delta) {
+        static Draw next(int scale) {
+            ThreadLocalRandom random = ThreadLocalRandom.current();
+            return new Draw(1 + random.nextLong(100_000L * scale), 1 + random.nextInt(10 * scale),
+                    1 + random.nextInt(scale), random.nextLong(-5000, 5001));
+        }
+    }
+
+    static final String UPDATE_ACCOUNT = "UPDATE accounts SET abalance = abalance + ? WHERE aid = ?";
+    static final String SELECT_ACCOUNT = "SELECT abalance FROM accounts WHERE aid = ?";
+    static final String UPDATE_TELLER = "UPDATE tellers SET tbalance = tbalance + ? WHERE tid = ?";
+    static final String UPDATE_BRANCH = "UPDATE branches SET bbalance = bbalance + ? WHERE bid = ?";
+    static final String INSERT_HISTORY = "INSERT INTO history (tid, bid, aid, delta, mtime)"
+            + " VALUES (?, ?, ?, ?, CURRENT_TIMESTAMP)";
+
+    /** The five statements with plain JDBC prepared statements, on a connection in a transaction. */
+    static long jdbcStatements(Connection connection, Draw d) throws SQLException {
+        try (PreparedStatement account = connection.prepareStatement(UPDATE_ACCOUNT)) {
+            account.setLong(1, d.delta());
+            account.setLong(2, d.aid());
+            account.executeUpdate();
+        }
+        long balance;
+        try (PreparedStatement select = connection.prepareStatement(SELECT_ACCOUNT)) {
+            select.setLong(1, d.aid());
+            try (ResultSet row = select.executeQuery()) {
+                row.next();
+                balance = row.getLong(1);
+            }
+        }
+        try (PreparedStatement teller = connection.prepareStatement(UPDATE_TELLER)) {
+            teller.setLong(1, d.delta());
+            teller.setInt(2, d.tid());
+            teller.executeUpdate();
+        }
+        try (PreparedStatement branch = connection.prepareStatement(UPDATE_BRANCH)) {
+            branch.setLong(1, d.delta());
+            branch.setInt(2, d.bid());
+            branch.executeUpdate();
+        }
+        try (PreparedStatement history = connection.prepareStatement(INSERT_HISTORY)) {
+            history.setInt(1, d.tid());
+            history.setInt(2, d.bid());
+            history.setLong(3, d.aid());
+            history.setLong(4, d.delta());
+            history.executeUpdate();
+        }
+        return balance;
+    }
+
+    /** Raw JDBC and HikariCP: the floor of overhead. */
+    static Implementation rawJdbc(DataSource pool) {
+        return new Implementation() {
+            @Override
+            public String name() {
+                return "raw JDBC + HikariCP";
+            }
+
+            @Override
+            public void transaction(Draw d) throws SQLException {
+                try (Connection connection = pool.getConnection()) {
+                    connection.setAutoCommit(false);
+                    try {
+                        jdbcStatements(connection, d);
+                        connection.commit();
+                    } catch (SQLException | RuntimeException e) {
+                        connection.rollback();
+                        throw e;
+                    }
+                }
+            }
+        };
+    }
+
+    /** jOOQ's own DSLContext.transactionResult, its DefaultTransactionProvider, on HikariCP. */
+    static Implementation jooq(DataSource pool) {
+        DSLContext dsl = DSL.using(pool, SQLDialect.POSTGRES);
+        return new Implementation() {
+            @Override
+            public String name() {
+                return "jOOQ transactionResult";
+            }
+
+            @Override
+            public void transaction(Draw d) {
+                dsl.transactionResult(configuration -> Tpcb.step(configuration.dsl(), d.aid(), d.tid(), d.bid(),
+                        d.delta()));
+            }
+        };
+    }
+
+    /** SessionManager with the same jOOQ statements. */
+    static Implementation sessionManager(SessionManager sessions, String name) {
+        return new Implementation() {
+            @Override
+            public String name() {
+                return name;
+            }
+
+            @Override
+            public void transaction(Draw d) {
+                sessions.transactionResult(ctx -> Tpcb.step(ctx, d.aid(), d.tid(), d.bid(), d.delta()));
+            }
+        };
+    }
+
+    /** SessionManager around plain JDBC statements: the transaction layer's own cost against raw JDBC. */
+    static Implementation sessionManagerJdbc(SessionManager sessions) {
+        return new Implementation() {
+            @Override
+            public String name() {
+                return "SessionManager, JDBC statements";
+            }
+
+            @Override
+            public void transaction(Draw d) {
+                sessions.transactionResult(ctx -> ctx.connectionResult(connection -> jdbcStatements(connection, d)));
+            }
+        };
+    }
+
+    /**
+     * Spring's TransactionTemplate with DataSourceTransactionManager, and jOOQ wired the way Spring Boot wires it: a
+     * DataSourceConnectionProvider over a TransactionAwareDataSourceProxy, so jOOQ's statements join Spring's
+     * transaction.
+     */
+    static Implementation spring(DataSource pool) {
+        TransactionTemplate template = new TransactionTemplate(new DataSourceTransactionManager(pool));
+        DSLContext dsl = DSL.using(new DefaultConfiguration()
+                .set(SQLDialect.POSTGRES)
+                .set(new DataSourceConnectionProvider(new TransactionAwareDataSourceProxy(pool))));
+        return new Implementation() {
+            @Override
+            public String name() {
+                return "Spring TransactionTemplate + jOOQ";
+            }
+
+            @Override
+            public void transaction(Draw d) {
+                template.execute(status -> Tpcb.step(dsl, d.aid(), d.tid(), d.bid(), d.delta()));
+            }
+        };
+    }
+
+    /** Jdbi's inTransaction with its own statements. */
+    static Implementation jdbi(DataSource pool) {
+        Jdbi jdbi = Jdbi.create(pool);
+        return new Implementation() {
+            @Override
+            public String name() {
+                return "Jdbi inTransaction";
+            }
+
+            @Override
+            public void transaction(Draw d) {
+                jdbi.inTransaction(handle -> {
+                    handle.createUpdate(UPDATE_ACCOUNT.replaceFirst("\\?", ":delta").replaceFirst("\\?", ":aid"))
+                            .bind("delta", d.delta()).bind("aid", d.aid()).execute();
+                    long balance = handle.createQuery("SELECT abalance FROM accounts WHERE aid = :aid")
+                            .bind("aid", d.aid()).mapTo(Long.class).one();
+                    handle.createUpdate("UPDATE tellers SET tbalance = tbalance + :delta WHERE tid = :tid")
+                            .bind("delta", d.delta()).bind("tid", d.tid()).execute();
+                    handle.createUpdate("UPDATE branches SET bbalance = bbalance + :delta WHERE bid = :bid")
+                            .bind("delta", d.delta()).bind("bid", d.bid()).execute();
+                    handle.createUpdate("INSERT INTO history (tid, bid, aid, delta, mtime)"
+                                    + " VALUES (:tid, :bid, :aid, :delta, CURRENT_TIMESTAMP)")
+                            .bind("tid", d.tid()).bind("bid", d.bid()).bind("aid", d.aid()).bind("delta", d.delta())
+                            .execute();
+                    return balance;
+                });
+            }
+        };
+    }
+
+    static List<String> pgbenchScript() {
+        return List.of(
+                "\\set aid random(1, 100000 * :scale)",
+                "\\set bid random(1, 1 * :scale)",
+                "\\set tid random(1, 10 * :scale)",
+                "\\set delta random(-5000, 5000)",
+                "BEGIN;",
+                "UPDATE accounts SET abalance = abalance + :delta WHERE aid = :aid;",
+                "SELECT abalance FROM accounts WHERE aid = :aid;",
+                "UPDATE tellers SET tbalance = tbalance + :delta WHERE tid = :tid;",
+                "UPDATE branches SET bbalance = bbalance + :delta WHERE bid = :bid;",
+                "INSERT INTO history (tid, bid, aid, delta, mtime) VALUES (:tid, :bid, :aid, :delta, CURRENT_TIMESTAMP);",
+                "END;");
+    }
+}
