@@ -51,7 +51,7 @@ final class TpcbLoad {
     }
 
     record Settings(int durationSeconds, int warmupSeconds, int rounds, int scale, List<Integer> clients,
-            int virtualThreads, int poolSize) {
+            int virtualThreads, int poolSize, String only, boolean pgbench) {
 
         static Settings from(Map<String, String> options) {
             return new Settings(
@@ -61,7 +61,9 @@ final class TpcbLoad {
                     Integer.parseInt(options.getOrDefault("scale", "16")),
                     BenchmarkSuite.ints(options.getOrDefault("clients", "1,4,16,64")),
                     Integer.parseInt(options.getOrDefault("virtual", "1000")),
-                    Integer.parseInt(options.getOrDefault("pool", "16")));
+                    Integer.parseInt(options.getOrDefault("pool", "16")),
+                    options.getOrDefault("only", ""),
+                    !options.containsKey("no-pgbench"));
         }
     }
 
@@ -108,7 +110,7 @@ final class TpcbLoad {
                 }
                 new SessionManagerMetrics(observed).bindTo(new SimpleMeterRegistry());
 
-                List<Implementation> implementations = List.of(
+                List<Implementation> all = List.of(
                         TpcbImplementations.rawJdbc(pool),
                         TpcbImplementations.sessionManagerJdbc(sessions),
                         TpcbImplementations.sessionManager(sessions, "SessionManager + jOOQ"),
@@ -116,7 +118,9 @@ final class TpcbLoad {
                         TpcbImplementations.jooq(pool),
                         TpcbImplementations.spring(pool),
                         TpcbImplementations.jdbi(pool));
-                String observedName = implementations.get(3).name();
+                String observedName = all.get(3).name();
+                List<Implementation> implementations = all.stream()
+                        .filter(i -> i.name().contains(settings.only())).toList();
 
                 for (Implementation implementation : implementations) {
                     System.out.println("Warming up " + implementation.name());
@@ -130,7 +134,7 @@ final class TpcbLoad {
                 }
                 Map<String, Map<String, Point>> results = new LinkedHashMap<>();
                 implementations.forEach(i -> results.put(i.name(), new LinkedHashMap<>()));
-                boolean pgbench = pgbenchAvailable();
+                boolean pgbench = settings.pgbench() && pgbenchAvailable();
                 if (pgbench) {
                     results.put("pgbench (-M prepared)", new LinkedHashMap<>());
                 }
@@ -288,7 +292,7 @@ final class TpcbLoad {
                 .append(settings.poolSize()).append(" connections; pgbench opens one connection per client.\n\n");
         md.append("Server: ").append(server).append(", ").append(serverSettings(pool)).append(".\n\n");
 
-        Map<String, Point> raw = results.get("raw JDBC + HikariCP");
+        Map<String, Point> raw = results.getOrDefault("raw JDBC + HikariCP", results.values().iterator().next());
         Map<String, Point> ceiling = pgbench ? results.get("pgbench (-M prepared)") : null;
         md.append("## Throughput, transactions per second (ratio to raw JDBC)\n\n");
         header(md, "implementation", columns);
