@@ -99,8 +99,11 @@ public final class SessionManager implements AutoCloseable {
         this.inFlight = new InFlightTransactions(name);
         this.instrumentation = new Instrumentation(name, builder.slowTransactionThreshold,
                 builder.leakDetectionThreshold);
-        this.runner = new TransactionRunner(configuration, new PooledConnections(dataSource, name), inFlight, name,
-                instrumentation, builder.labelInApplicationName);
+        PooledConnections connections = ownsDataSource
+                ? new PooledConnections(dataSource, name, builder.maximumPoolSize, builder.connectionTimeout)
+                : new PooledConnections(dataSource, name);
+        this.runner = new TransactionRunner(configuration, connections, inFlight, name, instrumentation,
+                builder.labelInApplicationName);
         log.debug("Started {}", description);
     }
 

@@ -98,10 +98,12 @@ final class TpcbLoad {
             config.setPassword(server.password());
             config.setMaximumPoolSize(settings.poolSize());
             config.setPoolName("bench");
-            try (HikariDataSource pool = new HikariDataSource(config);
-                 SessionManager sessions = SessionManager.builder().name("bench").dataSource(pool)
+            // The managers own their pools, as applications use them; the peers share one HikariCP pool. All pools
+            // have the same size, and only one implementation runs at a time.
+            try (SessionManager sessions = managerOn(server, database, "bench", settings.poolSize())
                          .migrateOnStart(true).build();
-                 SessionManager observed = SessionManager.builder().name("bench-observed").dataSource(pool)
+                 HikariDataSource pool = new HikariDataSource(config);
+                 SessionManager observed = managerOn(server, database, "bench-observed", settings.poolSize())
                          .build()) {
                 System.out.println("Loading pgbench's data set, scale " + settings.scale() + " ...");
                 sessions.transaction(ctx -> Tpcb.populate(ctx, settings.scale()));
@@ -179,6 +181,19 @@ final class TpcbLoad {
                 server.dropDatabase(database);
             }
         }
+    }
+
+    private static SessionManager.Builder managerOn(PostgresDatabase server, String database, String name,
+            int poolSize) {
+        SessionManager.Builder builder = SessionManager.builder().name(name).jdbcUrl(server.jdbcUrl(database))
+                .maximumPoolSize(poolSize);
+        if (server.username() != null) {
+            builder.username(server.username());
+        }
+        if (server.password() != null) {
+            builder.password(server.password());
+        }
+        return builder;
     }
 
     private static void measure(Implementation implementation, int clients, boolean virtual, int seconds, int scale,
@@ -288,8 +303,9 @@ final class TpcbLoad {
                 .append(" (").append(settings.scale() * 100_000).append(" accounts). Each point runs ")
                 .append(settings.durationSeconds()).append(" s per round, ").append(settings.rounds())
                 .append(" rounds, the implementations interleaved in a rotating order; a ").append(settings.warmupSeconds())
-                .append(" s warm-up per implementation first. Java clients share one HikariCP pool of ")
-                .append(settings.poolSize()).append(" connections; pgbench opens one connection per client.\n\n");
+                .append(" s warm-up per implementation first. Each SessionManager owns a HikariCP pool of ")
+                .append(settings.poolSize()).append(" connections; the peers share one more of the same size; pgbench"
+                        + " opens one connection per client.\n\n");
         md.append("Server: ").append(server).append(", ").append(serverSettings(pool)).append(".\n\n");
 
         Map<String, Point> raw = results.getOrDefault("raw JDBC + HikariCP", results.values().iterator().next());

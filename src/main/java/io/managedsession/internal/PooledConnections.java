@@ -2,6 +2,10 @@ package io.managedsession.internal;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
+import java.time.Duration;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 
 import javax.sql.DataSource;
 
@@ -12,17 +16,40 @@ import com.zaxxer.hikari.HikariDataSource;
 
 import io.managedsession.ConnectionUnavailableException;
 
-/** Takes connections from the manager's DataSource and gives them back, turning failures into clear errors. */
+/**
+ * Takes connections from the manager's DataSource and gives them back, turning failures into clear errors.
+ *
+ * <p>For a pool the manager owns, transactions are admitted first come, first served: a fair semaphore with one
+ * permit per pooled connection. HikariCP hands a returned connection preferably to the thread that returned it, so a
+ * few busy threads can keep connections among themselves while others wait until they time out; with many threads per
+ * connection (a virtual thread per request) that unfairness shows as seconds of tail latency. Queueing in arrival
+ * order costs an uncontended compare-and-set per transaction.
+ */
 public final class PooledConnections {
 
     private static final Logger log = LoggerFactory.getLogger(PooledConnections.class);
 
     private final DataSource dataSource;
     private final String managerName;
+    private final Semaphore admission;
+    private final long admissionTimeoutNanos;
 
+    /** Connections from a DataSource the manager does not own: no admission queue of its own. */
     public PooledConnections(DataSource dataSource, String managerName) {
+        this(dataSource, managerName, 0, null);
+    }
+
+    /**
+     * Connections from a pool the manager owns, admitted in arrival order.
+     *
+     * @param permits          the pool's size
+     * @param admissionTimeout how long a transaction may queue, the pool's connection timeout
+     */
+    public PooledConnections(DataSource dataSource, String managerName, int permits, Duration admissionTimeout) {
         this.dataSource = dataSource;
         this.managerName = managerName;
+        this.admission = admissionTimeout == null ? null : new Semaphore(permits, true);
+        this.admissionTimeoutNanos = admissionTimeout == null ? 0 : admissionTimeout.toNanos();
     }
 
     /**
@@ -31,6 +58,9 @@ public final class PooledConnections {
      * @param alreadyHeld how many connections of this pool the calling thread holds in suspended transactions
      */
     Connection acquire(int alreadyHeld) {
+        if (admission != null) {
+            admit(alreadyHeld);
+        }
         try {
             Connection connection = dataSource.getConnection();
             if (connection == null) {
@@ -39,7 +69,39 @@ public final class PooledConnections {
             }
             return connection;
         } catch (SQLException e) {
+            releaseAdmission();
             throw unavailable(e, alreadyHeld);
+        } catch (RuntimeException | Error e) {
+            releaseAdmission();
+            throw e;
+        }
+    }
+
+    private void admit(int alreadyHeld) {
+        boolean admitted;
+        try {
+            admitted = admission.tryAcquire(admissionTimeoutNanos, TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw unavailable(new SQLTransientConnectionException(managerName + " - Interrupted while waiting for"
+                    + " a connection", "08001", e), alreadyHeld);
+        }
+        if (!admitted) {
+            String numbers = dataSource instanceof HikariDataSource hikari && hikari.getHikariPoolMXBean() != null
+                    ? " (total=" + hikari.getHikariPoolMXBean().getTotalConnections() + ", active="
+                            + hikari.getHikariPoolMXBean().getActiveConnections() + ", idle="
+                            + hikari.getHikariPoolMXBean().getIdleConnections() + ", waiting="
+                            + admission.getQueueLength() + ")"
+                    : " (waiting=" + admission.getQueueLength() + ")";
+            throw unavailable(new SQLTransientConnectionException(managerName + " - Connection is not available,"
+                    + " request timed out after " + TimeUnit.NANOSECONDS.toMillis(admissionTimeoutNanos) + "ms"
+                    + numbers, "08001"), alreadyHeld);
+        }
+    }
+
+    private void releaseAdmission() {
+        if (admission != null) {
+            admission.release();
         }
     }
 
@@ -48,6 +110,14 @@ public final class PooledConnections {
      * rather than reused: its state on the server is unknown.
      */
     void release(Connection connection, boolean reusable, Throwable primaryFailure) {
+        try {
+            giveBack(connection, reusable, primaryFailure);
+        } finally {
+            releaseAdmission();
+        }
+    }
+
+    private void giveBack(Connection connection, boolean reusable, Throwable primaryFailure) {
         try {
             if (!reusable && dataSource instanceof HikariDataSource hikari) {
                 hikari.evictConnection(connection);
