@@ -348,6 +348,23 @@ final class TpcbLoad {
             }
             md.append('\n');
         });
+        Map<String, Point> plain = results.get("SessionManager + jOOQ");
+        Map<String, Point> observed = results.get("SessionManager + jOOQ, metrics and JFR on");
+        if (plain != null && observed != null) {
+            md.append("\n## Cost of observing: Micrometer metrics and a JFR recording on, against off\n\n")
+                    .append("Throughput of \"SessionManager + jOOQ, metrics and JFR on\" (SessionManagerMetrics bound to"
+                            + " a registry, a JFR recording with `io.managedsession.Transaction` enabled) divided by"
+                            + " \"SessionManager + jOOQ\", both in the same rounds:\n\n");
+            header(md, "", columns);
+            md.append("| on / off |");
+            for (String column : columns) {
+                Point on = observed.get(column);
+                Point off = plain.get(column);
+                md.append(on == null || off == null ? " n/a |"
+                        : String.format(Locale.ROOT, " %.3f |", on.tps() / off.tps()));
+            }
+            md.append('\n');
+        }
         long errors = results.values().stream().flatMap(m -> m.values().stream()).mapToLong(p -> p.errors).sum();
         md.append("\nFailed transactions during the run: ").append(errors).append(".\n\n")
                 .append("![throughput against clients](tpcb-throughput.png)\n");
