@@ -99,7 +99,7 @@ public final class SessionManager implements AutoCloseable {
         this.inFlight = new InFlightTransactions(name);
         this.instrumentation = new Instrumentation(name, builder.slowTransactionThreshold,
                 builder.leakDetectionThreshold);
-        PooledConnections connections = ownsDataSource
+        PooledConnections connections = ownsDataSource && builder.fairConnectionQueue
                 ? new PooledConnections(dataSource, name, builder.maximumPoolSize, builder.connectionTimeout)
                 : new PooledConnections(dataSource, name);
         this.runner = new TransactionRunner(configuration, connections, inFlight, name, instrumentation,
@@ -359,6 +359,7 @@ public final class SessionManager implements AutoCloseable {
         private Duration slowTransactionThreshold;
         private Duration leakDetectionThreshold;
         private boolean labelInApplicationName;
+        private boolean fairConnectionQueue = true;
 
         private Builder() {
         }
@@ -544,6 +545,22 @@ public final class SessionManager implements AutoCloseable {
          */
         public Builder labelInApplicationName(boolean enabled) {
             this.labelInApplicationName = enabled;
+            return this;
+        }
+
+        /**
+         * Whether transactions get connections from the owned pool first come, first served (default {@code true}).
+         * HikariCP on its own hands a returned connection preferably to the thread that returned it: good for
+         * throughput when there are more threads than connections (about 10 % more TPC-B transactions at 64 threads
+         * on 16 connections, in this project's benchmark), bad for the threads left waiting (p99 latency 106 ms
+         * instead of 24 ms there; with 1,000 virtual threads, 10 s instead of 0.3 s). Keep it on for services that
+         * answer requests; turning it off can suit batch work. Has no effect with {@link #dataSource(DataSource)}.
+         *
+         * @param fair whether to queue in arrival order
+         * @return this builder
+         */
+        public Builder fairConnectionQueue(boolean fair) {
+            this.fairConnectionQueue = fair;
             return this;
         }
 

@@ -104,7 +104,9 @@ final class TpcbLoad {
                          .migrateOnStart(true).build();
                  HikariDataSource pool = new HikariDataSource(config);
                  SessionManager observed = managerOn(server, database, "bench-observed", settings.poolSize())
-                         .build()) {
+                         .build();
+                 SessionManager unfair = managerOn(server, database, "bench-unfair", settings.poolSize())
+                         .fairConnectionQueue(false).build()) {
                 System.out.println("Loading pgbench's data set, scale " + settings.scale() + " ...");
                 sessions.transaction(ctx -> Tpcb.populate(ctx, settings.scale()));
                 try (Connection connection = pool.getConnection()) {
@@ -117,6 +119,7 @@ final class TpcbLoad {
                         TpcbImplementations.sessionManagerJdbc(sessions),
                         TpcbImplementations.sessionManager(sessions, "SessionManager + jOOQ"),
                         TpcbImplementations.sessionManager(observed, "SessionManager + jOOQ, metrics and JFR on"),
+                        TpcbImplementations.sessionManager(unfair, "SessionManager + jOOQ, fair queue off"),
                         TpcbImplementations.jooq(pool),
                         TpcbImplementations.spring(pool),
                         TpcbImplementations.jdbi(pool));
