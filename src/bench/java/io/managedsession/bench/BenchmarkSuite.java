@@ -98,6 +98,13 @@ public final class BenchmarkSuite {
         appendDifference(md, byName, "sessionManagerEmptyTransaction", "jooqEmptyTransaction", "an empty transaction");
         appendDifference(md, byName, "sessionManagerOneStatement", "jooqOneStatement", "a transaction of one statement");
         appendDifference(md, byName, "sessionManagerNestedSavepoint", "jooqNestedSavepoint", "a savepoint");
+        double[] observed = byName.get("sessionManagerOneStatementObserved");
+        double[] plain = byName.get("sessionManagerOneStatement");
+        if (observed != null && plain != null) {
+            md.append(String.format(Locale.ROOT, "- Observing (Micrometer metrics bound, a JFR recording running):"
+                    + " %+.0f ns and %+.0f bytes per transaction of one statement.%n", observed[0] - plain[0],
+                    observed[2] - plain[2]));
+        }
         return md.toString();
     }
 

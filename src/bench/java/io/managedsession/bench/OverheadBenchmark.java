@@ -20,6 +20,8 @@ import org.openjdk.jmh.annotations.Warmup;
 import io.managedsession.Propagation;
 import io.managedsession.SessionManager;
 import io.managedsession.TransactionOptions;
+import io.managedsession.micrometer.SessionManagerMetrics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 /**
  * The library's own cost per transaction, against plain jOOQ {@code transactionResult}, on connections that do no I/O
@@ -39,17 +41,29 @@ public class OverheadBenchmark {
 
     private DSLContext jooq;
     private SessionManager sessions;
+    private SessionManager observed;
 
     @Setup
     public void setUp() {
         NoIoDataSource noIo = new NoIoDataSource();
         jooq = DSL.using(noIo, SQLDialect.POSTGRES);
         sessions = SessionManager.builder().name("bench").dataSource(noIo).build();
+        observed = SessionManager.builder().name("bench-observed").dataSource(noIo).build();
+        new SessionManagerMetrics(observed).bindTo(new SimpleMeterRegistry());
     }
 
     @TearDown
     public void tearDown() {
         sessions.close();
+        observed.close();
+    }
+
+    /** The same transaction with Micrometer metrics bound and, in this fork, a JFR recording running. */
+    @Benchmark
+    @Fork(value = 1, jvmArgsAppend = {"-Dorg.jooq.no-logo=true", "-Dorg.jooq.no-tips=true",
+            "-XX:StartFlightRecording=settings=profile,filename=target/overhead-observed.jfr"})
+    public Integer sessionManagerOneStatementObserved() {
+        return observed.transactionResult(ctx -> ctx.execute("UPDATE t SET x = 1"));
     }
 
     @Benchmark
