@@ -25,7 +25,8 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * mvn -B -q -Pbench test-compile exec:exec -Dbench.args="--load --duration=10"
  * MANAGEDSESSION_DATABASE_URL=jdbc:postgresql://... mvn ... exec:exec   # on a given server
  * </pre>
- * Options: {@code --all} (default), {@code --load}, {@code --overhead}, {@code --duration=SECONDS} per point,
+ * Options: {@code --all} (default), {@code --load}, {@code --overhead}, {@code --clone-cost[=RUNS]} (what a fresh
+ * test database costs; prints a table and writes nothing), {@code --duration=SECONDS} per point,
  * {@code --rounds=N}, {@code --scale=N} (pgbench scale), {@code --clients=1,4,16,64}, {@code --virtual=1000},
  * {@code --pool=16}, {@code --out=docs/benchmarks}.
  */
@@ -38,6 +39,11 @@ public final class BenchmarkSuite {
         Map<String, String> options = parse(args);
         Path out = Path.of(options.getOrDefault("out", "docs/benchmarks"));
         Files.createDirectories(out);
+        if (options.containsKey("clone-cost")) {
+            String runs = options.get("clone-cost");
+            CloneCost.main(runs.isEmpty() ? new String[0] : new String[] {runs});
+            return;
+        }
         boolean all = options.containsKey("all") || !(options.containsKey("load") || options.containsKey("overhead"));
         Files.writeString(out.resolve("machine.md"), Machine.describe());
         if (all || options.containsKey("overhead")) {

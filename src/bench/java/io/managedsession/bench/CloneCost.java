@@ -18,7 +18,7 @@ import io.managedsession.database.PostgresDatabase;
  * as {@code @DatabaseTest} does, with both of PostgreSQL's copy strategies), against running the migrations from
  * scratch into an empty database. Prints a Markdown table of medians.
  *
- * <pre>mvn -B -q -Pbench test-compile exec:java -Dexec.mainClass=io.managedsession.bench.CloneCost [-Dexec.args=100]</pre>
+ * <pre>mvn -B -q -Pbench clean test-compile exec:exec -Dbench.args=--clone-cost=100</pre>
  */
 public final class CloneCost {
 
