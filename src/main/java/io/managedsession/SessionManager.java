@@ -82,9 +82,12 @@ public final class SessionManager implements AutoCloseable {
         }
         try {
             if (builder.migrateOnStart) {
+                boolean ownCredentials = builder.migrationUsername != null;
                 DataSource migrationSource = ownsDataSource
-                        ? HikariPools.unpooled(name + "-migrations", builder.jdbcUrl, builder.username,
-                                builder.password, builder.connectionTimeout)
+                        ? HikariPools.unpooled(name + "-migrations", builder.jdbcUrl,
+                                ownCredentials ? builder.migrationUsername : builder.username,
+                                ownCredentials ? builder.migrationPassword : builder.password,
+                                builder.connectionTimeout)
                         : dataSource;
                 int applied = Migrations.migrate(migrationSource, builder.migrationLocations, name);
                 log.info("SessionManager '{}' applied {} migration(s) from {}", name, applied, builder.migrationLocations);
@@ -360,6 +363,8 @@ public final class SessionManager implements AutoCloseable {
         private Duration leakDetectionThreshold;
         private boolean labelInApplicationName;
         private boolean fairConnectionQueue = true;
+        private String migrationUsername;
+        private String migrationPassword;
 
         private Builder() {
         }
@@ -475,6 +480,21 @@ public final class SessionManager implements AutoCloseable {
          */
         public Builder migrateOnStart(boolean migrateOnStart) {
             this.migrateOnStart = migrateOnStart;
+            return this;
+        }
+
+        /**
+         * Runs the migrations as another role than the application's: a schema owner that may create and alter
+         * tables, while the pool connects as {@link #username(String)}, a role that may only read and write rows.
+         * Only with {@link #jdbcUrl(String)} and {@link #migrateOnStart(boolean)}.
+         *
+         * @param username the role that owns the schema
+         * @param password its password, or {@code null} when the server does not ask for one
+         * @return this builder
+         */
+        public Builder migrationCredentials(String username, String password) {
+            this.migrationUsername = Objects.requireNonNull(username, "username");
+            this.migrationPassword = password;
             return this;
         }
 
@@ -608,6 +628,10 @@ public final class SessionManager implements AutoCloseable {
                 throw new IllegalStateException("The password is given twice, in jdbcUrl(...) and by password(...);"
                         + " give it once");
             }
+            if (migrationUsername != null && (jdbcUrl == null || !migrateOnStart)) {
+                throw new IllegalStateException("migrationCredentials(...) applies to migrations run by"
+                        + " migrateOnStart(true) on a jdbcUrl(...); with a DataSource, migrate it yourself");
+            }
             if (dataSource != null && (username != null || password != null)) {
                 throw new IllegalStateException("username and password apply to the pool built from jdbcUrl(...);"
                         + " configure them on the DataSource passed to dataSource(...) instead");
@@ -620,6 +644,8 @@ public final class SessionManager implements AutoCloseable {
         public String toString() {
             return "SessionManager.Builder[url=" + JdbcUrls.redact(jdbcUrl) + ", username=" + username
                     + ", password=" + (password == null ? "unset" : "***") + ", maximumPoolSize=" + maximumPoolSize
+                    + (migrationUsername == null ? "" : ", migrationUsername=" + migrationUsername
+                            + ", migrationPassword=" + (migrationPassword == null ? "unset" : "***"))
                     + "]";
         }
     }
