@@ -72,7 +72,7 @@ public final class SessionManager implements AutoCloseable {
         this.ownsDataSource = builder.dataSource == null;
         if (ownsDataSource) {
             this.dataSource = HikariPools.open(name, builder.jdbcUrl, builder.username, builder.password,
-                    builder.maximumPoolSize, builder.connectionTimeout);
+                    builder.maximumPoolSize, builder.connectionTimeout, builder.socketTimeout);
             this.description = "SessionManager[name=" + name + ", url=" + JdbcUrls.redact(builder.jdbcUrl)
                     + ", username=" + builder.username + ", maximumPoolSize=" + builder.maximumPoolSize + "]";
         } else {
@@ -363,6 +363,7 @@ public final class SessionManager implements AutoCloseable {
         private Duration leakDetectionThreshold;
         private boolean labelInApplicationName;
         private boolean fairConnectionQueue = true;
+        private Duration socketTimeout;
         private String migrationUsername;
         private String migrationPassword;
 
@@ -449,6 +450,26 @@ public final class SessionManager implements AutoCloseable {
                         + connectionTimeout.toMillis() + " ms");
             }
             this.connectionTimeout = connectionTimeout;
+            return this;
+        }
+
+        /**
+         * Sets how long any read from the server may wait before the connection is given up as broken (default:
+         * forever, the driver's default). Guards against a network that goes silent without closing the
+         * connection: every waiting call then fails within this time. Set it above your longest statement; a
+         * transaction with a {@linkplain TransactionOptions.Builder#deadline(Duration) deadline} is bounded by its
+         * deadline anyway. Only with {@link #jdbcUrl(String)}; whole seconds, rounded up.
+         *
+         * @param socketTimeout at least 1 second
+         * @return this builder
+         */
+        public Builder socketTimeout(Duration socketTimeout) {
+            Objects.requireNonNull(socketTimeout, "socketTimeout");
+            if (socketTimeout.toMillis() < 1_000) {
+                throw new IllegalArgumentException("socketTimeout must be at least 1 s, but was "
+                        + socketTimeout.toMillis() + " ms");
+            }
+            this.socketTimeout = socketTimeout;
             return this;
         }
 

@@ -24,7 +24,7 @@ public final class HikariPools {
      * {@code connectionTimeout}, with the database's own reason.
      */
     public static HikariDataSource open(String poolName, String jdbcUrl, String username, String password,
-            int maximumPoolSize, Duration connectionTimeout) {
+            int maximumPoolSize, Duration connectionTimeout, Duration socketTimeout) {
         HikariConfig config = new HikariConfig();
         config.setPoolName(poolName);
         // The driver logs the URL it connects with: a password inside it moves to the connection properties.
@@ -47,6 +47,10 @@ public final class HikariPools {
         // loginTimeout in seconds, fractions allowed; connectTimeout in whole seconds.
         if (!lowerCaseUrl.contains("logintimeout=")) {
             config.addDataSourceProperty("loginTimeout", String.valueOf(connectionTimeout.toMillis() / 1000.0));
+        }
+        if (socketTimeout != null && !lowerCaseUrl.contains("sockettimeout=")) {
+            config.addDataSourceProperty("socketTimeout",
+                    String.valueOf(Math.max(1, (socketTimeout.toMillis() + 999) / 1000)));
         }
         if (!lowerCaseUrl.contains("connecttimeout=")) {
             config.addDataSourceProperty("connectTimeout",

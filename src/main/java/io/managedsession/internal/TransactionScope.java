@@ -41,6 +41,12 @@ public final class TransactionScope implements ConnectionProvider {
      */
     private static final long DEADLINE_SLACK_MILLIS = 10;
 
+    /**
+     * How long past its deadline a transaction waits for a server that does not answer at all (a dead network, where
+     * the server cannot enforce the deadline) before its read fails on the client side.
+     */
+    private static final int NETWORK_GRACE_MILLIS = 1_000;
+
     private final Connection connection;
     private final GuardedConnection guarded;
     private final Thread owner;
@@ -56,6 +62,7 @@ public final class TransactionScope implements ConnectionProvider {
     private DSLContext dsl;
     private boolean begun;
     private boolean autoCommitToRestore;
+    private int networkTimeoutToRestore = -1;
     private long serverTimeoutMillis;
     private Throwable callbackFailure;
     private Throwable rollbackOnlyCause;
@@ -138,6 +145,13 @@ public final class TransactionScope implements ConnectionProvider {
         if (connection.getAutoCommit()) {
             connection.setAutoCommit(false);
             autoCommitToRestore = true;
+        }
+        if (deadline != null) {
+            // The server enforces the deadline with statement_timeout; if the network goes silent it cannot, so the
+            // client stops waiting too, shortly after. Local to the driver: no round trip.
+            networkTimeoutToRestore = connection.getNetworkTimeout();
+            long limit = Math.max(1, deadline.remainingNanos() / 1_000_000) + NETWORK_GRACE_MILLIS;
+            connection.setNetworkTimeout(Runnable::run, (int) Math.min(Integer.MAX_VALUE, limit));
         }
         String settings = transactionSettingsSql();
         if (settings != null) {
@@ -296,7 +310,11 @@ public final class TransactionScope implements ConnectionProvider {
      * deadline; returns it unchanged otherwise.
      */
     Throwable asTimeoutIfDeadlineEnforced(Throwable failure) {
-        if (deadline != null && !(failure instanceof TransactionTimeoutException) && SqlStates.isTimeout(failure)) {
+        if (deadline == null || failure instanceof TransactionTimeoutException
+                || failure instanceof CommitOutcomeUnknownException) {
+            return failure;
+        }
+        if (SqlStates.isTimeout(failure) || (deadline.hasPassed() && SqlStates.isConnectionFailure(failure))) {
             return timeout(failure);
         }
         return failure;
@@ -326,13 +344,16 @@ public final class TransactionScope implements ConnectionProvider {
         if (outcome == State.FAILED || connectionBroken) {
             return false;
         }
-        if (autoCommitToRestore) {
-            try {
-                // Local to the driver: no transaction is open, so no round trip.
+        try {
+            // Both local to the driver: no transaction is open, so no round trip.
+            if (autoCommitToRestore) {
                 connection.setAutoCommit(true);
-            } catch (SQLException e) {
-                return false;
             }
+            if (networkTimeoutToRestore >= 0) {
+                connection.setNetworkTimeout(Runnable::run, networkTimeoutToRestore);
+            }
+        } catch (SQLException e) {
+            return false;
         }
         return true;
     }

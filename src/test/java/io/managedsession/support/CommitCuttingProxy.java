@@ -41,6 +41,7 @@ public final class CommitCuttingProxy implements AutoCloseable {
     private final AtomicReference<Cut> armed = new AtomicReference<>();
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
     private volatile boolean refusing;
+    private volatile boolean blackholed;
 
     private CommitCuttingProxy(String targetHost, int targetPort) throws IOException {
         this.targetHost = targetHost;
@@ -75,6 +76,19 @@ public final class CommitCuttingProxy implements AutoCloseable {
     /** Ends an outage begun by {@link #cutEverything()}. */
     public void restore() {
         refusing = false;
+    }
+
+    /**
+     * Simulates a network that goes silent: bytes in both directions are dropped, connections stay open, new ones are
+     * accepted and then hear nothing; until {@link #resumeForwarding()}.
+     */
+    public void blackhole() {
+        blackholed = true;
+    }
+
+    /** Forwards again. Connections that lost bytes meanwhile stay broken; new ones work. */
+    public void resumeForwarding() {
+        blackholed = false;
     }
 
     private void acceptLoop() {
@@ -116,6 +130,9 @@ public final class CommitCuttingProxy implements AutoCloseable {
                 while (true) {
                     int length = in.readInt();
                     byte[] body = in.readNBytes(length - 4);
+                    if (blackholed) {
+                        continue;
+                    }
                     out.writeInt(length);
                     out.write(body);
                     out.flush();
@@ -143,6 +160,9 @@ public final class CommitCuttingProxy implements AutoCloseable {
                             dropRepliesFromNowOn = true;
                         }
                     }
+                    if (blackholed) {
+                        continue;
+                    }
                     out.write(type);
                     out.writeInt(length);
                     out.write(body);
@@ -160,6 +180,9 @@ public final class CommitCuttingProxy implements AutoCloseable {
             try (InputStream in = server.getInputStream(); OutputStream out = client.getOutputStream()) {
                 int read;
                 while ((read = in.read(buffer)) >= 0) {
+                    if (blackholed) {
+                        continue;
+                    }
                     if (dropRepliesFromNowOn) {
                         // The server has answered the COMMIT: it is done. The client never hears of it.
                         closeQuietly(client);
