@@ -27,7 +27,9 @@ public final class OwnPostgres implements AutoCloseable {
 
     /** Starts a fresh server with its data in {@code dataDirectory}. */
     public static OwnPostgres start(Path dataDirectory) throws IOException {
-        EmbeddedPostgres server = EmbeddedPostgres.builder().setDataDirectory(dataDirectory.toFile()).start();
+        // Not "clean": zonky would delete the data directory when the server stops, and restart() needs it.
+        EmbeddedPostgres server = EmbeddedPostgres.builder().setDataDirectory(dataDirectory.toFile())
+                .setCleanDataDirectory(false).start();
         return new OwnPostgres(dataDirectory, server.getPort(), server);
     }
 
