@@ -617,13 +617,15 @@ public final class SessionManager implements AutoCloseable {
          * Names the manager and its owned pool, as shown in logs, errors and {@code pg_stat_activity}
          * (default {@code managed-session-N}).
          *
-         * @param name a short name
+         * @param name 1 to 63 printable ASCII characters
          * @return this builder
          */
         public Builder name(String name) {
             Objects.requireNonNull(name, "name");
-            if (name.isBlank()) {
-                throw new IllegalArgumentException("name must not be blank");
+            if (name.isBlank() || name.length() > 63 || !name.chars().allMatch(c -> c >= 0x20 && c < 0x7f)) {
+                throw new IllegalArgumentException("name must be 1 to 63 printable ASCII characters (it names the pool"
+                        + " and the connections' application_name), but was '" + name.replaceAll("\\p{Cntrl}", "?")
+                        + "' (" + name.length() + " characters)");
             }
             this.name = name;
             return this;

@@ -73,7 +73,9 @@ final class LedgerServer implements AutoCloseable {
     private final SessionManager sessions;
     private final HttpServer server;
     private final ExecutorService requests = Executors.newVirtualThreadPerTaskExecutor();
-    private final ObjectMapper json = new ObjectMapper();
+    // A body is one JSON value: "{...} trailing garbage" is refused, not read up to the first value.
+    private final ObjectMapper json = new ObjectMapper()
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     private final Duration drainTimeout;
     private final PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
 
@@ -359,8 +361,11 @@ final class LedgerServer implements AutoCloseable {
         try {
             node = json.readTree(body);
         } catch (JsonProcessingException e) {
-            throw new ApiError(400, "malformed_json", "The body is not valid JSON: " + e.getOriginalMessage()
-                    + " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")");
+            // Some refusals (nesting too deep, a number too long) come without a location.
+            String where = e.getLocation() == null ? ""
+                    : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")";
+            throw new ApiError(400, "malformed_json", "The body is not valid JSON: "
+                    + printable(e.getOriginalMessage(), 200) + where);
         }
         if (node == null || !node.isObject()) {
             throw new ApiError(400, "malformed_json", "The body must be a JSON object");
@@ -430,8 +435,12 @@ final class LedgerServer implements AutoCloseable {
 
     /** Echoes client input in a message without control characters and at a bounded length. */
     private static String printable(String text) {
-        String cleaned = text.replaceAll("\\p{Cntrl}", "?");
-        return cleaned.length() > 40 ? cleaned.substring(0, 40) + "..." : cleaned;
+        return printable(text, 40);
+    }
+
+    private static String printable(String text, int maxLength) {
+        String cleaned = String.valueOf(text).replaceAll("\\p{Cntrl}", "?");
+        return cleaned.length() > maxLength ? cleaned.substring(0, maxLength) + "..." : cleaned;
     }
 
     // ---------------------------------------------------------------------------------------------------------------
