@@ -116,6 +116,33 @@ class ConnectionFailureTest {
     }
 
     @Test
+    void failingMigrationWithSeparateCredentialsShowsNoPassword() {
+        try (LogCapture logs = LogCapture.everything()) {
+            Throwable caught = catchThrowable(() -> SessionManager.builder()
+                    .jdbcUrl(server.jdbcUrl())
+                    .username(PasswordProtectedPostgres.ROLE)
+                    .password(PASSWORD)
+                    .migrationCredentials(PasswordProtectedPostgres.ROLE, WRONG_PASSWORD)
+                    .migrateOnStart(true)
+                    .connectionTimeout(CONNECTION_TIMEOUT)
+                    .build());
+
+            assertThat(caught).isInstanceOf(SessionException.class).hasMessageContaining("did not start");
+            assertNoSecretIn(caught, logs, WRONG_PASSWORD);
+            assertNoSecretIn(caught, logs, PASSWORD);
+        }
+    }
+
+    @Test
+    void descriptionsNeverShowEitherPassword() {
+        SessionManager.Builder builder = SessionManager.builder().jdbcUrl(server.jdbcUrl()).username("app")
+                .password(PASSWORD).migrationCredentials("owner", WRONG_PASSWORD).migrateOnStart(true);
+
+        assertThat(builder.toString()).contains("migrationUsername=owner").doesNotContain(PASSWORD)
+                .doesNotContain(WRONG_PASSWORD);
+    }
+
+    @Test
     void closedPortFailsFastWithTheReason() throws IOException {
         int port;
         try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
