@@ -39,6 +39,10 @@ public final class BenchmarkSuite {
         Map<String, String> options = parse(args);
         Path out = Path.of(options.getOrDefault("out", "docs/benchmarks"));
         Files.createDirectories(out);
+        if (options.containsKey("soak")) {
+            Soak.run(Integer.parseInt(options.get("soak")), Path.of(options.getOrDefault("out", "docs/soak")));
+            return;
+        }
         if (options.containsKey("clone-cost")) {
             String runs = options.get("clone-cost");
             CloneCost.main(runs.isEmpty() ? new String[0] : new String[] {runs});
