@@ -341,8 +341,13 @@ class LedgerServerTest {
                 assertThat(snapshot()).isEqualTo(before);
 
                 proxy.restore();
+                // HikariCP's connection adder backs off (up to seconds) after failed attempts, so the first request
+                // after the outage may still find no connection; the service must recover on its own, soon.
+                org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30))
+                        .until(() -> callAt(fragileBase, "GET", "/health", null).status() == 200);
                 assertThat(callAt(fragileBase, "POST", "/accounts", "{\"owner\": \"after the outage\"}").status())
                         .isEqualTo(201);
+                assertThat(db.queryLong("SELECT count(*) FROM accounts WHERE owner = 'during the outage'")).isZero();
             } finally {
                 fragile.close();
             }
