@@ -121,6 +121,34 @@ class CompletionCallbacksTest {
     }
 
     @Test
+    void afterCommitThatThrowsAnErrorIsLoggedLikeAnyFailureButTheJvmsOwnErrorsPropagate() {
+        try (LogCapture logs = LogCapture.everything()) {
+            int result = sessions.transactionResult(ctx -> {
+                ctx.execute("INSERT INTO orders VALUES (1)");
+                sessions.afterCommit(() -> {
+                    throw new NoClassDefFoundError("com/example/MissingMailClient");
+                });
+                return 1;
+            });
+
+            assertThat(result).isEqualTo(1);
+            assertThat(logs.lines()).anyMatch(line -> line.startsWith("WARN") && line.contains("stays committed")
+                    && line.contains("com/example/MissingMailClient"));
+        }
+
+        Throwable fatal = catchThrowable(() -> sessions.transaction(ctx -> {
+            ctx.execute("INSERT INTO orders VALUES (2)");
+            sessions.afterCommit(() -> {
+                throw new OutOfMemoryError("simulated");
+            });
+        }));
+
+        assertThat(fatal).isInstanceOf(OutOfMemoryError.class).hasMessage("simulated");
+        assertThat(db.rowCount("orders")).as("both committed").isEqualTo(2);
+        assertNothingLeaked(sessions, db);
+    }
+
+    @Test
     void failingAfterRollbackIsAttachedToTheExceptionTheCallerGets() {
         IllegalStateException failure = new IllegalStateException("business rule");
 

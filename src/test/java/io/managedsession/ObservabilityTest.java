@@ -164,6 +164,46 @@ class ObservabilityTest {
     }
 
     @Test
+    void observerThatThrowsEvenALinkageErrorNeverChangesTheOutcome(TestDatabase db) {
+        db.execute("CREATE TABLE observed (id integer PRIMARY KEY)");
+        AtomicInteger reachedTheSecondObserver = new AtomicInteger();
+        try (SessionManager sessions = db.sessions().build(); LogCapture logs = LogCapture.everything()) {
+            // What a metrics library with a dependency missing from a shaded jar does on its first transaction.
+            sessions.addObserver(new TransactionObserver() {
+                @Override
+                public void transactionStarted(String managerName, TransactionOptions options) {
+                    throw new IllegalStateException("observer broken at start");
+                }
+
+                @Override
+                public void transactionCompleted(CompletedTransaction transaction) {
+                    throw new NoClassDefFoundError("org/HdrHistogram/DoubleRecorder");
+                }
+            });
+            sessions.addObserver(new TransactionObserver() {
+                @Override
+                public void transactionCompleted(CompletedTransaction transaction) {
+                    reachedTheSecondObserver.incrementAndGet();
+                }
+            });
+
+            int result = sessions.transactionResult(ctx -> {
+                ctx.execute("INSERT INTO observed VALUES (1)");
+                return 7;
+            });
+
+            assertThat(result).isEqualTo(7);
+            assertThat(db.queryLong("SELECT count(*) FROM observed")).isEqualTo(1);
+            assertThat(reachedTheSecondObserver.get()).isEqualTo(1);
+            assertThat(logs.lines()).filteredOn(line -> line.startsWith("WARN") && line.contains("TransactionObserver"))
+                    .hasSize(2)
+                    .anyMatch(line -> line.contains("observer broken at start"))
+                    .anyMatch(line -> line.contains("org/HdrHistogram/DoubleRecorder"));
+            assertThat(sessions.current()).isEmpty();
+        }
+    }
+
+    @Test
     void slowTransactionIsLoggedAtWarnWithLabelAndDuration(TestDatabase db) {
         try (SessionManager sessions = db.sessions().slowTransactionThreshold(Duration.ofMillis(50)).build();
              LogCapture logs = LogCapture.everything()) {

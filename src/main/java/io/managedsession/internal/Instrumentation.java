@@ -63,7 +63,7 @@ public final class Instrumentation {
             for (TransactionObserver observer : observers) {
                 try {
                     observer.transactionStarted(managerName, options);
-                } catch (RuntimeException e) {
+                } catch (RuntimeException | Error e) {
                     observerFailed(observer, e);
                 }
             }
@@ -77,7 +77,7 @@ public final class Instrumentation {
             for (TransactionObserver observer : observers) {
                 try {
                     observer.connectionAcquired(managerName, waited);
-                } catch (RuntimeException e) {
+                } catch (RuntimeException | Error e) {
                     observerFailed(observer, e);
                 }
             }
@@ -114,7 +114,7 @@ public final class Instrumentation {
             for (TransactionObserver observer : observers) {
                 try {
                     observer.attemptFailed(managerName, options, attempt, failure, retrying);
-                } catch (RuntimeException e) {
+                } catch (RuntimeException | Error e) {
                     observerFailed(observer, e);
                 }
             }
@@ -150,14 +150,15 @@ public final class Instrumentation {
             for (TransactionObserver observer : observers) {
                 try {
                     observer.transactionCompleted(completed);
-                } catch (RuntimeException e) {
+                } catch (RuntimeException | Error e) {
                     observerFailed(observer, e);
                 }
             }
         }
     }
 
-    private void observerFailed(TransactionObserver observer, RuntimeException e) {
+    private void observerFailed(TransactionObserver observer, Throwable e) {
+        Throwables.rethrowIfFatal(e);
         log.warn("TransactionObserver {} of SessionManager '{}' failed; it is skipped for this event", observer,
                 managerName, e);
     }

@@ -343,7 +343,8 @@ public final class TransactionRunner {
             for (Runnable action : scope.afterCommitActions()) {
                 try {
                     action.run();
-                } catch (RuntimeException e) {
+                } catch (RuntimeException | Error e) {
+                    Throwables.rethrowIfFatal(e);
                     log.warn("An afterCommit action of transaction{} of SessionManager '{}' failed; the transaction"
                             + " stays committed and the remaining actions still run", scope.labelText(), managerName, e);
                 }
@@ -352,7 +353,8 @@ public final class TransactionRunner {
             for (Runnable action : scope.afterRollbackActions()) {
                 try {
                     action.run();
-                } catch (RuntimeException e) {
+                } catch (RuntimeException | Error e) {
+                    Throwables.rethrowIfFatal(e);
                     if (failure != null && failure != e) {
                         failure.addSuppressed(e);
                     } else {

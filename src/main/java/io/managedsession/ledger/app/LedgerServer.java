@@ -148,9 +148,14 @@ final class LedgerServer implements AutoCloseable {
             response = fromDatabaseError(e);
         } catch (IOException e) {
             response = error(400, "unreadable_body", "The request body could not be read: " + e.getMessage());
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
+            // Errors too: a request whose handler dies without an answer leaves its client waiting forever.
             log.error("Request {} {} failed", exchange.getRequestMethod(), exchange.getRequestURI().getRawPath(), e);
-            response = error(500, "internal_error", "An unexpected error occurred; the server log has the details");
+            send(exchange, error(500, "internal_error", "An unexpected error occurred; the server log has the details"));
+            if (e instanceof VirtualMachineError fatal) {
+                throw fatal;
+            }
+            return;
         }
         send(exchange, response);
     }

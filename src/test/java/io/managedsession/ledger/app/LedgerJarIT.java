@@ -32,6 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class LedgerJarIT {
 
+    private static final Duration REPLY_TIMEOUT = Duration.ofSeconds(30);
     private static final Pattern LISTENING = Pattern.compile("Listening on (http://[0-9.]+:\\d+)");
 
     @TempDir
@@ -117,12 +118,19 @@ class LedgerJarIT {
         try {
             base = awaitListening(first);
             HttpResponse<String> created = http.send(HttpRequest.newBuilder(URI.create(base + "/accounts"))
-                    .POST(HttpRequest.BodyPublishers.ofString("{\"owner\": \"persistent\", \"initialBalance\": 4242}"))
+                    .timeout(REPLY_TIMEOUT).POST(HttpRequest.BodyPublishers.ofString("{\"owner\": \"persistent\", \"initialBalance\": 4242}"))
                     .build(), HttpResponse.BodyHandlers.ofString());
             assertThat(created.statusCode()).isEqualTo(201);
             Matcher idMatcher = Pattern.compile("\"id\":(\\d+)").matcher(created.body());
             assertThat(idMatcher.find()).isTrue();
             id = Long.parseLong(idMatcher.group(1));
+
+            // The shaded jar must carry what the metrics need at run time, not only what the tests' classpath has.
+            HttpResponse<String> scrape = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics"))
+                    .timeout(REPLY_TIMEOUT).GET().build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(scrape.statusCode()).isEqualTo(200);
+            assertThat(scrape.body()).containsPattern("managedsession_transaction_duration_seconds\\{.*quantile=\"0.99\"")
+                    .contains("hikaricp_connections_active");
         } finally {
             stop(first);
         }
@@ -132,7 +140,7 @@ class LedgerJarIT {
         try {
             base = awaitListening(second);
             HttpResponse<String> account = http.send(HttpRequest.newBuilder(URI.create(base + "/accounts/" + id))
-                    .GET().build(), HttpResponse.BodyHandlers.ofString());
+                    .timeout(REPLY_TIMEOUT).GET().build(), HttpResponse.BodyHandlers.ofString());
 
             assertThat(account.statusCode()).isEqualTo(200);
             assertThat(account.body()).contains("\"owner\":\"persistent\"").contains("\"balance\":4242");
