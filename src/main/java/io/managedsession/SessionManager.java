@@ -208,9 +208,10 @@ public final class SessionManager implements AutoCloseable {
      * Registers an action to run once after the transaction this thread is running commits: after the outcome is
      * final, the connection is back in the pool and the thread is out of the transaction. Use it for side effects
      * that must not happen unless the data is committed (messages, caches, e-mails). Actions run in the order
-     * registered, on the committing thread. An action that throws is logged at WARN (logger
-     * {@code io.managedsession.internal.TransactionRunner}) and does not undo the commit; the remaining actions still
-     * run and the caller still receives the transaction's result. An attempt that is rolled back and retried drops
+     * registered, on the committing thread. An action that throws (an exception, or an {@code Error} such as a
+     * {@code NoClassDefFoundError}) is logged at WARN (logger {@code io.managedsession.internal.TransactionRunner}) and
+     * does not undo the commit; the remaining actions still run and the caller still receives the transaction's
+     * result. Only the JVM's own errors ({@link VirtualMachineError}) propagate, and the commit stands. An attempt that is rolled back and retried drops
      * the actions it registered; the attempt that commits registers its own.
      *
      * @param action what to run after the commit

@@ -7,8 +7,9 @@ import java.time.Duration;
  * {@link SessionManager#addObserver(TransactionObserver)} and {@code io.managedsession.micrometer}.
  *
  * <p>Methods are called on the transaction's own thread, in order, so an implementation must be thread safe across
- * transactions, quick, and must not throw (a throwing observer is logged and otherwise ignored). Only transactions
- * that begin are reported; calls that join a running transaction are part of it.
+ * transactions, quick, and must not throw. An observer that throws, even an {@code Error} other than a
+ * {@link VirtualMachineError}, is logged and otherwise ignored: it never changes a transaction's outcome. Only
+ * transactions that begin are reported; calls that join a running transaction are part of it.
  */
 public interface TransactionObserver {
 

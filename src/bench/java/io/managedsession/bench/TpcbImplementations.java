@@ -16,6 +16,7 @@ import org.jooq.impl.DSL;
 import org.jooq.impl.DataSourceConnectionProvider;
 import org.jooq.impl.DefaultConfiguration;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.jdbc.datasource.DataSourceUtils;
 import org.springframework.jdbc.datasource.TransactionAwareDataSourceProxy;
 import org.springframework.transaction.support.TransactionTemplate;
 
@@ -28,11 +29,17 @@ final class TpcbImplementations {
     private TpcbImplementations() {
     }
 
-    /** One way of running the transaction. */
-    interface Implementation {
-        String name();
+    /** One way of running the transaction, under the name the report gives it. */
+    record Implementation(String name, Body body) {
+        void transaction(Draw draw) throws Exception {
+            body.run(draw);
+        }
+    }
 
-        void transaction(Draw draw) throws Exception;
+    /** One transaction for one draw. */
+    @FunctionalInterface
+    interface Body {
+        void run(Draw draw) throws Exception;
     }
 
     /** pgbench's random choices for one transaction. */
@@ -88,73 +95,69 @@ final class TpcbImplementations {
 
     /** Raw JDBC and HikariCP: the floor of overhead. */
     static Implementation rawJdbc(DataSource pool) {
-        return new Implementation() {
-            @Override
-            public String name() {
-                return "raw JDBC + HikariCP";
-            }
-
-            @Override
-            public void transaction(Draw d) throws SQLException {
-                try (Connection connection = pool.getConnection()) {
-                    connection.setAutoCommit(false);
-                    try {
-                        jdbcStatements(connection, d);
-                        connection.commit();
-                    } catch (SQLException | RuntimeException e) {
-                        connection.rollback();
-                        throw e;
-                    }
+        return new Implementation("raw JDBC + HikariCP", d -> {
+            try (Connection connection = pool.getConnection()) {
+                connection.setAutoCommit(false);
+                try {
+                    jdbcStatements(connection, d);
+                    connection.commit();
+                } catch (SQLException | RuntimeException e) {
+                    connection.rollback();
+                    throw e;
                 }
             }
-        };
+        });
     }
 
     /** jOOQ's own DSLContext.transactionResult, its DefaultTransactionProvider, on HikariCP. */
     static Implementation jooq(DataSource pool) {
         DSLContext dsl = DSL.using(pool, SQLDialect.POSTGRES);
-        return new Implementation() {
-            @Override
-            public String name() {
-                return "jOOQ transactionResult";
-            }
-
-            @Override
-            public void transaction(Draw d) {
-                dsl.transactionResult(configuration -> Tpcb.step(configuration.dsl(), d.aid(), d.tid(), d.bid(),
-                        d.delta()));
-            }
-        };
+        return new Implementation("jOOQ transactionResult", d -> dsl.transactionResult(configuration ->
+                Tpcb.step(configuration.dsl(), d.aid(), d.tid(), d.bid(), d.delta())));
     }
 
     /** SessionManager with the same jOOQ statements. */
     static Implementation sessionManager(SessionManager sessions, String name) {
-        return new Implementation() {
-            @Override
-            public String name() {
-                return name;
-            }
-
-            @Override
-            public void transaction(Draw d) {
-                sessions.transactionResult(ctx -> Tpcb.step(ctx, d.aid(), d.tid(), d.bid(), d.delta()));
-            }
-        };
+        return new Implementation(name, d -> sessions.transactionResult(ctx ->
+                Tpcb.step(ctx, d.aid(), d.tid(), d.bid(), d.delta())));
     }
 
     /** SessionManager around plain JDBC statements: the transaction layer's own cost against raw JDBC. */
-    static Implementation sessionManagerJdbc(SessionManager sessions) {
-        return new Implementation() {
-            @Override
-            public String name() {
-                return "SessionManager, JDBC statements";
-            }
+    static Implementation sessionManagerJdbc(SessionManager sessions, String name) {
+        return new Implementation(name, d -> sessions.transactionResult(ctx ->
+                ctx.connectionResult(connection -> jdbcStatements(connection, d))));
+    }
 
-            @Override
-            public void transaction(Draw d) {
-                sessions.transactionResult(ctx -> ctx.connectionResult(connection -> jdbcStatements(connection, d)));
+    /** jOOQ's transactionResult around the same JDBC statements, on the connection of its transaction. */
+    static Implementation jooqJdbc(DataSource pool) {
+        DSLContext dsl = DSL.using(pool, SQLDialect.POSTGRES);
+        return new Implementation("jOOQ transactionResult, JDBC statements", d -> dsl.transactionResult(
+                configuration -> configuration.dsl().connectionResult(connection -> jdbcStatements(connection, d))));
+    }
+
+    /**
+     * Spring's TransactionTemplate around the same JDBC statements, on the transaction's connection obtained the way
+     * JdbcTemplate obtains it (DataSourceUtils).
+     */
+    static Implementation springJdbc(DataSource pool) {
+        TransactionTemplate template = new TransactionTemplate(new DataSourceTransactionManager(pool));
+        return new Implementation("Spring TransactionTemplate, JDBC statements", d -> template.execute(status -> {
+            Connection connection = DataSourceUtils.getConnection(pool);
+            try {
+                return jdbcStatements(connection, d);
+            } catch (SQLException e) {
+                throw new IllegalStateException(e);
+            } finally {
+                DataSourceUtils.releaseConnection(connection, pool);
             }
-        };
+        }));
+    }
+
+    /** Jdbi's inTransaction around the same JDBC statements, on its handle's connection. */
+    static Implementation jdbiJdbc(DataSource pool) {
+        Jdbi jdbi = Jdbi.create(pool);
+        return new Implementation("Jdbi inTransaction, JDBC statements", d -> jdbi.inTransaction(handle ->
+                jdbcStatements(handle.getConnection(), d)));
     }
 
     /**
@@ -167,47 +170,28 @@ final class TpcbImplementations {
         DSLContext dsl = DSL.using(new DefaultConfiguration()
                 .set(SQLDialect.POSTGRES)
                 .set(new DataSourceConnectionProvider(new TransactionAwareDataSourceProxy(pool))));
-        return new Implementation() {
-            @Override
-            public String name() {
-                return "Spring TransactionTemplate + jOOQ";
-            }
-
-            @Override
-            public void transaction(Draw d) {
-                template.execute(status -> Tpcb.step(dsl, d.aid(), d.tid(), d.bid(), d.delta()));
-            }
-        };
+        return new Implementation("Spring TransactionTemplate + jOOQ", d -> template.execute(status ->
+                Tpcb.step(dsl, d.aid(), d.tid(), d.bid(), d.delta())));
     }
 
     /** Jdbi's inTransaction with its own statements. */
     static Implementation jdbi(DataSource pool) {
         Jdbi jdbi = Jdbi.create(pool);
-        return new Implementation() {
-            @Override
-            public String name() {
-                return "Jdbi inTransaction";
-            }
-
-            @Override
-            public void transaction(Draw d) {
-                jdbi.inTransaction(handle -> {
-                    handle.createUpdate(UPDATE_ACCOUNT.replaceFirst("\\?", ":delta").replaceFirst("\\?", ":aid"))
-                            .bind("delta", d.delta()).bind("aid", d.aid()).execute();
-                    long balance = handle.createQuery("SELECT abalance FROM accounts WHERE aid = :aid")
-                            .bind("aid", d.aid()).mapTo(Long.class).one();
-                    handle.createUpdate("UPDATE tellers SET tbalance = tbalance + :delta WHERE tid = :tid")
-                            .bind("delta", d.delta()).bind("tid", d.tid()).execute();
-                    handle.createUpdate("UPDATE branches SET bbalance = bbalance + :delta WHERE bid = :bid")
-                            .bind("delta", d.delta()).bind("bid", d.bid()).execute();
-                    handle.createUpdate("INSERT INTO history (tid, bid, aid, delta, mtime)"
-                                    + " VALUES (:tid, :bid, :aid, :delta, CURRENT_TIMESTAMP)")
-                            .bind("tid", d.tid()).bind("bid", d.bid()).bind("aid", d.aid()).bind("delta", d.delta())
-                            .execute();
-                    return balance;
-                });
-            }
-        };
+        return new Implementation("Jdbi inTransaction", d -> jdbi.inTransaction(handle -> {
+            handle.createUpdate("UPDATE accounts SET abalance = abalance + :delta WHERE aid = :aid")
+                    .bind("delta", d.delta()).bind("aid", d.aid()).execute();
+            long balance = handle.createQuery("SELECT abalance FROM accounts WHERE aid = :aid")
+                    .bind("aid", d.aid()).mapTo(Long.class).one();
+            handle.createUpdate("UPDATE tellers SET tbalance = tbalance + :delta WHERE tid = :tid")
+                    .bind("delta", d.delta()).bind("tid", d.tid()).execute();
+            handle.createUpdate("UPDATE branches SET bbalance = bbalance + :delta WHERE bid = :bid")
+                    .bind("delta", d.delta()).bind("bid", d.bid()).execute();
+            handle.createUpdate("INSERT INTO history (tid, bid, aid, delta, mtime)"
+                            + " VALUES (:tid, :bid, :aid, :delta, CURRENT_TIMESTAMP)")
+                    .bind("tid", d.tid()).bind("bid", d.bid()).bind("aid", d.aid()).bind("delta", d.delta())
+                    .execute();
+            return balance;
+        }));
     }
 
     static List<String> pgbenchScript() {

@@ -114,16 +114,20 @@ final class TpcbLoad {
                 }
                 new SessionManagerMetrics(observed).bindTo(new SimpleMeterRegistry());
 
+                String observedName = "SessionManager + jOOQ, metrics and JFR on";
                 List<Implementation> all = List.of(
                         TpcbImplementations.rawJdbc(pool),
-                        TpcbImplementations.sessionManagerJdbc(sessions),
+                        TpcbImplementations.sessionManagerJdbc(sessions, "SessionManager, JDBC statements"),
+                        TpcbImplementations.sessionManagerJdbc(unfair, "SessionManager, JDBC statements, fair queue off"),
+                        TpcbImplementations.jooqJdbc(pool),
+                        TpcbImplementations.springJdbc(pool),
+                        TpcbImplementations.jdbiJdbc(pool),
                         TpcbImplementations.sessionManager(sessions, "SessionManager + jOOQ"),
-                        TpcbImplementations.sessionManager(observed, "SessionManager + jOOQ, metrics and JFR on"),
+                        TpcbImplementations.sessionManager(observed, observedName),
                         TpcbImplementations.sessionManager(unfair, "SessionManager + jOOQ, fair queue off"),
                         TpcbImplementations.jooq(pool),
                         TpcbImplementations.spring(pool),
                         TpcbImplementations.jdbi(pool));
-                String observedName = all.get(3).name();
                 List<Implementation> implementations = all.stream()
                         .filter(i -> i.name().contains(settings.only())).toList();
 
