@@ -108,6 +108,23 @@ public final class BenchmarkSuite {
         appendDifference(md, byName, "sessionManagerEmptyTransaction", "jooqEmptyTransaction", "an empty transaction");
         appendDifference(md, byName, "sessionManagerOneStatement", "jooqOneStatement", "a transaction of one statement");
         appendDifference(md, byName, "sessionManagerNestedSavepoint", "jooqNestedSavepoint", "a savepoint");
+        double[] raw = byName.get("layerRawJdbc");
+        if (raw != null) {
+            md.append("\nThe layers alone, like for like: one JDBC prepared statement on the connection each layer's"
+                    + " transaction hands out; the cost over raw JDBC (`layerRawJdbc`: getConnection, setAutoCommit,"
+                    + " the statement, commit, close):\n\n")
+                    .append("| layer | ns over raw JDBC | bytes over raw JDBC |\n| --- | ---: | ---: |\n");
+            for (String[] layer : new String[][] {{"layerSessionManager", "SessionManager"},
+                    {"layerJooq", "jOOQ transactionResult"}, {"layerSpring", "Spring TransactionTemplate"},
+                    {"layerJdbi", "Jdbi inTransaction"}}) {
+                double[] v = byName.get(layer[0]);
+                if (v != null) {
+                    md.append(String.format(Locale.ROOT, "| %s | %+.0f | %+.0f |%n", layer[1], v[0] - raw[0],
+                            v[2] - raw[2]));
+                }
+            }
+            md.append('\n');
+        }
         double[] observed = byName.get("sessionManagerOneStatementObserved");
         double[] plain = byName.get("sessionManagerOneStatement");
         if (observed != null && plain != null) {

@@ -1,7 +1,13 @@
 package io.managedsession.bench;
 
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
 import java.util.concurrent.TimeUnit;
 
+import javax.sql.DataSource;
+
+import org.jdbi.v3.core.Jdbi;
 import org.jooq.DSLContext;
 import org.jooq.SQLDialect;
 import org.jooq.impl.DSL;
@@ -16,6 +22,9 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.jdbc.datasource.DataSourceUtils;
+import org.springframework.transaction.support.TransactionTemplate;
 
 import io.managedsession.Propagation;
 import io.managedsession.SessionManager;
@@ -25,8 +34,9 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 /**
  * The library's own cost per transaction, against plain jOOQ {@code transactionResult}, on connections that do no I/O
- * (so the overhead is not hidden behind a round trip). Run with {@code -prof gc} for the bytes allocated per
- * transaction.
+ * (so the overhead is not hidden behind a round trip); and the layers alone, like for like: raw JDBC, SessionManager,
+ * jOOQ, Spring's TransactionTemplate and Jdbi each running one JDBC prepared statement on the connection their
+ * transaction hands out. Run with {@code -prof gc} for the bytes allocated per transaction.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -39,14 +49,21 @@ public class OverheadBenchmark {
     private static final TransactionOptions NESTED = TransactionOptions.builder().propagation(Propagation.NESTED)
             .build();
 
+    private static final String UPDATE = "UPDATE t SET x = 1";
+
+    private DataSource noIo;
     private DSLContext jooq;
     private SessionManager sessions;
     private SessionManager observed;
+    private TransactionTemplate spring;
+    private Jdbi jdbi;
 
     @Setup
     public void setUp() {
-        NoIoDataSource noIo = new NoIoDataSource();
+        noIo = new NoIoDataSource();
         jooq = DSL.using(noIo, SQLDialect.POSTGRES);
+        spring = new TransactionTemplate(new DataSourceTransactionManager(noIo));
+        jdbi = Jdbi.create(noIo);
         sessions = SessionManager.builder().name("bench").dataSource(noIo).build();
         observed = SessionManager.builder().name("bench-observed").dataSource(noIo).build();
         new SessionManagerMetrics(observed).bindTo(new SimpleMeterRegistry());
@@ -63,7 +80,53 @@ public class OverheadBenchmark {
     @Fork(value = 1, jvmArgsAppend = {"-Dorg.jooq.no-logo=true", "-Dorg.jooq.no-tips=true",
             "-XX:StartFlightRecording=settings=profile,filename=target/overhead-observed.jfr"})
     public Integer sessionManagerOneStatementObserved() {
-        return observed.transactionResult(ctx -> ctx.execute("UPDATE t SET x = 1"));
+        return observed.transactionResult(ctx -> ctx.execute(UPDATE));
+    }
+
+    private static int oneStatement(Connection connection) throws SQLException {
+        try (PreparedStatement update = connection.prepareStatement(UPDATE)) {
+            return update.executeUpdate();
+        }
+    }
+
+    @Benchmark
+    public Integer layerRawJdbc() throws SQLException {
+        try (Connection connection = noIo.getConnection()) {
+            connection.setAutoCommit(false);
+            int updated = oneStatement(connection);
+            connection.commit();
+            return updated;
+        }
+    }
+
+    @Benchmark
+    public Integer layerSessionManager() {
+        return sessions.transactionResult(ctx -> ctx.connectionResult(OverheadBenchmark::oneStatement));
+    }
+
+    @Benchmark
+    public Integer layerJooq() {
+        return jooq.transactionResult(configuration -> configuration.dsl()
+                .connectionResult(OverheadBenchmark::oneStatement));
+    }
+
+    @Benchmark
+    public Integer layerSpring() {
+        return spring.execute(status -> {
+            Connection connection = DataSourceUtils.getConnection(noIo);
+            try {
+                return oneStatement(connection);
+            } catch (SQLException e) {
+                throw new IllegalStateException(e);
+            } finally {
+                DataSourceUtils.releaseConnection(connection, noIo);
+            }
+        });
+    }
+
+    @Benchmark
+    public Integer layerJdbi() throws SQLException {
+        return jdbi.inTransaction(handle -> oneStatement(handle.getConnection()));
     }
 
     @Benchmark
@@ -78,12 +141,12 @@ public class OverheadBenchmark {
 
     @Benchmark
     public Integer jooqOneStatement() {
-        return jooq.transactionResult(configuration -> configuration.dsl().execute("UPDATE t SET x = 1"));
+        return jooq.transactionResult(configuration -> configuration.dsl().execute(UPDATE));
     }
 
     @Benchmark
     public Integer sessionManagerOneStatement() {
-        return sessions.transactionResult(ctx -> ctx.execute("UPDATE t SET x = 1"));
+        return sessions.transactionResult(ctx -> ctx.execute(UPDATE));
     }
 
     @Benchmark
