@@ -95,6 +95,22 @@ class MigrateOnStartTest {
     }
 
     @Test
+    void ownMigrationsBesideTheLedgersInTheSameVersionGetAHintAndChangeNothing() {
+        // A user's V1 seen together with the ledger's V1 that the library jar carries at classpath:db/migration.
+        Throwable caught = catchThrowable(() -> empty.sessions()
+                .migrateOnStart(true)
+                .migrationLocations("classpath:db/migration", "classpath:db/failing-base")
+                .build());
+
+        assertThat(caught).isInstanceOf(SessionException.class)
+                .hasMessageContaining("more than one migration with version 1")
+                .hasMessageContaining("V1__ledger_schema.sql")
+                .hasMessageContaining("keep your own migrations in a location of your own");
+        assertThat(empty.queryLong("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                + " WHERE n.nspname = 'public'")).isZero();
+    }
+
+    @Test
     void missingMigrationLocationStopsStartupClearly() {
         Throwable caught = catchThrowable(() -> empty.sessions()
                 .migrateOnStart(true)

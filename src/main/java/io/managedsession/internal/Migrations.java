@@ -20,6 +20,9 @@ public final class Migrations {
     /** Flyway's default history table, created in the connection's current schema. */
     private static final String HISTORY_TABLE = "flyway_schema_history";
 
+    /** The example ledger's first migration, carried by the library jar at classpath:db/migration. */
+    private static final String LEDGER_MIGRATION = "V1__ledger_schema.sql";
+
     private Migrations() {
     }
 
@@ -49,7 +52,7 @@ public final class Migrations {
         } catch (FlywayException e) {
             SessionException failure = new SessionException("SessionManager '" + managerName + "' did not start:"
                     + " migrating the database from " + locations + " failed and no migration of this run was"
-                    + " applied. Flyway said: " + e.getMessage(), e);
+                    + " applied. Flyway said: " + e.getMessage() + clashHint(e.getMessage()), e);
             if (!historyExisted) {
                 try {
                     dropEmptyHistoryTable(dataSource);
@@ -59,6 +62,21 @@ public final class Migrations {
             }
             throw failure;
         }
+    }
+
+    /**
+     * The library jar carries the example ledger's migrations at classpath:db/migration, Flyway's default location;
+     * an application that keeps its own there sees two of each early version, and Flyway's message alone does not
+     * say where the stranger came from.
+     */
+    private static String clashHint(String flywayMessage) {
+        if (flywayMessage != null && flywayMessage.contains("more than one migration with version")
+                && flywayMessage.contains(LEDGER_MIGRATION)) {
+            return "\n" + LEDGER_MIGRATION + " is the example ledger's migration, which the managed-session jar"
+                    + " carries at classpath:db/migration: keep your own migrations in a location of your own (for"
+                    + " example classpath:db/myapp) and pass it to migrationLocations(...)";
+        }
+        return "";
     }
 
     private static boolean historyTableExists(DataSource dataSource) {
