@@ -211,8 +211,8 @@ public final class SessionManager implements AutoCloseable {
      * registered, on the committing thread. An action that throws (an exception, or an {@code Error} such as a
      * {@code NoClassDefFoundError}) is logged at WARN (logger {@code io.managedsession.internal.TransactionRunner}) and
      * does not undo the commit; the remaining actions still run and the caller still receives the transaction's
-     * result. Only the JVM's own errors ({@link VirtualMachineError}) propagate, and the commit stands. An attempt that is rolled back and retried drops
-     * the actions it registered; the attempt that commits registers its own.
+     * result. Only the JVM's own errors ({@link VirtualMachineError}) propagate, and the commit stands. An attempt
+     * that is rolled back and retried drops the actions it registered; the attempt that commits registers its own.
      *
      * @param action what to run after the commit
      * @throws NoTransactionException when this thread runs no transaction of this manager

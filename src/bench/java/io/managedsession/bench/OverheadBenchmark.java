@@ -23,7 +23,6 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
-import org.springframework.jdbc.datasource.DataSourceUtils;
 import org.springframework.transaction.support.TransactionTemplate;
 
 import io.managedsession.Propagation;
@@ -112,16 +111,8 @@ public class OverheadBenchmark {
 
     @Benchmark
     public Integer layerSpring() {
-        return spring.execute(status -> {
-            Connection connection = DataSourceUtils.getConnection(noIo);
-            try {
-                return oneStatement(connection);
-            } catch (SQLException e) {
-                throw new IllegalStateException(e);
-            } finally {
-                DataSourceUtils.releaseConnection(connection, noIo);
-            }
-        });
+        return spring.execute(status ->
+                TpcbImplementations.withSpringConnection(noIo, OverheadBenchmark::oneStatement));
     }
 
     @Benchmark

@@ -141,16 +141,29 @@ final class TpcbImplementations {
      */
     static Implementation springJdbc(DataSource pool) {
         TransactionTemplate template = new TransactionTemplate(new DataSourceTransactionManager(pool));
-        return new Implementation("Spring TransactionTemplate, JDBC statements", d -> template.execute(status -> {
-            Connection connection = DataSourceUtils.getConnection(pool);
-            try {
-                return jdbcStatements(connection, d);
-            } catch (SQLException e) {
-                throw new IllegalStateException(e);
-            } finally {
-                DataSourceUtils.releaseConnection(connection, pool);
-            }
-        }));
+        return new Implementation("Spring TransactionTemplate, JDBC statements", d -> template.execute(status ->
+                withSpringConnection(pool, connection -> jdbcStatements(connection, d))));
+    }
+
+    /** Work on a JDBC connection. */
+    @FunctionalInterface
+    interface ConnectionWork<T> {
+        T run(Connection connection) throws SQLException;
+    }
+
+    /**
+     * Runs {@code work} on the connection of the Spring transaction running on this thread, obtained and released
+     * the way JdbcTemplate does (DataSourceUtils), without JdbcTemplate's close-suppressing proxy.
+     */
+    static <T> T withSpringConnection(DataSource pool, ConnectionWork<T> work) {
+        Connection connection = DataSourceUtils.getConnection(pool);
+        try {
+            return work.run(connection);
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        } finally {
+            DataSourceUtils.releaseConnection(connection, pool);
+        }
     }
 
     /** Jdbi's inTransaction around the same JDBC statements, on its handle's connection. */

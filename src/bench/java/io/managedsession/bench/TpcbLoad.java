@@ -118,7 +118,8 @@ final class TpcbLoad {
                 List<Implementation> all = List.of(
                         TpcbImplementations.rawJdbc(pool),
                         TpcbImplementations.sessionManagerJdbc(sessions, "SessionManager, JDBC statements"),
-                        TpcbImplementations.sessionManagerJdbc(unfair, "SessionManager, JDBC statements, fair queue off"),
+                        TpcbImplementations.sessionManagerJdbc(unfair,
+                                "SessionManager, JDBC statements, fair queue off"),
                         TpcbImplementations.jooqJdbc(pool),
                         TpcbImplementations.springJdbc(pool),
                         TpcbImplementations.jdbiJdbc(pool),

@@ -125,6 +125,7 @@ final class LedgerServer implements AutoCloseable {
 
     private void handle(HttpExchange exchange) {
         Response response;
+        Throwable unexpected = null;
         try {
             response = route(exchange);
         } catch (ApiError e) {
@@ -151,13 +152,13 @@ final class LedgerServer implements AutoCloseable {
         } catch (RuntimeException | Error e) {
             // Errors too: a request whose handler dies without an answer leaves its client waiting forever.
             log.error("Request {} {} failed", exchange.getRequestMethod(), exchange.getRequestURI().getRawPath(), e);
-            send(exchange, error(500, "internal_error", "An unexpected error occurred; the server log has the details"));
-            if (e instanceof VirtualMachineError fatal) {
-                throw fatal;
-            }
-            return;
+            response = error(500, "internal_error", "An unexpected error occurred; the server log has the details");
+            unexpected = e;
         }
         send(exchange, response);
+        if (unexpected instanceof VirtualMachineError fatal) {
+            throw fatal;
+        }
     }
 
     private Response fromDatabaseError(DataAccessException e) {

@@ -118,7 +118,8 @@ class LedgerJarIT {
         try {
             base = awaitListening(first);
             HttpResponse<String> created = http.send(HttpRequest.newBuilder(URI.create(base + "/accounts"))
-                    .timeout(REPLY_TIMEOUT).POST(HttpRequest.BodyPublishers.ofString("{\"owner\": \"persistent\", \"initialBalance\": 4242}"))
+                    .timeout(REPLY_TIMEOUT)
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"owner\": \"persistent\", \"initialBalance\": 4242}"))
                     .build(), HttpResponse.BodyHandlers.ofString());
             assertThat(created.statusCode()).isEqualTo(201);
             Matcher idMatcher = Pattern.compile("\"id\":(\\d+)").matcher(created.body());
@@ -129,7 +130,8 @@ class LedgerJarIT {
             HttpResponse<String> scrape = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics"))
                     .timeout(REPLY_TIMEOUT).GET().build(), HttpResponse.BodyHandlers.ofString());
             assertThat(scrape.statusCode()).isEqualTo(200);
-            assertThat(scrape.body()).containsPattern("managedsession_transaction_duration_seconds\\{.*quantile=\"0.99\"")
+            assertThat(scrape.body())
+                    .containsPattern("managedsession_transaction_duration_seconds\\{.*quantile=\"0.99\"")
                     .contains("hikaricp_connections_active");
         } finally {
             stop(first);
