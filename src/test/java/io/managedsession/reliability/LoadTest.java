@@ -18,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.HdrHistogram.ConcurrentHistogram;
+import org.jooq.exception.DataAccessException;
 import org.junit.jupiter.api.Test;
 
 import io.managedsession.SessionManager;
@@ -53,7 +54,9 @@ class LoadTest {
             long transfersBefore = db.rowCount("transfers");
             AtomicInteger committed = new AtomicInteger();
             AtomicInteger refused = new AtomicInteger();
+            AtomicInteger gaveUp = new AtomicInteger();
             AtomicInteger attempts = new AtomicInteger();
+            ConcurrentLinkedQueue<Throwable> unexpected = new ConcurrentLinkedQueue<>();
             CountDownLatch go = new CountDownLatch(1);
             ExecutorService threads = Executors.newFixedThreadPool(8);
             List<Future<?>> work = new ArrayList<>();
@@ -76,6 +79,14 @@ class LoadTest {
                                 committed.incrementAndGet();
                             } catch (InsufficientFundsException e) {
                                 refused.incrementAndGet();
+                            } catch (DataAccessException e) {
+                                // Twenty serialization failures in a row are rare but legitimate on a loaded box:
+                                // the caller gets the last one, with the nineteen before it attached.
+                                if ("40001".equals(e.sqlState()) && e.getSuppressed().length == 19) {
+                                    gaveUp.incrementAndGet();
+                                } else {
+                                    unexpected.add(e);
+                                }
                             }
                         }
                         return null;
@@ -89,9 +100,14 @@ class LoadTest {
                 threads.shutdownNow();
             }
 
-            System.out.printf("serializable load: %d committed, %d refused for funds, %d attempts (%d retries)%n",
-                    committed.get(), refused.get(), attempts.get(), attempts.get() - 40_000);
-            assertThat(committed.get() + refused.get()).isEqualTo(40_000);
+            System.out.printf("serializable load: %d committed, %d refused for funds, %d gave up after 20 attempts,"
+                    + " %d attempts (%d retries)%n", committed.get(), refused.get(), gaveUp.get(), attempts.get(),
+                    attempts.get() - 40_000);
+            assertThat(unexpected).isEmpty();
+            assertThat(committed.get()).as("retries get most transfers through").isGreaterThan(gaveUp.get());
+            assertThat(committed.get() + refused.get() + gaveUp.get()).isEqualTo(40_000);
+            assertThat(attempts.get()).as("serialization failures were retried")
+                    .isGreaterThanOrEqualTo(40_000 + 19 * gaveUp.get()).isGreaterThan(40_000);
             assertThat(db.queryLong("SELECT sum(abalance) FROM accounts WHERE owner LIKE 'serializable-%'"))
                     .isEqualTo(totalBefore);
             assertThat(db.rowCount("transfers") - transfersBefore).isEqualTo(committed.get());
