@@ -2,6 +2,7 @@ package io.managedsession.ledger.app;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
 import java.math.BigDecimal;
@@ -343,7 +344,7 @@ class LedgerServerTest {
                 proxy.restore();
                 // HikariCP's connection adder backs off (up to seconds) after failed attempts, so the first request
                 // after the outage may still find no connection; the service must recover on its own, soon.
-                org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30))
+                await().atMost(Duration.ofSeconds(30))
                         .until(() -> callAt(fragileBase, "GET", "/health", null).status() == 200);
                 assertThat(callAt(fragileBase, "POST", "/accounts", "{\"owner\": \"after the outage\"}").status())
                         .isEqualTo(201);
@@ -368,12 +369,12 @@ class LedgerServerTest {
                 locker.createStatement().execute("SELECT * FROM accounts WHERE aid = " + from + " FOR UPDATE");
                 Future<Reply> inFlight = threads.submit(() -> callAt(closingBase, "POST", "/transfers",
                         "{\"from\": " + from + ", \"to\": " + to + ", \"amount\": 100}", "Idempotency-Key", "in-flight"));
-                org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> db.queryLong(
+                await().atMost(Duration.ofSeconds(10)).until(() -> db.queryLong(
                         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
                                 + " AND wait_event_type = 'Lock'") > 0);
 
                 Future<?> stopping = threads.submit(closing::close);
-                org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
                         assertThatThrownBy(() -> callAt(closingBase, "GET", "/health", null))
                                 .isInstanceOf(IOException.class));
                 assertThat(stopping.isDone()).as("close() waits for the request in flight").isFalse();
