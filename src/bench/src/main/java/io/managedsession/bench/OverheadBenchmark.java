@@ -1,0 +1,159 @@
+package io.managedsession.bench;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.util.concurrent.TimeUnit;
+
+import javax.sql.DataSource;
+
+import org.jdbi.v3.core.Jdbi;
+import org.jooq.DSLContext;
+import org.jooq.SQLDialect;
+import org.jooq.impl.DSL;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+
+import io.managedsession.Propagation;
+import io.managedsession.SessionManager;
+import io.managedsession.TransactionOptions;
+import io.managedsession.micrometer.SessionManagerMetrics;
+
+/**
+ * The library's own cost per transaction, against plain jOOQ {@code transactionResult}, on connections that do no I/O
+ * (so the overhead is not hidden behind a round trip); and the layers alone, like for like: raw JDBC, SessionManager,
+ * jOOQ, Spring's TransactionTemplate and Jdbi each running one JDBC prepared statement on the connection their
+ * transaction hands out. Run with {@code -prof gc} for the bytes allocated per transaction.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"-Dorg.jooq.no-logo=true", "-Dorg.jooq.no-tips=true"})
+public class OverheadBenchmark {
+
+    private static final TransactionOptions NESTED = TransactionOptions.builder().propagation(Propagation.NESTED)
+            .build();
+
+    private static final String UPDATE = "UPDATE t SET x = 1";
+
+    private DataSource noIo;
+    private DSLContext jooq;
+    private SessionManager sessions;
+    private SessionManager observed;
+    private TransactionTemplate spring;
+    private Jdbi jdbi;
+
+    @Setup
+    public void setUp() {
+        noIo = new NoIoDataSource();
+        jooq = DSL.using(noIo, SQLDialect.POSTGRES);
+        spring = new TransactionTemplate(new DataSourceTransactionManager(noIo));
+        jdbi = Jdbi.create(noIo);
+        sessions = SessionManager.builder().name("bench").dataSource(noIo).build();
+        observed = SessionManager.builder().name("bench-observed").dataSource(noIo).build();
+        new SessionManagerMetrics(observed).bindTo(new SimpleMeterRegistry());
+    }
+
+    @TearDown
+    public void tearDown() {
+        sessions.close();
+        observed.close();
+    }
+
+    /** The same transaction with Micrometer metrics bound and, in this fork, a JFR recording running. */
+    @Benchmark
+    @Fork(value = 1, jvmArgsAppend = {"-Dorg.jooq.no-logo=true", "-Dorg.jooq.no-tips=true",
+            "-XX:StartFlightRecording=settings=profile,filename=target/overhead-observed.jfr"})
+    public Integer sessionManagerOneStatementObserved() {
+        return observed.transactionResult(ctx -> ctx.execute(UPDATE));
+    }
+
+    private static int oneStatement(Connection connection) throws SQLException {
+        try (PreparedStatement update = connection.prepareStatement(UPDATE)) {
+            return update.executeUpdate();
+        }
+    }
+
+    @Benchmark
+    public Integer layerRawJdbc() throws SQLException {
+        try (Connection connection = noIo.getConnection()) {
+            connection.setAutoCommit(false);
+            int updated = oneStatement(connection);
+            connection.commit();
+            return updated;
+        }
+    }
+
+    @Benchmark
+    public Integer layerSessionManager() {
+        return sessions.transactionResult(ctx -> ctx.connectionResult(OverheadBenchmark::oneStatement));
+    }
+
+    @Benchmark
+    public Integer layerJooq() {
+        return jooq.transactionResult(configuration -> configuration.dsl()
+                .connectionResult(OverheadBenchmark::oneStatement));
+    }
+
+    @Benchmark
+    public Integer layerSpring() {
+        return spring.execute(status ->
+                TpcbImplementations.withSpringConnection(noIo, OverheadBenchmark::oneStatement));
+    }
+
+    @Benchmark
+    public Integer layerJdbi() throws SQLException {
+        return jdbi.inTransaction(handle -> oneStatement(handle.getConnection()));
+    }
+
+    @Benchmark
+    public Integer jooqEmptyTransaction() {
+        return jooq.transactionResult(configuration -> 1);
+    }
+
+    @Benchmark
+    public Integer sessionManagerEmptyTransaction() {
+        return sessions.transactionResult(ctx -> 1);
+    }
+
+    @Benchmark
+    public Integer jooqOneStatement() {
+        return jooq.transactionResult(configuration -> configuration.dsl().execute(UPDATE));
+    }
+
+    @Benchmark
+    public Integer sessionManagerOneStatement() {
+        return sessions.transactionResult(ctx -> ctx.execute(UPDATE));
+    }
+
+    @Benchmark
+    public Integer sessionManagerThreeJoinedCalls() {
+        return sessions.transactionResult(ctx -> sessions.transactionResult(a -> 1)
+                + sessions.transactionResult(b -> 1) + sessions.transactionResult(c -> 1));
+    }
+
+    @Benchmark
+    public Integer jooqNestedSavepoint() {
+        return jooq.transactionResult(configuration -> configuration.dsl().transactionResult(nested -> 1));
+    }
+
+    @Benchmark
+    public Integer sessionManagerNestedSavepoint() {
+        return sessions.transactionResult(ctx -> sessions.transactionResult(NESTED, nested -> 1));
+    }
+}

@@ -1,0 +1,421 @@
+package io.managedsession.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import jdk.jfr.Recording;
+
+import org.HdrHistogram.Histogram;
+import org.jfree.chart.ChartFactory;
+import org.jfree.chart.ChartUtils;
+import org.jfree.chart.JFreeChart;
+import org.jfree.chart.plot.PlotOrientation;
+import org.jfree.data.category.DefaultCategoryDataset;
+import org.postgresql.Driver;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+
+import io.managedsession.SessionManager;
+import io.managedsession.bench.TpcbImplementations.Draw;
+import io.managedsession.bench.TpcbImplementations.Implementation;
+import io.managedsession.database.DatabaseResolver;
+import io.managedsession.database.PostgresDatabase;
+import io.managedsession.micrometer.SessionManagerMetrics;
+
+/**
+ * The load driver: pgbench's TPC-B transaction on the ledger tables through each implementation, at several client
+ * counts, the implementations interleaved in rounds so that drift of the machine falls on all of them alike; and
+ * pgbench itself, with the same transaction as a custom script, as the ceiling.
+ */
+final class TpcbLoad {
+
+    private TpcbLoad() {
+    }
+
+    record Settings(int durationSeconds, int warmupSeconds, int rounds, int scale, List<Integer> clients,
+            int virtualThreads, int poolSize, String only, boolean pgbench) {
+
+        static Settings from(Map<String, String> options) {
+            return new Settings(
+                    Integer.parseInt(options.getOrDefault("duration", "10")),
+                    Integer.parseInt(options.getOrDefault("warmup", "5")),
+                    Integer.parseInt(options.getOrDefault("rounds", "2")),
+                    Integer.parseInt(options.getOrDefault("scale", "16")),
+                    BenchmarkSuite.ints(options.getOrDefault("clients", "1,4,16,64")),
+                    Integer.parseInt(options.getOrDefault("virtual", "1000")),
+                    Integer.parseInt(options.getOrDefault("pool", "16")),
+                    options.getOrDefault("only", ""),
+                    !options.containsKey("no-pgbench"));
+        }
+    }
+
+    /** A point: one implementation at one client count, summed over rounds. */
+    static final class Point {
+        final Histogram latencies = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
+        long transactions;
+        long errors;
+        double seconds;
+
+        double tps() {
+            return transactions / seconds;
+        }
+
+        double p50Millis() {
+            return latencies.getValueAtPercentile(50) / 1e6;
+        }
+
+        double p99Millis() {
+            return latencies.getValueAtPercentile(99) / 1e6;
+        }
+    }
+
+    static void run(Settings settings, Path out) throws Exception {
+        try (PostgresDatabase server = DatabaseResolver.fromEnvironment().resolve()) {
+            String database = "bench_tpcb";
+            server.dropDatabase(database);
+            server.createDatabase(database, null);
+            HikariConfig config = new HikariConfig();
+            config.setJdbcUrl(server.jdbcUrl(database));
+            config.setUsername(server.username());
+            config.setPassword(server.password());
+            config.setMaximumPoolSize(settings.poolSize());
+            config.setPoolName("bench");
+            // The managers own their pools, as applications use them; the peers share one HikariCP pool. All pools
+            // have the same size, and only one implementation runs at a time.
+            try (SessionManager sessions = managerOn(server, database, "bench", settings.poolSize())
+                         .migrateOnStart(true).build();
+                 HikariDataSource pool = new HikariDataSource(config);
+                 SessionManager observed = managerOn(server, database, "bench-observed", settings.poolSize())
+                         .build();
+                 SessionManager unfair = managerOn(server, database, "bench-unfair", settings.poolSize())
+                         .fairConnectionQueue(false).build()) {
+                System.out.println("Loading pgbench's data set, scale " + settings.scale() + " ...");
+                sessions.transaction(ctx -> Tpcb.populate(ctx, settings.scale()));
+                try (Connection connection = pool.getConnection()) {
+                    connection.createStatement().execute("VACUUM ANALYZE");
+                }
+                new SessionManagerMetrics(observed).bindTo(new SimpleMeterRegistry());
+
+                String observedName = "SessionManager + jOOQ, metrics and JFR on";
+                List<Implementation> all = List.of(
+                        TpcbImplementations.rawJdbc(pool),
+                        TpcbImplementations.sessionManagerJdbc(sessions, "SessionManager, JDBC statements"),
+                        TpcbImplementations.sessionManagerJdbc(unfair,
+                                "SessionManager, JDBC statements, fair queue off"),
+                        TpcbImplementations.jooqJdbc(pool),
+                        TpcbImplementations.springJdbc(pool),
+                        TpcbImplementations.jdbiJdbc(pool),
+                        TpcbImplementations.sessionManager(sessions, "SessionManager + jOOQ"),
+                        TpcbImplementations.sessionManager(observed, observedName),
+                        TpcbImplementations.sessionManager(unfair, "SessionManager + jOOQ, fair queue off"),
+                        TpcbImplementations.jooq(pool),
+                        TpcbImplementations.spring(pool),
+                        TpcbImplementations.jdbi(pool));
+                List<Implementation> implementations = all.stream()
+                        .filter(i -> i.name().contains(settings.only())).toList();
+
+                for (Implementation implementation : implementations) {
+                    System.out.println("Warming up " + implementation.name());
+                    measure(implementation, 4, false, settings.warmupSeconds(), settings.scale(), new Point());
+                }
+
+                List<String> columns = new ArrayList<>();
+                settings.clients().forEach(c -> columns.add(String.valueOf(c)));
+                if (settings.virtualThreads() > 0) {
+                    columns.add(settings.virtualThreads() + " virtual");
+                }
+                Map<String, Map<String, Point>> results = new LinkedHashMap<>();
+                implementations.forEach(i -> results.put(i.name(), new LinkedHashMap<>()));
+                boolean pgbench = settings.pgbench() && pgbenchAvailable();
+                if (pgbench) {
+                    results.put("pgbench (-M prepared)", new LinkedHashMap<>());
+                }
+
+                for (String column : columns) {
+                    boolean virtual = column.endsWith("virtual");
+                    int clients = Integer.parseInt(column.split(" ")[0]);
+                    for (int round = 0; round < settings.rounds(); round++) {
+                        // Rotate the order every round, so that no implementation always runs first or last.
+                        for (int k = 0; k < implementations.size(); k++) {
+                            Implementation implementation = implementations.get((k + round) % implementations.size());
+                            Point point = results.get(implementation.name()).computeIfAbsent(column, c -> new Point());
+                            Recording recording = null;
+                            if (implementation.name().equals(observedName)) {
+                                recording = new Recording();
+                                recording.enable("io.managedsession.Transaction");
+                                recording.setToDisk(false);
+                                recording.start();
+                            }
+                            try {
+                                measure(implementation, clients, virtual, settings.durationSeconds(), settings.scale(),
+                                        point);
+                            } finally {
+                                if (recording != null) {
+                                    recording.close();
+                                }
+                            }
+                            System.out.printf(Locale.ROOT, "%-45s %-12s round %d: %8.0f tps%n", implementation.name(),
+                                    column, round + 1, point.tps());
+                        }
+                        if (pgbench && !virtual) {
+                            Point point = results.get("pgbench (-M prepared)").computeIfAbsent(column, c -> new Point());
+                            runPgbench(server, database, clients, settings, point);
+                            System.out.printf(Locale.ROOT, "%-45s %-12s round %d: %8.0f tps%n", "pgbench", column,
+                                    round + 1, point.tps());
+                        }
+                    }
+                }
+                Files.writeString(out.resolve("tpcb.md"), report(settings, server, pool, columns, results, pgbench));
+                chart(out.resolve("tpcb-throughput.png"), columns, results);
+            } finally {
+                server.dropDatabase(database);
+            }
+        }
+    }
+
+    private static SessionManager.Builder managerOn(PostgresDatabase server, String database, String name,
+            int poolSize) {
+        SessionManager.Builder builder = SessionManager.builder().name(name).jdbcUrl(server.jdbcUrl(database))
+                .maximumPoolSize(poolSize);
+        if (server.username() != null) {
+            builder.username(server.username());
+        }
+        if (server.password() != null) {
+            builder.password(server.password());
+        }
+        return builder;
+    }
+
+    private static void measure(Implementation implementation, int clients, boolean virtual, int seconds, int scale,
+            Point point) throws Exception {
+        ExecutorService threads = virtual ? Executors.newVirtualThreadPerTaskExecutor()
+                : Executors.newFixedThreadPool(clients);
+        AtomicLong done = new AtomicLong();
+        AtomicLong errors = new AtomicLong();
+        CountDownLatch start = new CountDownLatch(1);
+        List<Future<Histogram>> workers = new ArrayList<>();
+        long[] window = new long[2];
+        try {
+            for (int i = 0; i < clients; i++) {
+                workers.add(threads.submit(() -> {
+                    Histogram mine = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
+                    start.await();
+                    long end = window[1];
+                    while (true) {
+                        long t0 = System.nanoTime();
+                        if (t0 >= end) {
+                            return mine;
+                        }
+                        try {
+                            implementation.transaction(Draw.next(scale));
+                            mine.recordValue(Math.min(System.nanoTime() - t0, TimeUnit.SECONDS.toNanos(60)));
+                            done.incrementAndGet();
+                        } catch (Exception e) {
+                            errors.incrementAndGet();
+                        }
+                    }
+                }));
+            }
+            window[0] = System.nanoTime();
+            window[1] = window[0] + TimeUnit.SECONDS.toNanos(seconds);
+            start.countDown();
+            for (Future<Histogram> worker : workers) {
+                point.latencies.add(worker.get());
+            }
+            point.seconds += (System.nanoTime() - window[0]) / 1e9;
+            point.transactions += done.get();
+            point.errors += errors.get();
+        } finally {
+            threads.shutdownNow();
+        }
+    }
+
+    private static boolean pgbenchAvailable() {
+        try {
+            Process process = new ProcessBuilder("pgbench", "--version").redirectErrorStream(true).start();
+            process.getInputStream().readAllBytes();
+            return process.waitFor() == 0;
+        } catch (IOException | InterruptedException e) {
+            System.out.println("pgbench is not installed: its ceiling is left out (" + e.getMessage() + ")");
+            return false;
+        }
+    }
+
+    private static final Pattern TPS = Pattern.compile("tps = ([0-9.]+) \\(without initial connection time\\)");
+
+    private static void runPgbench(PostgresDatabase server, String database, int clients, Settings settings,
+            Point point) throws IOException, InterruptedException {
+        Path dir = Files.createTempDirectory("pgbench");
+        Path script = dir.resolve("tpcb-ledger.sql");
+        Files.write(script, TpcbImplementations.pgbenchScript());
+        Properties url = Driver.parseURL(server.jdbcUrl(database), null);
+        List<String> command = new ArrayList<>(List.of("pgbench", "-n", "-M", "prepared",
+                "-c", String.valueOf(clients), "-j", String.valueOf(Math.min(clients, 2)),
+                "-T", String.valueOf(settings.durationSeconds()), "-f", script.toString(),
+                "-D", "scale=" + settings.scale(), "-l", "--log-prefix=" + dir.resolve("log"),
+                "-h", url.getProperty("PGHOST"), "-p", url.getProperty("PGPORT")));
+        if (server.username() != null) {
+            command.addAll(List.of("-U", server.username()));
+        }
+        command.add(database);
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        if (server.password() != null) {
+            builder.environment().put("PGPASSWORD", server.password());
+        }
+        Process process = builder.start();
+        String output = new String(process.getInputStream().readAllBytes());
+        process.waitFor();
+        Matcher tps = TPS.matcher(output);
+        if (!tps.find()) {
+            throw new IllegalStateException("pgbench failed:\n" + output);
+        }
+        long count = 0;
+        try (var logs = Files.list(dir)) {
+            for (Path log : logs.filter(p -> p.getFileName().toString().startsWith("log")).toList()) {
+                for (String line : Files.readAllLines(log)) {
+                    // client_id transaction_no time_us script_no time_epoch time_us_part
+                    long micros = Long.parseLong(line.split(" ")[2]);
+                    point.latencies.recordValue(Math.min(micros * 1000, TimeUnit.SECONDS.toNanos(60)));
+                    count++;
+                }
+            }
+        }
+        double tpsValue = Double.parseDouble(tps.group(1));
+        point.transactions += count;
+        point.seconds += count / tpsValue;
+    }
+
+    private static String report(Settings settings, PostgresDatabase server, HikariDataSource pool, List<String> columns,
+            Map<String, Map<String, Point>> results, boolean pgbench) throws SQLException {
+        StringBuilder md = new StringBuilder("# TPC-B throughput and latency\n\n");
+        md.append("pgbench's TPC-B transaction (update an account, read its balance, update a teller, update a branch,"
+                + " insert into history) on the ledger's tables, scale ").append(settings.scale())
+                .append(" (").append(settings.scale() * 100_000).append(" accounts). Each point runs ")
+                .append(settings.durationSeconds()).append(" s per round, ").append(settings.rounds())
+                .append(" rounds, the implementations interleaved in a rotating order; a ").append(settings.warmupSeconds())
+                .append(" s warm-up per implementation first. Each SessionManager owns a HikariCP pool of ")
+                .append(settings.poolSize()).append(" connections; the peers share one more of the same size; pgbench"
+                        + " opens one connection per client.\n\n");
+        md.append("Server: ").append(server).append(", ").append(serverSettings(pool)).append(".\n\n");
+
+        Map<String, Point> raw = results.getOrDefault("raw JDBC + HikariCP", results.values().iterator().next());
+        Map<String, Point> ceiling = pgbench ? results.get("pgbench (-M prepared)") : null;
+        md.append("## Throughput, transactions per second (ratio to raw JDBC)\n\n");
+        header(md, "implementation", columns);
+        results.forEach((name, points) -> {
+            md.append("| ").append(name).append(" |");
+            for (String column : columns) {
+                Point p = points.get(column);
+                if (p == null) {
+                    md.append(" n/a |");
+                } else {
+                    md.append(String.format(Locale.ROOT, " %.0f (%.2f×) |", p.tps(), p.tps() / raw.get(column).tps()));
+                }
+            }
+            md.append('\n');
+        });
+        if (ceiling != null) {
+            md.append("\n## Ratio to pgbench\n\n");
+            header(md, "implementation", columns);
+            results.forEach((name, points) -> {
+                md.append("| ").append(name).append(" |");
+                for (String column : columns) {
+                    Point p = points.get(column);
+                    Point c = ceiling.get(column);
+                    md.append(p == null || c == null ? " n/a |" : String.format(Locale.ROOT, " %.2f |", p.tps() / c.tps()));
+                }
+                md.append('\n');
+            });
+        }
+        md.append("\n## Latency, p50 / p99 in milliseconds\n\n");
+        header(md, "implementation", columns);
+        results.forEach((name, points) -> {
+            md.append("| ").append(name).append(" |");
+            for (String column : columns) {
+                Point p = points.get(column);
+                md.append(p == null ? " n/a |" : String.format(Locale.ROOT, " %.2f / %.2f |", p.p50Millis(),
+                        p.p99Millis()));
+            }
+            md.append('\n');
+        });
+        Map<String, Point> plain = results.get("SessionManager + jOOQ");
+        Map<String, Point> observed = results.get("SessionManager + jOOQ, metrics and JFR on");
+        if (plain != null && observed != null) {
+            md.append("\n## Cost of observing: Micrometer metrics and a JFR recording on, against off\n\n")
+                    .append("Throughput of \"SessionManager + jOOQ, metrics and JFR on\" (SessionManagerMetrics bound to"
+                            + " a registry, a JFR recording with `io.managedsession.Transaction` enabled) divided by"
+                            + " \"SessionManager + jOOQ\", both in the same rounds:\n\n");
+            header(md, "", columns);
+            md.append("| on / off |");
+            for (String column : columns) {
+                Point on = observed.get(column);
+                Point off = plain.get(column);
+                md.append(on == null || off == null ? " n/a |"
+                        : String.format(Locale.ROOT, " %.3f |", on.tps() / off.tps()));
+            }
+            md.append('\n');
+        }
+        long errors = results.values().stream().flatMap(m -> m.values().stream()).mapToLong(p -> p.errors).sum();
+        md.append("\nFailed transactions during the run: ").append(errors).append(".\n\n")
+                .append("![throughput against clients](tpcb-throughput.png)\n");
+        return md.toString();
+    }
+
+    private static void header(StringBuilder md, String first, List<String> columns) {
+        md.append("| ").append(first).append(" |");
+        columns.forEach(c -> md.append(' ').append(c).append(c.endsWith("virtual") ? " threads |" : " clients |"));
+        md.append("\n| --- |");
+        columns.forEach(c -> md.append(" ---: |"));
+        md.append('\n');
+    }
+
+    private static String serverSettings(HikariDataSource pool) throws SQLException {
+        StringBuilder text = new StringBuilder();
+        try (Connection connection = pool.getConnection();
+             ResultSet rows = connection.createStatement().executeQuery("SELECT name, setting FROM pg_settings"
+                     + " WHERE name IN ('server_version', 'fsync', 'synchronous_commit', 'shared_buffers',"
+                     + " 'max_connections') ORDER BY name")) {
+            while (rows.next()) {
+                text.append(text.isEmpty() ? "" : ", ").append(rows.getString(1)).append('=').append(rows.getString(2));
+            }
+        }
+        return text.toString();
+    }
+
+    private static void chart(Path file, List<String> columns, Map<String, Map<String, Point>> results)
+            throws IOException {
+        DefaultCategoryDataset dataset = new DefaultCategoryDataset();
+        results.forEach((name, points) -> {
+            for (String column : columns) {
+                Point p = points.get(column);
+                if (p != null) {
+                    dataset.addValue(p.tps(), name, column.endsWith("virtual") ? column + " threads" : column);
+                }
+            }
+        });
+        JFreeChart chart = ChartFactory.createLineChart("TPC-B throughput against clients", "clients",
+                "transactions per second", dataset, PlotOrientation.VERTICAL, true, false, false);
+        ChartUtils.saveChartAsPNG(file.toFile(), chart, 1000, 560);
+    }
+}

@@ -1,0 +1,602 @@
+package io.managedsession;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import javax.sql.DataSource;
+
+import org.jooq.DSLContext;
+import org.jooq.conf.Settings;
+import org.jooq.conf.SettingsTools;
+
+import io.managedsession.internal.JdbcUrls;
+import io.managedsession.internal.ManagerSettings;
+import io.managedsession.internal.PrintableAscii;
+import io.managedsession.internal.SessionManagerCore;
+import io.managedsession.internal.TransactionRunner;
+
+// This file is longer than most: the class itself is the public API and delegates every call, and its Builder
+// documents each setting where users read it (units, defaults, bounds). The wiring behind build() lives in
+// internal.SessionManagerCore, the transactions in internal.TransactionRunner.
+
+/**
+ * Runs jOOQ work in PostgreSQL transactions, one safe way from any thread.
+ *
+ * <pre>{@code
+ * try (SessionManager sessions = SessionManager.builder()
+ *         .jdbcUrl(url).username(user).password(password)
+ *         .migrateOnStart(true)
+ *         .build()) {
+ *     long id = sessions.transactionResult(ctx -> Accounts.open(ctx, "alice", 100_00));
+ * }
+ * }</pre>
+ *
+ * <p>A transaction commits when its callback returns and rolls back when the callback throws anything; the very
+ * exception the callback threw reaches the caller, checked or not, never wrapped. The connection always goes back to
+ * the pool. A transaction belongs to the thread that started it: code that calls {@code transaction} or
+ * {@code transactionResult} again on that thread, while the transaction runs, joins it (same connection, no second
+ * pool checkout). If such a joined block throws and the outer block swallows the exception, the transaction is rolled
+ * back at its end and {@link RollbackOnlyException} is thrown instead of a silent commit.
+ *
+ * <p>Logging: everything the manager logs goes to the SLF4J logger {@code io.managedsession.SessionManager}.
+ *
+ * <p>Thread safety: one {@code SessionManager} serves all threads of an application, platform or virtual. The
+ * {@code DSLContext} handed to a callback, however, belongs to that callback's thread and transaction: using it from
+ * another thread, or after the transaction ended, fails with an {@link IllegalStateException}.
+ */
+public final class SessionManager implements AutoCloseable {
+
+    private static final AtomicInteger instances = new AtomicInteger();
+
+    private final String name;
+    private final String description;
+    private final SessionManagerCore core;
+    private final TransactionRunner runner;
+
+    private SessionManager(ManagerSettings settings, SessionManagerCore core) {
+        this.name = settings.name();
+        this.description = settings.describe();
+        this.core = core;
+        this.runner = core.runner();
+    }
+
+    /**
+     * Starts configuring a SessionManager.
+     *
+     * @return a new builder
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Runs {@code callback} in a transaction and returns its result, with the {@linkplain TransactionOptions#defaults()
+     * default options}.
+     *
+     * <p>When this thread is already running a transaction of this manager, the callback joins it; otherwise a
+     * connection is taken from the pool, a transaction begins, and it commits when the callback returns or rolls back
+     * when it throws.
+     *
+     * @param callback the unit of work; it receives the transaction's {@code DSLContext}
+     * @param <T>      the result type
+     * @param <X>      the checked exception the callback may throw
+     * @return what the callback returned, after the transaction committed
+     * @throws X                              the callback's own exception, unchanged, after rollback
+     * @throws RollbackOnlyException          when a joined block failed, or a statement failed, and the callback
+     *                                        returned normally
+     * @throws CommitOutcomeUnknownException  when the connection failed during COMMIT
+     * @throws ConnectionUnavailableException when no connection could be had within the connection timeout
+     * @throws SessionException               when the manager is closed, or the thread was interrupted
+     * @throws org.jooq.exception.DataAccessException when COMMIT fails (for example a deferred constraint)
+     */
+    public <T, X extends Exception> T transactionResult(TransactionCallback<T, X> callback) throws X {
+        Objects.requireNonNull(callback, "callback");
+        return runner.run(TransactionOptions.defaults(), callback);
+    }
+
+    /**
+     * Runs {@code callback} in a transaction as {@code options} say, and returns its result.
+     *
+     * <p>With {@link TransactionOptions#maxAttempts()} above one, <b>the callback may run more than once</b>: a
+     * retryable failure rolls the transaction back and the callback runs again from the start in a new transaction.
+     * It must then be safe to repeat: no side effects outside the database (register them with
+     * {@link #afterCommit(Runnable)}), no state carried over from a failed attempt. The exception finally thrown
+     * carries the earlier attempts' failures as {@linkplain Throwable#getSuppressed() suppressed} exceptions.
+     *
+     * @param options  propagation, isolation, read-only, deadline, retries
+     * @param callback the unit of work; it receives the transaction's {@code DSLContext}
+     * @param <T>      the result type
+     * @param <X>      the checked exception the callback may throw
+     * @return what the callback returned, after the transaction committed (or, when joining, after the callback)
+     * @throws X                            the callback's own exception, unchanged, after rollback
+     * @throws NoTransactionException       for {@link Propagation#MANDATORY} when no transaction is running
+     * @throws TransactionTimeoutException  when the transaction ran past its deadline; nothing was committed
+     * @throws SessionException             when a call that joins a running transaction asks for other isolation
+     *                                      or access mode than it has, naming both
+     * @see #transactionResult(TransactionCallback) for the other exceptions
+     */
+    public <T, X extends Exception> T transactionResult(TransactionOptions options, TransactionCallback<T, X> callback)
+            throws X {
+        Objects.requireNonNull(options, "options");
+        Objects.requireNonNull(callback, "callback");
+        return runner.run(options, callback);
+    }
+
+    /**
+     * Runs {@code consumer} in a transaction with the default options; see
+     * {@link #transactionResult(TransactionCallback)}.
+     *
+     * @param consumer the unit of work; it receives the transaction's {@code DSLContext}
+     * @param <X>      the checked exception the consumer may throw
+     * @throws X the consumer's own exception, unchanged, after rollback
+     */
+    public <X extends Exception> void transaction(TransactionConsumer<X> consumer) throws X {
+        transaction(TransactionOptions.defaults(), consumer);
+    }
+
+    /**
+     * Runs {@code consumer} in a transaction as {@code options} say; see
+     * {@link #transactionResult(TransactionOptions, TransactionCallback)}, including its warning that with retries
+     * the consumer may run more than once.
+     *
+     * @param options  propagation, isolation, read-only, deadline, retries
+     * @param consumer the unit of work; it receives the transaction's {@code DSLContext}
+     * @param <X>      the checked exception the consumer may throw
+     * @throws X the consumer's own exception, unchanged, after rollback
+     */
+    public <X extends Exception> void transaction(TransactionOptions options, TransactionConsumer<X> consumer)
+            throws X {
+        Objects.requireNonNull(options, "options");
+        Objects.requireNonNull(consumer, "consumer");
+        runner.run(options, ctx -> {
+            consumer.run(ctx);
+            return null;
+        });
+    }
+
+    /**
+     * Registers an action to run once after the transaction this thread is running commits: after the outcome is
+     * final, the connection is back in the pool and the thread is out of the transaction. Use it for side effects
+     * that must not happen unless the data is committed (messages, caches, e-mails). Actions run in the order
+     * registered, on the committing thread. An action that throws (an exception, or an {@code Error} such as a
+     * {@code NoClassDefFoundError}) is logged at WARN (logger {@code io.managedsession.SessionManager}) and
+     * does not undo the commit; the remaining actions still run and the caller still receives the transaction's
+     * result. Only the JVM's own errors ({@link VirtualMachineError}) propagate, and the commit stands. An attempt
+     * that is rolled back and retried drops the actions it registered; the attempt that commits registers its own.
+     *
+     * @param action what to run after the commit
+     * @throws NoTransactionException when this thread runs no transaction of this manager
+     */
+    public void afterCommit(Runnable action) {
+        runner.afterCommit(Objects.requireNonNull(action, "action"));
+    }
+
+    /**
+     * Registers an action to run once after the transaction this thread is running rolls back, including a rolled
+     * back attempt that is then retried. It runs after the connection is back in the pool, before the exception
+     * reaches the caller; an action that throws is attached to that exception as a
+     * {@linkplain Throwable#getSuppressed() suppressed} exception. When the connection fails during COMMIT the
+     * outcome is unknown and neither afterCommit nor afterRollback actions run (a WARN says so).
+     *
+     * @param action what to run after the rollback
+     * @throws NoTransactionException when this thread runs no transaction of this manager
+     */
+    public void afterRollback(Runnable action) {
+        runner.afterRollback(Objects.requireNonNull(action, "action"));
+    }
+
+    /**
+     * Returns the {@code DSLContext} of the transaction this thread is running, so helper code can join it without a
+     * parameter.
+     *
+     * @return the current transaction's {@code DSLContext}, or empty outside a transaction of this manager
+     */
+    public Optional<DSLContext> current() {
+        return runner.current();
+    }
+
+    /**
+     * Returns the DataSource the transactions take their connections from: the owned HikariCP pool, or the one
+     * passed to {@link Builder#dataSource(DataSource)}. Meant for tools such as metrics and migrations; a connection
+     * taken from it directly is not part of any managed transaction.
+     *
+     * @return the DataSource
+     */
+    public DataSource dataSource() {
+        return core.dataSource();
+    }
+
+    /**
+     * Returns the name of this manager, which is also the name of its owned pool.
+     *
+     * @return the name given to the builder, or {@code managed-session-N}
+     */
+    public String name() {
+        return name;
+    }
+
+    /**
+     * Closes the manager: new transactions are refused at once, running ones get up to the close timeout to finish,
+     * and then an owned pool is closed. A DataSource passed to the builder is left open. Calling it again does nothing.
+     *
+     * @throws IllegalStateException when called from inside one of this manager's transactions, which would wait
+     *                               for itself
+     */
+    @Override
+    public void close() {
+        core.close();
+    }
+
+    /**
+     * Registers an observer of this manager's transactions, for metrics and tracing (see
+     * {@code io.managedsession.micrometer.SessionManagerMetrics}). Observers are called on the transactions' threads
+     * and must be quick; one that throws is logged and skipped.
+     *
+     * @param observer the observer
+     */
+    public void addObserver(TransactionObserver observer) {
+        core.addObserver(Objects.requireNonNull(observer, "observer"));
+    }
+
+    /**
+     * Returns how many transactions that began (not counting joined calls) are running now.
+     *
+     * @return the number of transactions in flight
+     */
+    public int activeTransactions() {
+        return core.activeTransactions();
+    }
+
+    /**
+     * Returns whether {@link #close()} has been called.
+     *
+     * @return {@code true} once closing has begun
+     */
+    public boolean isClosed() {
+        return core.isClosed();
+    }
+
+    /** Describes the manager without any password. */
+    @Override
+    public String toString() {
+        return description;
+    }
+
+    /**
+     * Configures and builds a {@link SessionManager}. Each setter checks its argument at once and names the setting,
+     * the value and the bound when it refuses one; {@link #build()} checks that the settings fit together.
+     *
+     * <p>A builder is not thread safe; the manager it builds is immutable in its configuration.
+     */
+    public static final class Builder {
+
+        private static final Duration MINIMUM_CONNECTION_TIMEOUT = Duration.ofMillis(250);
+
+        private String name;
+        private String jdbcUrl;
+        private String username;
+        private String password;
+        private DataSource dataSource;
+        private int maximumPoolSize = 10;
+        private Duration connectionTimeout = Duration.ofSeconds(30);
+        private Duration closeTimeout = Duration.ofSeconds(30);
+        private boolean migrateOnStart;
+        private List<String> migrationLocations = List.of("classpath:db/migration");
+        private Settings jooqSettings;
+        private Duration slowTransactionThreshold;
+        private Duration leakDetectionThreshold;
+        private boolean labelInApplicationName;
+        private boolean fairConnectionQueue = true;
+        private Duration socketTimeout;
+        private String migrationUsername;
+        private String migrationPassword;
+
+        private Builder() {
+        }
+
+        /**
+         * Sets the JDBC URL of the PostgreSQL database; the manager then owns a HikariCP pool to it.
+         *
+         * @param jdbcUrl a URL starting with {@code jdbc:postgresql:}
+         * @return this builder
+         */
+        public Builder jdbcUrl(String jdbcUrl) {
+            Objects.requireNonNull(jdbcUrl, "jdbcUrl");
+            if (!jdbcUrl.startsWith("jdbc:postgresql:")) {
+                throw new IllegalArgumentException("jdbcUrl must be a PostgreSQL JDBC URL starting with"
+                        + " 'jdbc:postgresql:', but was '" + JdbcUrls.redact(jdbcUrl) + "'");
+            }
+            this.jdbcUrl = jdbcUrl;
+            return this;
+        }
+
+        /**
+         * Sets the database user for the owned pool.
+         *
+         * @param username the role name
+         * @return this builder
+         */
+        public Builder username(String username) {
+            this.username = Objects.requireNonNull(username, "username");
+            return this;
+        }
+
+        /**
+         * Sets the password for the owned pool. It is never logged, nor shown by any message or {@code toString}.
+         *
+         * @param password the password
+         * @return this builder
+         */
+        public Builder password(String password) {
+            this.password = Objects.requireNonNull(password, "password");
+            return this;
+        }
+
+        /**
+         * Uses an existing DataSource (typically a pool the application already has) instead of a JDBC URL. The
+         * manager never closes it.
+         *
+         * @param dataSource the DataSource to take connections from
+         * @return this builder
+         */
+        public Builder dataSource(DataSource dataSource) {
+            this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+            return this;
+        }
+
+        /**
+         * Sets the size of the owned pool (default 10). Only with {@link #jdbcUrl(String)}.
+         *
+         * @param maximumPoolSize the number of connections, from 1 to 1,000
+         * @return this builder
+         */
+        public Builder maximumPoolSize(int maximumPoolSize) {
+            if (maximumPoolSize < 1 || maximumPoolSize > 1_000) {
+                throw new IllegalArgumentException("maximumPoolSize must be between 1 and 1000, but was "
+                        + maximumPoolSize);
+            }
+            this.maximumPoolSize = maximumPoolSize;
+            return this;
+        }
+
+        /**
+         * Sets how long a new transaction waits for a connection from the owned pool, and how long the first
+         * connection at build time may take (default 30 seconds, at least 250 milliseconds). Only with
+         * {@link #jdbcUrl(String)}.
+         *
+         * @param connectionTimeout the timeout
+         * @return this builder
+         */
+        public Builder connectionTimeout(Duration connectionTimeout) {
+            Objects.requireNonNull(connectionTimeout, "connectionTimeout");
+            if (connectionTimeout.compareTo(MINIMUM_CONNECTION_TIMEOUT) < 0) {
+                throw new IllegalArgumentException("connectionTimeout must be at least 250 ms, but was "
+                        + connectionTimeout.toMillis() + " ms");
+            }
+            this.connectionTimeout = connectionTimeout;
+            return this;
+        }
+
+        /**
+         * Sets how long any read from the server may wait before the connection is given up as broken (default:
+         * forever, the driver's default). Guards against a network that goes silent without closing the
+         * connection: every waiting call then fails within this time. Set it above your longest statement; a
+         * transaction with a {@linkplain TransactionOptions.Builder#deadline(Duration) deadline} is bounded by its
+         * deadline anyway. Only with {@link #jdbcUrl(String)}; whole seconds, rounded up.
+         *
+         * @param socketTimeout at least 1 second
+         * @return this builder
+         */
+        public Builder socketTimeout(Duration socketTimeout) {
+            Objects.requireNonNull(socketTimeout, "socketTimeout");
+            if (socketTimeout.toMillis() < 1_000) {
+                throw new IllegalArgumentException("socketTimeout must be at least 1 s, but was "
+                        + socketTimeout.toMillis() + " ms");
+            }
+            this.socketTimeout = socketTimeout;
+            return this;
+        }
+
+        /**
+         * Sets how long {@link SessionManager#close()} waits for running transactions before it closes the owned
+         * pool anyway (default 30 seconds).
+         *
+         * @param closeTimeout the timeout; zero closes without waiting
+         * @return this builder
+         */
+        public Builder closeTimeout(Duration closeTimeout) {
+            Objects.requireNonNull(closeTimeout, "closeTimeout");
+            if (closeTimeout.isNegative()) {
+                throw new IllegalArgumentException("closeTimeout must not be negative, but was " + closeTimeout);
+            }
+            this.closeTimeout = closeTimeout;
+            return this;
+        }
+
+        /**
+         * Runs Flyway migrations in {@link #build()}, before the first transaction (default {@code false}). All
+         * pending migrations are applied in one transaction: if one fails, {@code build()} throws with Flyway's
+         * reason, closes the owned pool, and the schema stays as it was. Several managers starting at once on one
+         * database apply each migration once (Flyway locks). With a JDBC URL, Flyway uses connections of its own
+         * outside the pool; with {@link #dataSource(DataSource)}, it takes two at once from that DataSource.
+         *
+         * @param migrateOnStart whether to migrate
+         * @return this builder
+         */
+        public Builder migrateOnStart(boolean migrateOnStart) {
+            this.migrateOnStart = migrateOnStart;
+            return this;
+        }
+
+        /**
+         * Runs the migrations as another role than the application's: a schema owner that may create and alter
+         * tables, while the pool connects as {@link #username(String)}, a role that may only read and write rows.
+         * Only with {@link #jdbcUrl(String)} and {@link #migrateOnStart(boolean)}.
+         *
+         * @param username the role that owns the schema
+         * @param password its password, or {@code null} when the server does not ask for one
+         * @return this builder
+         */
+        public Builder migrationCredentials(String username, String password) {
+            this.migrationUsername = Objects.requireNonNull(username, "username");
+            this.migrationPassword = password;
+            return this;
+        }
+
+        /**
+         * Sets where Flyway finds migrations (default {@code classpath:db/migration}).
+         *
+         * @param locations Flyway locations such as {@code classpath:db/migration} or {@code filesystem:/path}
+         * @return this builder
+         */
+        public Builder migrationLocations(String... locations) {
+            Objects.requireNonNull(locations, "locations");
+            if (locations.length == 0) {
+                throw new IllegalArgumentException("migrationLocations needs at least one location");
+            }
+            for (int i = 0; i < locations.length; i++) {
+                if (locations[i] == null || locations[i].isBlank()) {
+                    throw new IllegalArgumentException("migrationLocations[" + i + "] is blank");
+                }
+            }
+            this.migrationLocations = List.of(locations);
+            return this;
+        }
+
+        /**
+         * Sets jOOQ settings for every transaction's {@code DSLContext}. The settings are copied; later changes to
+         * the object have no effect.
+         *
+         * @param settings jOOQ settings
+         * @return this builder
+         */
+        public Builder settings(Settings settings) {
+            this.jooqSettings = SettingsTools.clone(Objects.requireNonNull(settings, "settings"));
+            return this;
+        }
+
+        /**
+         * Logs at WARN every transaction that takes longer than {@code threshold}, with its label, duration, attempts
+         * and outcome (default: never).
+         *
+         * @param threshold at least 1 millisecond
+         * @return this builder
+         */
+        public Builder slowTransactionThreshold(Duration threshold) {
+            this.slowTransactionThreshold = positiveMillis(threshold, "slowTransactionThreshold");
+            return this;
+        }
+
+        /**
+         * Reports at WARN, once, a transaction still open after {@code threshold}, with the stack trace of where it
+         * began; and at INFO when such a transaction ends after all (default: off). Capturing where each transaction
+         * begins costs a stack trace per transaction, so keep it for finding the code that holds transactions open.
+         *
+         * @param threshold at least 1 millisecond
+         * @return this builder
+         */
+        public Builder leakDetectionThreshold(Duration threshold) {
+            this.leakDetectionThreshold = positiveMillis(threshold, "leakDetectionThreshold");
+            return this;
+        }
+
+        /**
+         * Makes a labelled transaction set {@code application_name} to {@code <manager name>/<label>} for its
+         * duration ({@code SET LOCAL}, in the round trip that begins it), so that {@code pg_stat_activity} shows a DBA
+         * which code holds a connection or a lock (default {@code false}).
+         *
+         * @param enabled whether to do it
+         * @return this builder
+         */
+        public Builder labelInApplicationName(boolean enabled) {
+            this.labelInApplicationName = enabled;
+            return this;
+        }
+
+        /**
+         * Whether transactions get connections from the owned pool first come, first served (default {@code true}).
+         * HikariCP on its own hands a returned connection preferably to the thread that returned it: good for
+         * throughput when there are more threads than connections, bad for the threads left waiting, whose tail
+         * latency grows from milliseconds to seconds (the project's benchmarks measure both sides). Keep it on for
+         * services that answer requests; turning it off can suit batch work. Has no effect with
+         * {@link #dataSource(DataSource)}.
+         *
+         * @param fair whether to queue in arrival order
+         * @return this builder
+         */
+        public Builder fairConnectionQueue(boolean fair) {
+            this.fairConnectionQueue = fair;
+            return this;
+        }
+
+        private static Duration positiveMillis(Duration value, String setting) {
+            Objects.requireNonNull(value, setting);
+            if (value.toMillis() < 1) {
+                throw new IllegalArgumentException(setting + " must be at least 1 ms, but was " + value);
+            }
+            return value;
+        }
+
+        /**
+         * Names the manager and its owned pool, as shown in logs, errors and {@code pg_stat_activity}
+         * (default {@code managed-session-N}).
+         *
+         * @param name 1 to 63 printable ASCII characters
+         * @return this builder
+         */
+        public Builder name(String name) {
+            PrintableAscii.require(name, "name", 63, " (it names the pool and the connections' application_name)");
+            this.name = name;
+            return this;
+        }
+
+        /**
+         * Builds the manager: opens the owned pool (failing within the connection timeout when the database cannot be
+         * reached) and runs migrations when asked.
+         *
+         * @return a running SessionManager
+         * @throws IllegalStateException          when the settings do not fit together
+         * @throws ConnectionUnavailableException when the database cannot be reached or refuses the login
+         * @throws SessionException               when a migration fails
+         */
+        public SessionManager build() {
+            if (jdbcUrl == null && dataSource == null) {
+                throw new IllegalStateException("SessionManager needs a database: set jdbcUrl(...) or dataSource(...)");
+            }
+            if (jdbcUrl != null && dataSource != null) {
+                throw new IllegalStateException("SessionManager takes either jdbcUrl(...) or dataSource(...), not both");
+            }
+            if (jdbcUrl != null && password != null && JdbcUrls.password(jdbcUrl) != null) {
+                throw new IllegalStateException("The password is given twice, in jdbcUrl(...) and by password(...);"
+                        + " give it once");
+            }
+            if (migrationUsername != null && (jdbcUrl == null || !migrateOnStart)) {
+                throw new IllegalStateException("migrationCredentials(...) applies to migrations run by"
+                        + " migrateOnStart(true) on a jdbcUrl(...); with a DataSource, migrate it yourself");
+            }
+            if (dataSource != null && (username != null || password != null)) {
+                throw new IllegalStateException("username and password apply to the pool built from jdbcUrl(...);"
+                        + " configure them on the DataSource passed to dataSource(...) instead");
+            }
+            ManagerSettings settings = new ManagerSettings(
+                    name != null ? name : "managed-session-" + instances.incrementAndGet(), jdbcUrl, username,
+                    password, dataSource, maximumPoolSize, connectionTimeout, closeTimeout, socketTimeout,
+                    fairConnectionQueue, migrateOnStart, migrationLocations, migrationUsername, migrationPassword,
+                    jooqSettings, slowTransactionThreshold, leakDetectionThreshold, labelInApplicationName);
+            return new SessionManager(settings, SessionManagerCore.start(settings));
+        }
+
+        /** Describes the builder without any password. */
+        @Override
+        public String toString() {
+            return "SessionManager.Builder[url=" + JdbcUrls.redact(jdbcUrl) + ", username=" + username
+                    + ", password=" + (password == null ? "unset" : "***") + ", maximumPoolSize=" + maximumPoolSize
+                    + (migrationUsername == null ? "" : ", migrationUsername=" + migrationUsername
+                            + ", migrationPassword=" + (migrationPassword == null ? "unset" : "***"))
+                    + "]";
+        }
+    }
+}

@@ -1,0 +1,383 @@
+package io.managedsession;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Predicate;
+
+import io.managedsession.internal.PrintableAscii;
+import io.managedsession.internal.SqlStates;
+
+/**
+ * How a transaction runs: propagation, isolation, read-only, deadline, retries and a label. Immutable; build one with
+ * {@link #builder()}, start from a preset ({@link #defaults()}, {@link #readOnly()}, {@link #serializable()}) or change
+ * one with {@link #toBuilder()}. Instances are thread safe and meant to be kept in constants.
+ *
+ * <pre>{@code
+ * static final TransactionOptions TRANSFER = TransactionOptions.serializable().toBuilder()
+ *         .maxAttempts(5)
+ *         .deadline(Duration.ofSeconds(2))
+ *         .label("transfer")
+ *         .build();
+ * }</pre>
+ *
+ * <p><b>Retries run the callback again from the start.</b> With {@code maxAttempts} above one, a callback whose
+ * transaction fails with a retryable error (by default a serialization failure, SQLSTATE {@code 40001}, or a deadlock,
+ * {@code 40P01}) runs again in a new transaction, so it must be safe to run more than once: no side effects outside the
+ * database (use {@link SessionManager#afterCommit(Runnable)} for those), no state carried over from the failed attempt.
+ * Only the transaction that begins is retried, never a call that joined a running one; deadline and retries of a
+ * joined call are those of the transaction it joins.
+ */
+public final class TransactionOptions {
+
+    /** The most attempts a transaction may have. */
+    public static final int MAX_ATTEMPTS = 100;
+
+    /** The longest label: PostgreSQL's limit for {@code application_name}. */
+    public static final int MAX_LABEL_LENGTH = 63;
+
+    private static final Duration DEFAULT_INITIAL_BACKOFF = Duration.ofMillis(10);
+    private static final Duration DEFAULT_MAX_BACKOFF = Duration.ofSeconds(1);
+    private static final Predicate<Throwable> SERIALIZATION_FAILURE_OR_DEADLOCK =
+            TransactionOptions::isSerializationFailureOrDeadlock;
+
+    private static final TransactionOptions DEFAULTS = builder().build();
+    private static final TransactionOptions READ_ONLY = builder().readOnly(true).build();
+    private static final TransactionOptions SERIALIZABLE = builder().isolation(Isolation.SERIALIZABLE).maxAttempts(3)
+            .build();
+
+    private final Propagation propagation;
+    private final Isolation isolation;
+    private final Boolean readOnly;
+    private final Duration deadline;
+    private final int maxAttempts;
+    private final Predicate<Throwable> retryOn;
+    private final Duration initialBackoff;
+    private final Duration maxBackoff;
+    private final String label;
+
+    private TransactionOptions(Builder builder) {
+        this.propagation = builder.propagation;
+        this.isolation = builder.isolation;
+        this.readOnly = builder.readOnly;
+        this.deadline = builder.deadline;
+        this.maxAttempts = builder.maxAttempts;
+        this.retryOn = builder.retryOn;
+        this.initialBackoff = builder.initialBackoff;
+        this.maxBackoff = builder.maxBackoff;
+        this.label = builder.label;
+    }
+
+    /**
+     * Returns the defaults: {@link Propagation#REQUIRED}, the database's isolation and access mode, no deadline, one
+     * attempt.
+     *
+     * @return the default options
+     */
+    public static TransactionOptions defaults() {
+        return DEFAULTS;
+    }
+
+    /**
+     * Returns the defaults with a read-only transaction: PostgreSQL refuses every write in it (SQLSTATE
+     * {@code 25006}).
+     *
+     * @return read-only options
+     */
+    public static TransactionOptions readOnly() {
+        return READ_ONLY;
+    }
+
+    /**
+     * Returns SERIALIZABLE isolation with up to three attempts, for work whose correctness depends on serializability
+     * (the callback must be safe to run again; see the class documentation).
+     *
+     * @return serializable options with retries
+     */
+    public static TransactionOptions serializable() {
+        return SERIALIZABLE;
+    }
+
+    /**
+     * Starts building options from the defaults.
+     *
+     * @return a new builder
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Starts building options from these.
+     *
+     * @return a new builder holding these options' values
+     */
+    public Builder toBuilder() {
+        Builder builder = new Builder();
+        builder.propagation = propagation;
+        builder.isolation = isolation;
+        builder.readOnly = readOnly;
+        builder.deadline = deadline;
+        builder.maxAttempts = maxAttempts;
+        builder.retryOn = retryOn;
+        builder.initialBackoff = initialBackoff;
+        builder.maxBackoff = maxBackoff;
+        builder.label = label;
+        return builder;
+    }
+
+    /**
+     * The retry rule used unless {@link Builder#retryOn(Predicate)} says otherwise: a serialization failure (SQLSTATE
+     * {@code 40001}) or a deadlock ({@code 40P01}) anywhere in the cause chain. Public so that a custom rule can extend
+     * it: {@code retryOn(t -> isSerializationFailureOrDeadlock(t) || t instanceof MyTransientException)}.
+     *
+     * @param failure what the transaction failed with
+     * @return whether it is a serialization failure or a deadlock
+     */
+    public static boolean isSerializationFailureOrDeadlock(Throwable failure) {
+        return SqlStates.isSerializationFailureOrDeadlock(failure);
+    }
+
+    /** @return the propagation, {@link Propagation#REQUIRED} unless set */
+    public Propagation propagation() {
+        return propagation;
+    }
+
+    /** @return the isolation asked for, or empty for the database's default */
+    public Optional<Isolation> isolation() {
+        return Optional.ofNullable(isolation);
+    }
+
+    /** @return whether a read-only transaction was asked for */
+    public boolean isReadOnly() {
+        return Boolean.TRUE.equals(readOnly);
+    }
+
+    /** @return {@code true} or {@code false} when the access mode was set explicitly, empty when it was left alone */
+    public Optional<Boolean> readOnlySetting() {
+        return Optional.ofNullable(readOnly);
+    }
+
+    /** @return the time the whole transaction, retries included, may take; empty for none */
+    public Optional<Duration> deadline() {
+        return Optional.ofNullable(deadline);
+    }
+
+    /** @return how many times the transaction may run, the first included: 1 means no retry */
+    public int maxAttempts() {
+        return maxAttempts;
+    }
+
+    /** @return which failures are retried */
+    public Predicate<Throwable> retryOn() {
+        return retryOn;
+    }
+
+    /** @return the cap of the first backoff; later ones double, up to {@link #maxBackoff()} */
+    public Duration initialBackoff() {
+        return initialBackoff;
+    }
+
+    /** @return the cap of every backoff */
+    public Duration maxBackoff() {
+        return maxBackoff;
+    }
+
+    /** @return the label shown in errors and logs, or empty */
+    public Optional<String> label() {
+        return Optional.ofNullable(label);
+    }
+
+    @Override
+    public boolean equals(Object other) {
+        return other instanceof TransactionOptions that
+                && propagation == that.propagation
+                && isolation == that.isolation
+                && Objects.equals(readOnly, that.readOnly)
+                && Objects.equals(deadline, that.deadline)
+                && maxAttempts == that.maxAttempts
+                && retryOn.equals(that.retryOn)
+                && initialBackoff.equals(that.initialBackoff)
+                && maxBackoff.equals(that.maxBackoff)
+                && Objects.equals(label, that.label);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(propagation, isolation, readOnly, deadline, maxAttempts, retryOn, initialBackoff,
+                maxBackoff, label);
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder text = new StringBuilder("TransactionOptions[").append(propagation);
+        if (isolation != null) {
+            text.append(", ").append(isolation);
+        }
+        if (readOnly != null) {
+            text.append(readOnly ? ", read-only" : ", read-write");
+        }
+        if (deadline != null) {
+            text.append(", deadline ").append(deadline.toMillis()).append(" ms");
+        }
+        if (maxAttempts > 1) {
+            text.append(", up to ").append(maxAttempts).append(" attempts");
+        }
+        if (label != null) {
+            text.append(", label '").append(label).append('\'');
+        }
+        return text.append(']').toString();
+    }
+
+    /**
+     * Builds {@link TransactionOptions}. Each setter checks its argument at once and names the setting, the value
+     * and the bound when it refuses one; {@link #build()} refuses combinations that cannot work. Not thread safe.
+     */
+    public static final class Builder {
+
+        private Propagation propagation = Propagation.REQUIRED;
+        private Isolation isolation;
+        private Boolean readOnly;
+        private Duration deadline;
+        private int maxAttempts = 1;
+        private Predicate<Throwable> retryOn = SERIALIZATION_FAILURE_OR_DEADLOCK;
+        private Duration initialBackoff = DEFAULT_INITIAL_BACKOFF;
+        private Duration maxBackoff = DEFAULT_MAX_BACKOFF;
+        private String label;
+
+        private Builder() {
+        }
+
+        /**
+         * Sets the propagation (default {@link Propagation#REQUIRED}).
+         *
+         * @param propagation what to do when a transaction is, or is not, running
+         * @return this builder
+         */
+        public Builder propagation(Propagation propagation) {
+            this.propagation = Objects.requireNonNull(propagation, "propagation");
+            return this;
+        }
+
+        /**
+         * Sets the isolation level (default: the database's, normally READ COMMITTED). A call that joins a running
+         * transaction with another isolation level fails, naming both.
+         *
+         * @param isolation the level
+         * @return this builder
+         */
+        public Builder isolation(Isolation isolation) {
+            this.isolation = Objects.requireNonNull(isolation, "isolation");
+            return this;
+        }
+
+        /**
+         * Makes the transaction read-only, or explicitly read-write (default: the database's access mode). A call
+         * that joins a running transaction with the other access mode fails, naming both.
+         *
+         * @param readOnly {@code true} for read-only
+         * @return this builder
+         */
+        public Builder readOnly(boolean readOnly) {
+            this.readOnly = readOnly;
+            return this;
+        }
+
+        /**
+         * Sets the time the whole transaction may take, retries and backoff included, counted from the call. The
+         * database enforces it: {@code statement_timeout} and {@code lock_timeout} are set locally to the time left
+         * when the transaction begins and again before each statement that jOOQ runs; a transaction that runs past
+         * it is rolled back with a {@link TransactionTimeoutException}.
+         *
+         * @param deadline from 1 millisecond to 24 hours
+         * @return this builder
+         */
+        public Builder deadline(Duration deadline) {
+            Objects.requireNonNull(deadline, "deadline");
+            if (deadline.toMillis() < 1 || deadline.compareTo(Duration.ofHours(24)) > 0) {
+                throw new IllegalArgumentException("deadline must be between 1 ms and 24 hours, but was " + deadline);
+            }
+            this.deadline = deadline;
+            return this;
+        }
+
+        /**
+         * Sets how many times the transaction may run, the first included (default 1: no retry). A failure that
+         * {@link #retryOn(Predicate)} accepts rolls the transaction back and runs the callback again in a new one,
+         * after a backoff, while attempts and the deadline allow. <b>The callback must be safe to run more than
+         * once.</b>
+         *
+         * @param maxAttempts from 1 to {@value TransactionOptions#MAX_ATTEMPTS}
+         * @return this builder
+         */
+        public Builder maxAttempts(int maxAttempts) {
+            if (maxAttempts < 1 || maxAttempts > MAX_ATTEMPTS) {
+                throw new IllegalArgumentException("maxAttempts must be between 1 and " + MAX_ATTEMPTS + ", but was "
+                        + maxAttempts);
+            }
+            this.maxAttempts = maxAttempts;
+            return this;
+        }
+
+        /**
+         * Sets which failures are retried (default {@link TransactionOptions#isSerializationFailureOrDeadlock}).
+         * {@link CommitOutcomeUnknownException} is never retried, whatever the predicate says.
+         *
+         * @param retryOn the rule
+         * @return this builder
+         */
+        public Builder retryOn(Predicate<Throwable> retryOn) {
+            this.retryOn = Objects.requireNonNull(retryOn, "retryOn");
+            return this;
+        }
+
+        /**
+         * Sets the backoff between attempts: "full jitter", a random pause between zero and
+         * {@code min(max, initial * 2^(attempt - 1))} (defaults 10 ms and 1 s).
+         *
+         * @param initial the cap of the first pause, at least 1 millisecond
+         * @param max     the cap of every pause, at least {@code initial}
+         * @return this builder
+         */
+        public Builder backoff(Duration initial, Duration max) {
+            Objects.requireNonNull(initial, "initial");
+            Objects.requireNonNull(max, "max");
+            if (initial.toMillis() < 1) {
+                throw new IllegalArgumentException("backoff initial must be at least 1 ms, but was " + initial);
+            }
+            if (max.compareTo(initial) < 0) {
+                throw new IllegalArgumentException("backoff max must be at least initial (" + initial.toMillis()
+                        + " ms), but was " + max.toMillis() + " ms");
+            }
+            this.initialBackoff = initial;
+            this.maxBackoff = max;
+            return this;
+        }
+
+        /**
+         * Labels the transaction, for error messages and logs.
+         *
+         * @param label 1 to {@value TransactionOptions#MAX_LABEL_LENGTH} printable ASCII characters
+         * @return this builder
+         */
+        public Builder label(String label) {
+            PrintableAscii.require(label, "label", MAX_LABEL_LENGTH, "");
+            this.label = label;
+            return this;
+        }
+
+        /**
+         * Builds the options.
+         *
+         * @return immutable options
+         * @throws IllegalStateException when the settings cannot work together
+         */
+        public TransactionOptions build() {
+            if (propagation == Propagation.MANDATORY && maxAttempts > 1) {
+                throw new IllegalStateException("maxAttempts " + maxAttempts + " cannot work with MANDATORY, which"
+                        + " always joins a running transaction; only the transaction that begins is retried");
+            }
+            return new TransactionOptions(this);
+        }
+    }
+}

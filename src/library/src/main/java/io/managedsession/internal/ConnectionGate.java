@@ -1,0 +1,78 @@
+package io.managedsession.internal;
+
+import java.sql.Connection;
+
+import org.jooq.ConnectionProvider;
+
+/**
+ * The gate every use of a transaction's connection passes through. It is the {@link ConnectionProvider} of the
+ * transaction's jOOQ configuration, so jOOQ asks it for the connection before each statement; and the
+ * {@link GuardedConnection} that user code gets when it asks jOOQ for the raw JDBC connection asks it before each
+ * statement it creates. It refuses a {@code DSLContext} or connection used after its transaction ended, from another
+ * thread, or while a REQUIRES_NEW transaction has it suspended, with a clear error instead of letting it reach a
+ * pooled connection that now belongs to somebody else; and it lets the transaction's deadline bring the server's
+ * timeouts up to date before each statement.
+ */
+final class ConnectionGate implements ConnectionProvider {
+
+    private final TransactionScope scope;
+    private final Thread owner;
+    private final String managerName;
+    private final GuardedConnection guarded;
+
+    ConnectionGate(TransactionScope scope, Connection connection, Thread owner, String managerName) {
+        this.scope = scope;
+        this.owner = owner;
+        this.managerName = managerName;
+        this.guarded = new GuardedConnection(connection, this);
+    }
+
+    /** The transaction behind the gate. */
+    TransactionScope scope() {
+        return scope;
+    }
+
+    @Override
+    public Connection acquire() {
+        check();
+        scope.beforeStatement();
+        return guarded;
+    }
+
+    @Override
+    public void release(Connection released) {
+        // The connection stays with the transaction until it ends; the runner returns it to the pool.
+    }
+
+    /** Refuses use after the transaction ended, from a thread other than its own, or while it is suspended. */
+    void check() {
+        TransactionScope.State state = scope.state();
+        if (state != TransactionScope.State.ACTIVE) {
+            throw new IllegalStateException("This DSLContext belongs to a transaction of SessionManager '" + managerName
+                    + "' that has already ended (" + describe(state) + "); its connection went back to the pool."
+                    + " Use the DSLContext passed to the running callback, or sessions.current(), instead of keeping"
+                    + " one beyond its transaction");
+        }
+        Thread caller = Thread.currentThread();
+        if (caller != owner) {
+            throw new IllegalStateException("This DSLContext belongs to a transaction of SessionManager '" + managerName
+                    + "' running on thread " + MessageParts.thread(owner) + " and was used from thread "
+                    + MessageParts.thread(caller) + ". JDBC connections are not thread safe: start a transaction on"
+                    + " this thread with sessions.transaction(...) instead");
+        }
+        if (scope.isSuspended()) {
+            throw new IllegalStateException("This DSLContext belongs to a transaction of SessionManager '" + managerName
+                    + "' that is suspended while a REQUIRES_NEW transaction runs on this thread; use the DSLContext"
+                    + " passed to the REQUIRES_NEW callback until it returns");
+        }
+    }
+
+    private static String describe(TransactionScope.State state) {
+        return switch (state) {
+            case ACTIVE -> "active";
+            case COMMITTED -> "committed";
+            case ROLLED_BACK -> "rolled back";
+            case FAILED -> "failed";
+        };
+    }
+}

@@ -1,0 +1,107 @@
+package io.managedsession.internal;
+
+import java.time.Duration;
+import java.util.Locale;
+
+import javax.sql.DataSource;
+
+import org.postgresql.ds.PGSimpleDataSource;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.pool.HikariPool.PoolInitializationException;
+
+import io.managedsession.ConnectionUnavailableException;
+
+/** Builds the connections that a SessionManager owns when it is given a JDBC URL. */
+final class HikariPools {
+
+    private HikariPools() {
+    }
+
+    /**
+     * Opens the pool of a manager built from a JDBC URL, and its first connection, so that a wrong password or an
+     * unreachable server fails here, within the connection timeout, with the database's own reason.
+     */
+    static HikariDataSource open(ManagerSettings settings) {
+        return open(settings.name(), settings.jdbcUrl(), settings.username(), settings.password(),
+                settings.maximumPoolSize(), settings.connectionTimeout(), settings.socketTimeout());
+    }
+
+    /**
+     * The connections Flyway uses at start, as the migration role when one is set, else as the pool's user; see
+     * {@link #unpooled}.
+     */
+    static DataSource forMigrations(ManagerSettings settings) {
+        boolean ownRole = settings.migrationUsername() != null;
+        return unpooled(settings.name() + "-migrations", settings.jdbcUrl(),
+                ownRole ? settings.migrationUsername() : settings.username(),
+                ownRole ? settings.migrationPassword() : settings.password(), settings.connectionTimeout());
+    }
+
+    private static HikariDataSource open(String poolName, String jdbcUrl, String username, String password,
+            int maximumPoolSize, Duration connectionTimeout, Duration socketTimeout) {
+        HikariConfig config = new HikariConfig();
+        config.setPoolName(poolName);
+        // The driver logs the URL it connects with: a password inside it moves to the connection properties.
+        String urlPassword = JdbcUrls.password(jdbcUrl);
+        config.setJdbcUrl(JdbcUrls.withoutPassword(jdbcUrl));
+        config.setUsername(username);
+        config.setPassword(password != null ? password : urlPassword);
+        config.setMaximumPoolSize(maximumPoolSize);
+        config.setMinimumIdle(maximumPoolSize);
+        config.setConnectionTimeout(connectionTimeout.toMillis());
+        // Fail at build time when the database cannot be reached, after one attempt, rather than at first use.
+        config.setInitializationFailTimeout(1);
+        String lowerCaseUrl = jdbcUrl.toLowerCase(Locale.ROOT);
+        // Shows which program holds a connection in pg_stat_activity, unless the URL says otherwise.
+        if (!lowerCaseUrl.contains("applicationname=")) {
+            config.addDataSourceProperty("ApplicationName", poolName);
+        }
+        // Bound the whole login (TCP connect, TLS, authentication) by the connection timeout: otherwise a server that
+        // accepts the TCP connection and never answers holds the connecting thread forever. The driver takes
+        // loginTimeout in seconds, fractions allowed; connectTimeout in whole seconds.
+        if (!lowerCaseUrl.contains("logintimeout=")) {
+            config.addDataSourceProperty("loginTimeout", String.valueOf(connectionTimeout.toMillis() / 1000.0));
+        }
+        if (socketTimeout != null && !lowerCaseUrl.contains("sockettimeout=")) {
+            config.addDataSourceProperty("socketTimeout",
+                    String.valueOf(Math.max(1, (socketTimeout.toMillis() + 999) / 1000)));
+        }
+        if (!lowerCaseUrl.contains("connecttimeout=")) {
+            config.addDataSourceProperty("connectTimeout",
+                    String.valueOf(Math.max(1, (connectionTimeout.toMillis() + 999) / 1000)));
+        }
+        try {
+            return new HikariDataSource(config);
+        } catch (PoolInitializationException e) {
+            Throwable reason = e.getCause() != null ? e.getCause() : e;
+            throw new ConnectionUnavailableException("Could not connect to " + JdbcUrls.redact(jdbcUrl)
+                    + (username == null ? "" : " as user '" + username + "'") + " within "
+                    + connectionTimeout.toMillis() + " ms: " + reason.getMessage(), reason);
+        }
+    }
+
+    /**
+     * An unpooled DataSource to the same database, for Flyway at startup. Flyway holds two connections at once while
+     * it migrates (one for its lock and history table, one for the migrations); taking them from the pool would
+     * deadlock a pool of one, and would hold back connections the application needs.
+     */
+    private static DataSource unpooled(String applicationName, String jdbcUrl, String username, String password,
+            Duration connectionTimeout) {
+        PGSimpleDataSource dataSource = new PGSimpleDataSource();
+        dataSource.setURL(JdbcUrls.withoutPassword(jdbcUrl));
+        if (username != null) {
+            dataSource.setUser(username);
+        }
+        String effectivePassword = password != null ? password : JdbcUrls.password(jdbcUrl);
+        if (effectivePassword != null) {
+            dataSource.setPassword(effectivePassword);
+        }
+        if (!jdbcUrl.toLowerCase(Locale.ROOT).contains("applicationname=")) {
+            dataSource.setApplicationName(applicationName);
+        }
+        dataSource.setLoginTimeout((int) Math.max(1, (connectionTimeout.toMillis() + 999) / 1000));
+        return dataSource;
+    }
+}

@@ -1,0 +1,58 @@
+package io.managedsession.internal;
+
+import java.time.Duration;
+import java.util.List;
+
+import javax.sql.DataSource;
+
+import org.jooq.conf.Settings;
+
+/**
+ * What a {@code SessionManager.Builder} was told, checked and complete: the input of {@link SessionManagerCore#start}.
+ *
+ * @param name                     the manager's name, also its pool's and its connections' {@code application_name}
+ * @param jdbcUrl                  the URL of an owned pool, or {@code null} with {@code dataSource}
+ * @param username                 the owned pool's user, or {@code null}
+ * @param password                 the owned pool's password, or {@code null}; never printed
+ * @param dataSource               a DataSource passed in, or {@code null} for an owned pool
+ * @param maximumPoolSize          the owned pool's size
+ * @param connectionTimeout        how long a transaction waits for a connection; also bounds the login
+ * @param closeTimeout             how long {@code close()} waits for running transactions
+ * @param socketTimeout            the owned pool's read timeout, or {@code null} for none
+ * @param fairConnectionQueue      whether an owned pool admits transactions first come, first served
+ * @param migrateOnStart           whether Flyway runs at start
+ * @param migrationLocations       Flyway's locations
+ * @param migrationUsername        the role Flyway runs as, or {@code null} for the pool's
+ * @param migrationPassword        its password, or {@code null}; never printed
+ * @param jooqSettings             jOOQ settings of every transaction's {@code DSLContext}, a copy of the user's
+ * @param slowTransactionThreshold transactions slower than this are logged at WARN, or {@code null}
+ * @param leakDetectionThreshold   transactions open longer than this are reported, or {@code null}
+ * @param labelInApplicationName   whether a labelled transaction shows its label in {@code pg_stat_activity}
+ */
+public record ManagerSettings(String name, String jdbcUrl, String username, String password, DataSource dataSource,
+        int maximumPoolSize, Duration connectionTimeout, Duration closeTimeout, Duration socketTimeout,
+        boolean fairConnectionQueue, boolean migrateOnStart, List<String> migrationLocations,
+        String migrationUsername, String migrationPassword, Settings jooqSettings, Duration slowTransactionThreshold,
+        Duration leakDetectionThreshold, boolean labelInApplicationName) {
+
+    /** Whether the manager builds, and closes, a pool of its own. */
+    public boolean ownsPool() {
+        return dataSource == null;
+    }
+
+    /** Describes the manager as its {@code toString} does: without any password. */
+    public String describe() {
+        if (ownsPool()) {
+            return "SessionManager[name=" + name + ", url=" + JdbcUrls.redact(jdbcUrl) + ", username=" + username
+                    + ", maximumPoolSize=" + maximumPoolSize + "]";
+        }
+        return "SessionManager[name=" + name + ", dataSource=" + dataSource.getClass().getName() + "]";
+    }
+
+    /** The settings without any password (a record would print them all). */
+    @Override
+    public String toString() {
+        return "ManagerSettings[" + describe() + (migrationUsername == null ? "" : ", migrationUsername="
+                + migrationUsername) + "]";
+    }
+}

@@ -1,0 +1,109 @@
+package io.managedsession.internal;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+
+import javax.sql.DataSource;
+
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.FlywayException;
+import org.flywaydb.core.api.output.MigrateResult;
+
+import io.managedsession.SessionException;
+
+/** Runs Flyway at startup. */
+final class Migrations {
+
+    /** Flyway's default history table, created in the connection's current schema. */
+    private static final String HISTORY_TABLE = "flyway_schema_history";
+
+    private Migrations() {
+    }
+
+    /**
+     * Applies the pending migrations found at {@code locations}, all in one transaction.
+     *
+     * <p>Grouping makes a failing migration take the ones before it in the same run back with it (PostgreSQL's DDL is
+     * transactional). Flyway creates its history table before that transaction and keeps it; when this run created
+     * it and nothing was recorded in it, it is dropped again, so a failed first start leaves the schema exactly as it
+     * was. Several processes starting at once are serialised by Flyway's lock, so each migration is applied once.
+     *
+     * @return how many migrations were applied
+     * @throws SessionException with Flyway's reason when a migration fails or the locations hold none
+     */
+    static int migrate(DataSource dataSource, List<String> locations, String managerName) {
+        boolean historyExisted = historyTableExists(dataSource);
+        try {
+            MigrateResult result = Flyway.configure()
+                    .dataSource(dataSource)
+                    .locations(locations.toArray(String[]::new))
+                    .group(true)
+                    .failOnMissingLocations(true)
+                    .validateMigrationNaming(true)
+                    .load()
+                    .migrate();
+            return result.migrationsExecuted;
+        } catch (FlywayException e) {
+            SessionException failure = new SessionException("SessionManager '" + managerName + "' did not start:"
+                    + " migrating the database from " + locations + " failed and no migration of this run was"
+                    + " applied. Flyway said: " + e.getMessage(), e);
+            if (!historyExisted) {
+                try {
+                    dropEmptyHistoryTable(dataSource);
+                } catch (SQLException | RuntimeException cleanupFailure) {
+                    failure.addSuppressed(cleanupFailure);
+                }
+            }
+            throw failure;
+        }
+    }
+
+    private static boolean historyTableExists(DataSource dataSource) {
+        try (Connection connection = dataSource.getConnection();
+             Statement statement = connection.createStatement();
+             ResultSet rows = statement.executeQuery("SELECT to_regclass(quote_ident(current_schema()) || '."
+                     + HISTORY_TABLE + "') IS NOT NULL")) {
+            return rows.next() && rows.getBoolean(1);
+        } catch (SQLException e) {
+            // Flyway will report the same problem with its own words.
+            return true;
+        }
+    }
+
+    /**
+     * Drops the history table if it holds no row. The exclusive lock makes the check and the drop one step: a
+     * manager starting concurrently that is recording a successful migration either finishes first (and the table
+     * is kept) or waits.
+     */
+    private static void dropEmptyHistoryTable(DataSource dataSource) throws SQLException {
+        try (Connection connection = dataSource.getConnection()) {
+            boolean autoCommit = connection.getAutoCommit();
+            connection.setAutoCommit(false);
+            try (Statement statement = connection.createStatement()) {
+                statement.execute("SET LOCAL lock_timeout = '5s'");
+                try (ResultSet rows = statement.executeQuery("SELECT to_regclass(quote_ident(current_schema()) || '."
+                        + HISTORY_TABLE + "') IS NOT NULL")) {
+                    if (!rows.next() || !rows.getBoolean(1)) {
+                        connection.rollback();
+                        return;
+                    }
+                }
+                statement.execute("LOCK TABLE " + HISTORY_TABLE + " IN ACCESS EXCLUSIVE MODE");
+                try (ResultSet rows = statement.executeQuery("SELECT count(*) FROM " + HISTORY_TABLE)) {
+                    if (rows.next() && rows.getLong(1) == 0) {
+                        statement.execute("DROP TABLE " + HISTORY_TABLE);
+                    }
+                }
+                connection.commit();
+            } catch (SQLException e) {
+                connection.rollback();
+                throw e;
+            } finally {
+                connection.setAutoCommit(autoCommit);
+            }
+        }
+    }
+}

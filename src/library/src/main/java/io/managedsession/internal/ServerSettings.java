@@ -1,0 +1,78 @@
+package io.managedsession.internal;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+import org.jooq.exception.DataAccessException;
+
+import io.managedsession.Isolation;
+import io.managedsession.TransactionOptions;
+
+/**
+ * The SQL of what a transaction sets on the server: its isolation level and access mode, its label in
+ * {@code application_name}, its deadline's timeouts. All of it is {@code SET TRANSACTION} or {@code SET LOCAL}, so it
+ * ends with the transaction and nothing needs restoring; and it is sent in one round trip with the transaction's
+ * BEGIN.
+ */
+final class ServerSettings {
+
+    private ServerSettings() {
+    }
+
+    /**
+     * The characteristics and label a transaction sets when it begins, or {@code null} when it sets none (the common
+     * case: nothing to send, nothing to allocate).
+     *
+     * @param labelInApplicationName whether a labelled transaction shows {@code <manager>/<label>} in
+     *                               {@code pg_stat_activity}
+     */
+    static String atBegin(TransactionOptions options, String managerName, boolean labelInApplicationName) {
+        boolean labelled = labelInApplicationName && options.label().isPresent();
+        if (options.isolation().isEmpty() && options.readOnlySetting().isEmpty() && !labelled) {
+            return null;
+        }
+        StringBuilder sql = new StringBuilder();
+        String characteristics = options.isolation().map(i -> "ISOLATION LEVEL " + i.sql()).orElse("");
+        if (options.readOnlySetting().isPresent()) {
+            characteristics += (characteristics.isEmpty() ? "" : ", ")
+                    + (options.isReadOnly() ? "READ ONLY" : "READ WRITE");
+        }
+        if (!characteristics.isEmpty()) {
+            sql.append("SET TRANSACTION ").append(characteristics).append(';');
+        }
+        if (labelled) {
+            // Labels and manager names are printable ASCII (checked when set); quotes doubled all the same.
+            String name = (managerName + "/" + options.label().get()).replace("'", "''");
+            sql.append("SET LOCAL application_name = '").append(name.length() > 63 ? name.substring(0, 63) : name)
+                    .append("';");
+        }
+        return sql.toString();
+    }
+
+    /** Sets the statement and lock timeouts of the running transaction. */
+    static String timeouts(long millis) {
+        return "SET LOCAL statement_timeout = " + millis + "; SET LOCAL lock_timeout = " + millis + ";";
+    }
+
+    /**
+     * The isolation and access mode the transaction on {@code connection} runs with: from its options where they
+     * say, else as PostgreSQL reports them (one round trip).
+     */
+    static TransactionSettings actual(Connection connection, TransactionOptions options) {
+        if (options.isolation().isPresent() && options.readOnlySetting().isPresent()) {
+            return new TransactionSettings(options.isolation().get(), options.isReadOnly());
+        }
+        try (Statement statement = connection.createStatement();
+             ResultSet row = statement.executeQuery(
+                     "SELECT current_setting('transaction_isolation'), current_setting('transaction_read_only')")) {
+            row.next();
+            return new TransactionSettings(options.isolation().orElse(Isolation.fromSetting(row.getString(1))),
+                    options.readOnlySetting().orElse("on".equals(row.getString(2))));
+        } catch (SQLException e) {
+            throw new DataAccessException("Could not read the running transaction's isolation and access mode"
+                    + " (SQLSTATE " + e.getSQLState() + "): " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,144 @@
+package io.managedsession.internal;
+
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import javax.sql.DataSource;
+
+import org.jooq.Configuration;
+import org.jooq.SQLDialect;
+import org.jooq.conf.Settings;
+import org.jooq.conf.SettingsTools;
+import org.jooq.impl.DefaultConfiguration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import com.zaxxer.hikari.HikariDataSource;
+
+import io.managedsession.SessionManager;
+import io.managedsession.TransactionObserver;
+
+/**
+ * The running parts of one {@link SessionManager}: its connections, the runner of its transactions, the count of
+ * those in flight and its instrumentation. {@link #start} wires them from the builder's settings (opening an owned
+ * pool and migrating first); {@link #close} takes them down in order.
+ *
+ * <p>Thread safety: shared by all threads of the manager; its parts are thread safe and fixed once started.
+ */
+public final class SessionManagerCore {
+
+    private static final Logger log = LoggerFactory.getLogger(SessionManager.class);
+
+    private final ManagerSettings settings;
+    private final DataSource dataSource;
+    private final InFlightTransactions inFlight;
+    private final Instrumentation instrumentation;
+    private final TransactionRunner runner;
+    private final AtomicBoolean closing = new AtomicBoolean();
+
+    private SessionManagerCore(ManagerSettings settings, DataSource dataSource) {
+        this.settings = settings;
+        this.dataSource = dataSource;
+        this.inFlight = new InFlightTransactions(settings.name());
+        this.instrumentation = new Instrumentation(settings.name(), settings.slowTransactionThreshold(),
+                settings.leakDetectionThreshold());
+        PooledConnections connections = settings.ownsPool() && settings.fairConnectionQueue()
+                ? PooledConnections.fair(dataSource, settings.name(), settings.maximumPoolSize(),
+                        settings.connectionTimeout())
+                : PooledConnections.direct(dataSource, settings.name());
+        this.runner = new TransactionRunner(jooqConfiguration(settings.jooqSettings()), connections, inFlight,
+                settings.name(), instrumentation, settings.labelInApplicationName());
+    }
+
+    /**
+     * Opens the connections (failing within the connection timeout when the database cannot be reached), runs the
+     * migrations when asked, and wires the rest. On failure nothing is left open.
+     *
+     * @throws io.managedsession.ConnectionUnavailableException when the database cannot be reached
+     * @throws io.managedsession.SessionException               when a migration fails
+     */
+    public static SessionManagerCore start(ManagerSettings settings) {
+        DataSource dataSource = settings.ownsPool() ? HikariPools.open(settings) : settings.dataSource();
+        try {
+            if (settings.migrateOnStart()) {
+                DataSource migrations = settings.ownsPool() ? HikariPools.forMigrations(settings) : dataSource;
+                int applied = Migrations.migrate(migrations, settings.migrationLocations(), settings.name());
+                log.info("SessionManager '{}' applied {} migration(s) from {}", settings.name(), applied,
+                        settings.migrationLocations());
+            }
+            SessionManagerCore core = new SessionManagerCore(settings, dataSource);
+            log.debug("Started {}", settings.describe());
+            return core;
+        } catch (RuntimeException | Error e) {
+            closeIfOwned(settings, dataSource);
+            throw e;
+        }
+    }
+
+    private static Configuration jooqConfiguration(Settings settings) {
+        return new DefaultConfiguration()
+                .set(SQLDialect.POSTGRES)
+                .set(settings != null ? SettingsTools.clone(settings) : new Settings());
+    }
+
+    /** Runs the manager's transactions. */
+    public TransactionRunner runner() {
+        return runner;
+    }
+
+    /** The DataSource transactions take their connections from: the owned pool or the one passed in. */
+    public DataSource dataSource() {
+        return dataSource;
+    }
+
+    /** Registers an observer of the manager's transactions. */
+    public void addObserver(TransactionObserver observer) {
+        instrumentation.addObserver(observer);
+    }
+
+    /** How many transactions that began are running now. */
+    public int activeTransactions() {
+        return inFlight.running();
+    }
+
+    /** Whether {@link #close()} has been called. */
+    public boolean isClosed() {
+        return closing.get();
+    }
+
+    /**
+     * Refuses new transactions, waits up to the close timeout for the running ones, then closes an owned pool. Only
+     * the first call does anything.
+     *
+     * @throws IllegalStateException when called from inside one of the manager's own transactions
+     */
+    public void close() {
+        if (runner.inTransaction()) {
+            throw new IllegalStateException("SessionManager '" + settings.name() + "' cannot be closed from inside"
+                    + " one of its own transactions: close() would wait for the transaction that calls it");
+        }
+        if (!closing.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            if (!inFlight.closeAndAwait(settings.closeTimeout())) {
+                log.warn("SessionManager '{}' closed with {} transaction(s) still running after waiting {} ms; their"
+                        + " connections are closed with the pool and they will fail", settings.name(),
+                        inFlight.running(), settings.closeTimeout().toMillis());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            log.warn("SessionManager '{}' was interrupted while waiting for {} running transaction(s); closing now",
+                    settings.name(), inFlight.running());
+        } finally {
+            instrumentation.close();
+            closeIfOwned(settings, dataSource);
+            log.debug("Closed {}", settings.describe());
+        }
+    }
+
+    private static void closeIfOwned(ManagerSettings settings, DataSource dataSource) {
+        if (settings.ownsPool() && dataSource instanceof HikariDataSource hikari) {
+            hikari.close();
+        }
+    }
+}

@@ -1,0 +1,69 @@
+package io.managedsession.internal;
+
+import java.sql.SQLException;
+import java.util.function.Predicate;
+
+/** What PostgreSQL's SQLSTATE codes mean for a transaction, looked up anywhere in a failure's cause chain. */
+public final class SqlStates {
+
+    /** SQLSTATE class 08: the connection failed. */
+    private static final String CONNECTION_EXCEPTION_CLASS = "08";
+
+    /** PostgreSQL's admin_shutdown, crash_shutdown and cannot_connect_now: the server went away. */
+    private static final String OPERATOR_INTERVENTION_CLASS = "57P";
+
+    /** serialization_failure. */
+    private static final String SERIALIZATION_FAILURE = "40001";
+    /** deadlock_detected. */
+    private static final String DEADLOCK_DETECTED = "40P01";
+    /** query_canceled: what statement_timeout raises. */
+    private static final String QUERY_CANCELED = "57014";
+    /** lock_not_available: what lock_timeout raises. */
+    private static final String LOCK_NOT_AVAILABLE = "55P03";
+
+    /** How deep a cause chain is followed: far beyond any real one, and a guard against a chain that loops. */
+    private static final int MAX_DEPTH = 100;
+
+    private SqlStates() {
+    }
+
+    /** Whether a 40001 or 40P01 is anywhere in the cause chain. */
+    public static boolean isSerializationFailureOrDeadlock(Throwable failure) {
+        return find(failure, sql -> SERIALIZATION_FAILURE.equals(sql.getSQLState())
+                || DEADLOCK_DETECTED.equals(sql.getSQLState())) != null;
+    }
+
+    /** Whether the statement was cancelled by statement_timeout or lock_timeout. */
+    public static boolean isTimeout(Throwable failure) {
+        return find(failure, sql -> QUERY_CANCELED.equals(sql.getSQLState())
+                || LOCK_NOT_AVAILABLE.equals(sql.getSQLState())) != null;
+    }
+
+    /**
+     * Whether {@code failure}, or a cause of it, says the connection itself is gone, as opposed to the statement or
+     * transaction failing on a connection that still works.
+     */
+    public static boolean isConnectionFailure(Throwable failure) {
+        return find(failure, sql -> sql.getSQLState() != null
+                && (sql.getSQLState().startsWith(CONNECTION_EXCEPTION_CLASS)
+                        || sql.getSQLState().startsWith(OPERATOR_INTERVENTION_CLASS))) != null;
+    }
+
+    /** The SQLSTATE of the first {@link SQLException} in the cause chain that has one, or {@code null}. */
+    public static String sqlState(Throwable failure) {
+        SQLException found = find(failure, sql -> sql.getSQLState() != null);
+        return found == null ? null : found.getSQLState();
+    }
+
+    /** The first {@link SQLException} in the cause chain that {@code matching} accepts, or {@code null}. */
+    private static SQLException find(Throwable failure, Predicate<SQLException> matching) {
+        Throwable current = failure;
+        for (int depth = 0; current != null && depth < MAX_DEPTH; depth++) {
+            if (current instanceof SQLException sql && matching.test(sql)) {
+                return sql;
+            }
+            current = current.getCause() == current ? null : current.getCause();
+        }
+        return null;
+    }
+}

@@ -1,0 +1,246 @@
+package io.managedsession.internal;
+
+import java.sql.Connection;
+import java.util.Optional;
+
+import org.jooq.Configuration;
+import org.jooq.DSLContext;
+
+import io.managedsession.NoTransactionException;
+import io.managedsession.SessionException;
+import io.managedsession.TransactionCallback;
+import io.managedsession.TransactionOptions;
+
+/**
+ * Runs callbacks in transactions according to their propagation: joins the thread's running transaction, opens a
+ * savepoint in it, or begins one (suspending the running one for REQUIRES_NEW). A transaction that begins runs its
+ * attempts through the {@link RetryLoop}; each attempt takes a pooled connection, runs the callback through
+ * {@code DSLContext.transactionResult}, ends on every path, gives the connection back, and then runs the completion
+ * callbacks.
+ *
+ * <p>Thread safety: one runner serves all threads; everything per transaction lives in a {@link TransactionScope}
+ * that only its own thread touches.
+ */
+public final class TransactionRunner implements RetryLoop.Attempt {
+
+    private final DSLContext baseDsl;
+    private final PooledConnections connections;
+    private final InFlightTransactions inFlight;
+    private final ThreadScope threadScope = new ThreadScope();
+    private final String managerName;
+    private final Instrumentation instrumentation;
+    private final RetryLoop retryLoop;
+    private final boolean labelInApplicationName;
+
+    /**
+     * @param baseConfiguration      dialect and settings; the runner adds its {@link ScopeTransactionProvider}, and
+     *                               each transaction gets jOOQ's copy of it with its scope's gate as connection
+     *                               provider
+     * @param labelInApplicationName whether a labelled transaction sets {@code application_name} to its label
+     */
+    TransactionRunner(Configuration baseConfiguration, PooledConnections connections, InFlightTransactions inFlight,
+            String managerName, Instrumentation instrumentation, boolean labelInApplicationName) {
+        this.baseDsl = baseConfiguration.derive(new ScopeTransactionProvider(threadScope)).dsl();
+        this.connections = connections;
+        this.inFlight = inFlight;
+        this.managerName = managerName;
+        this.instrumentation = instrumentation;
+        this.retryLoop = new RetryLoop(instrumentation, managerName);
+        this.labelInApplicationName = labelInApplicationName;
+    }
+
+    /** Runs {@code callback} as {@code options} say. */
+    public <T, X extends Exception> T run(TransactionOptions options, TransactionCallback<T, X> callback) throws X {
+        TransactionScope current = threadScope.get();
+        return switch (options.propagation()) {
+            case REQUIRED -> current != null ? join(current, options, callback) : begin(options, callback, null);
+            case MANDATORY -> join(mandatory(current, options), options, callback);
+            case NESTED -> current != null ? nested(current, options, callback) : begin(options, callback, null);
+            case REQUIRES_NEW -> begin(options, callback, current);
+        };
+    }
+
+    /** The {@code DSLContext} of this thread's transaction, if it runs one. */
+    public Optional<DSLContext> current() {
+        TransactionScope scope = threadScope.get();
+        return scope == null ? Optional.empty() : Optional.ofNullable(scope.dsl());
+    }
+
+    /** Whether the calling thread is inside a transaction of this manager. */
+    public boolean inTransaction() {
+        return threadScope.get() != null;
+    }
+
+    /** Registers an action to run once after this thread's transaction commits. */
+    public void afterCommit(Runnable action) {
+        runningScope("afterCommit").completion().addAfterCommit(action);
+    }
+
+    /** Registers an action to run once after this thread's transaction rolls back. */
+    public void afterRollback(Runnable action) {
+        runningScope("afterRollback").completion().addAfterRollback(action);
+    }
+
+    private TransactionScope runningScope(String what) {
+        TransactionScope scope = threadScope.get();
+        if (scope == null) {
+            throw new NoTransactionException(what + "(...) needs a running transaction of SessionManager '"
+                    + managerName + "' on thread " + MessageParts.thread(Thread.currentThread())
+                    + ", and there is none; call it from inside sessions.transaction(...)");
+        }
+        return scope;
+    }
+
+    private TransactionScope mandatory(TransactionScope current, TransactionOptions options) {
+        if (current == null) {
+            throw new NoTransactionException("A MANDATORY transactional call" + MessageParts.label(options)
+                    + " found no running transaction of SessionManager '" + managerName + "' on thread "
+                    + MessageParts.thread(Thread.currentThread()));
+        }
+        return current;
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Joining and savepoints
+    // ---------------------------------------------------------------------------------------------------------------
+
+    private <T, X extends Exception> T join(TransactionScope scope, TransactionOptions options,
+            TransactionCallback<T, X> callback) throws X {
+        checkCompatible(options, scope);
+        try {
+            return callback.run(scope.dsl());
+        } catch (Throwable failure) {
+            // The joined block shares the transaction: it may no longer commit, even if the outer block swallows this.
+            scope.markRollbackOnly(failure);
+            throw failure;
+        }
+    }
+
+    private <T, X extends Exception> T nested(TransactionScope scope, TransactionOptions options,
+            TransactionCallback<T, X> callback) throws X {
+        checkCompatible(options, scope);
+        Throwable doomedBefore = scope.rollbackOnlyCause();
+        Throwable[] callbackFailure = new Throwable[1];
+        try {
+            // jOOQ's nested transactionResult: the ScopeTransactionProvider makes it a savepoint.
+            return scope.dsl().transactionResult(configuration -> {
+                try {
+                    return callback.run(configuration.dsl());
+                } catch (Throwable t) {
+                    callbackFailure[0] = t;
+                    throw t;
+                }
+            });
+        } catch (Throwable thrown) {
+            // Rolled back to the savepoint: whatever failed inside it, a joined block included, is undone with it.
+            scope.restoreRollbackOnly(doomedBefore);
+            throw ExceptionTunnel.<X>rethrow(thrown, callbackFailure[0]);
+        }
+    }
+
+    /** A call that joins a running transaction must not ask for other settings than it has. */
+    private void checkCompatible(TransactionOptions requested, TransactionScope running) {
+        if (requested.isolation().isEmpty() && requested.readOnlySetting().isEmpty()) {
+            return;
+        }
+        TransactionSettings actual = running.actualSettings();
+        if (requested.isolation().isPresent() && requested.isolation().get() != actual.isolation()) {
+            throw new SessionException("A " + requested.propagation() + " call" + MessageParts.label(requested)
+                    + " asks for isolation " + requested.isolation().get() + " but the running transaction"
+                    + running.labelText() + " it would join has isolation " + actual.isolation() + "; use the same"
+                    + " isolation, or REQUIRES_NEW for a transaction of its own");
+        }
+        if (requested.readOnlySetting().isPresent() && requested.isReadOnly() != actual.readOnly()) {
+            throw new SessionException("A " + requested.propagation() + " call" + MessageParts.label(requested)
+                    + " asks for a " + accessMode(requested.isReadOnly()) + " transaction but the running transaction"
+                    + running.labelText() + " it would join is " + accessMode(actual.readOnly()) + "; use the same"
+                    + " access mode, or REQUIRES_NEW for a transaction of its own");
+        }
+    }
+
+    private static String accessMode(boolean readOnly) {
+        return readOnly ? "read-only" : "read-write";
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Transactions that begin: one attempt
+    // ---------------------------------------------------------------------------------------------------------------
+
+    private <T, X extends Exception> T begin(TransactionOptions options, TransactionCallback<T, X> callback,
+            TransactionScope suspended) throws X {
+        return retryLoop.run(options, callback, suspended, this);
+    }
+
+    @Override
+    public <T, X extends Exception> T attempt(TransactionOptions options, TransactionCallback<T, X> callback,
+            TransactionScope suspended, Deadline deadline, int attempt) throws X {
+        inFlight.enter();
+        try {
+            Thread thread = Thread.currentThread();
+            if (thread.isInterrupted()) {
+                throw new SessionException("No transaction was started: thread " + MessageParts.thread(thread)
+                        + " is interrupted (its interrupt flag is kept)");
+            }
+            if (deadline != null && deadline.hasPassed()) {
+                // Not even worth a connection: the time ran out before this attempt could begin.
+                throw deadline.exceeded(options, null);
+            }
+            long beforeAcquire = System.nanoTime();
+            Connection connection = connections.acquire(suspended == null ? 0 : suspended.heldConnections());
+            long acquired = System.nanoTime();
+            instrumentation.connectionAcquired(acquired - beforeAcquire);
+            LeakDetector.Watch watch = instrumentation.watch(options);
+            instrumentation.attemptBegan(options, attempt);
+            TransactionScope scope = new TransactionScope(connection, thread, managerName, options, deadline,
+                    suspended, labelInApplicationName);
+            TransactionScope previous = threadScope.enter(scope);
+            if (previous != null) {
+                previous.suspend();
+            }
+            T result = null;
+            Throwable failure = null;
+            try {
+                result = execute(scope, callback);
+            } catch (Throwable t) {
+                failure = scope.asTimeoutIfDeadlineEnforced(t);
+            } finally {
+                threadScope.leave(previous);
+                if (previous != null) {
+                    previous.resume();
+                }
+                connections.release(connection, scope.finish(), failure);
+                if (watch != null) {
+                    watch.ended();
+                }
+            }
+            instrumentation.attemptEnded(options, attempt, acquired, failure);
+            scope.runCompletionCallbacks(failure);
+            if (failure != null) {
+                throw ExceptionTunnel.<X>rethrow(failure, failure);
+            }
+            return result;
+        } finally {
+            inFlight.exit();
+        }
+    }
+
+    private <T, X extends Exception> T execute(TransactionScope scope, TransactionCallback<T, X> callback) throws X {
+        try {
+            return baseDsl.transactionResult(configuration -> {
+                DSLContext ctx = configuration.dsl();
+                scope.bind(ctx);
+                T result;
+                try {
+                    result = callback.run(ctx);
+                } catch (Throwable t) {
+                    scope.callbackFailed(t);
+                    throw t;
+                }
+                scope.beforeCommit();
+                return result;
+            });
+        } catch (Throwable thrown) {
+            throw ExceptionTunnel.<X>rethrow(thrown, scope.callbackFailure());
+        }
+    }
+}

@@ -1,0 +1,351 @@
+package io.managedsession.internal;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Savepoint;
+import java.sql.Statement;
+
+import org.jooq.DSLContext;
+import org.jooq.exception.DataAccessException;
+import org.postgresql.core.BaseConnection;
+import org.postgresql.core.TransactionState;
+
+import io.managedsession.CommitOutcomeUnknownException;
+import io.managedsession.RollbackOnlyException;
+import io.managedsession.SessionException;
+import io.managedsession.TransactionOptions;
+import io.managedsession.TransactionTimeoutException;
+
+/**
+ * One attempt of a transaction on its connection: how it begins, commits and rolls back (driven by
+ * {@link ScopeTransactionProvider} for jOOQ), what happened in it so far (a failed joined block, the callback's
+ * failure), and whether its connection is fit to go back to the pool.
+ *
+ * <p>Its neighbours do the rest: the {@link ConnectionGate} refuses use from the wrong thread or at the wrong time,
+ * {@link ServerSettings} and {@link DeadlineEnforcement} say what is set on the server, {@link CompletionCallbacks}
+ * holds the afterCommit and afterRollback actions.
+ *
+ * <p>Only the owner thread changes the scope; {@code state} and {@code suspended} are volatile because other threads
+ * read them through the gate to refuse use.
+ */
+final class TransactionScope {
+
+    enum State { ACTIVE, COMMITTED, ROLLED_BACK, FAILED }
+
+    private final Connection connection;
+    private final ConnectionGate gate;
+    private final Thread owner;
+    private final String managerName;
+    private final TransactionOptions options;
+    private final DeadlineEnforcement deadline;
+    private final TransactionScope suspendedParent;
+    private final boolean labelInApplicationName;
+
+    private volatile State state = State.ACTIVE;
+    private volatile boolean suspended;
+    private DSLContext dsl;
+    private boolean begun;
+    private boolean autoCommitToRestore;
+    private Throwable callbackFailure;
+    private Throwable rollbackOnlyCause;
+    private boolean connectionBroken;
+    private boolean commitOutcomeUnknown;
+    private TransactionSettings actualSettings;
+    private CompletionCallbacks completion;
+
+    TransactionScope(Connection connection, Thread owner, String managerName, TransactionOptions options,
+            Deadline deadline, TransactionScope suspendedParent, boolean labelInApplicationName) {
+        this.connection = connection;
+        this.owner = owner;
+        this.managerName = managerName;
+        this.options = options;
+        this.deadline = deadline == null ? null : new DeadlineEnforcement(deadline, options, connection);
+        this.suspendedParent = suspendedParent;
+        this.labelInApplicationName = labelInApplicationName;
+        this.gate = new ConnectionGate(this, connection, owner, managerName);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Lifecycle, driven by ScopeTransactionProvider (jOOQ) and TransactionRunner
+    // ---------------------------------------------------------------------------------------------------------------
+
+    /** Whether the transaction has begun (on the server side: will begin with the first statement). */
+    boolean begun() {
+        return begun;
+    }
+
+    /** Starts the transaction (first call) or a savepoint for a nested transaction (later calls). */
+    Savepoint begin() throws SQLException {
+        if (begun) {
+            return connection.setSavepoint();
+        }
+        begun = true;
+        // No round trip: the PostgreSQL driver sends BEGIN together with the first statement.
+        if (connection.getAutoCommit()) {
+            connection.setAutoCommit(false);
+            autoCommitToRestore = true;
+        }
+        String settings = ServerSettings.atBegin(options, managerName, labelInApplicationName);
+        if (deadline != null) {
+            deadline.limitNetworkWait();
+            String timeouts = deadline.serverTimeoutsAtBegin();
+            settings = settings == null ? timeouts : settings + timeouts;
+        }
+        if (settings != null) {
+            // One round trip for BEGIN and all settings; they end with the transaction, so nothing needs restoring.
+            try (Statement statement = connection.createStatement()) {
+                statement.execute(settings);
+            }
+        }
+        return null;
+    }
+
+    /** Before each statement jOOQ runs (the gate has let it through): the deadline's turn. */
+    void beforeStatement() {
+        if (deadline != null && begun) {
+            deadline.beforeStatement();
+        }
+    }
+
+    void commit(Savepoint savepoint) {
+        if (savepoint != null) {
+            try {
+                connection.releaseSavepoint(savepoint);
+            } catch (SQLException e) {
+                throw new DataAccessException("Could not release the savepoint of a nested transaction: "
+                        + e.getMessage(), e);
+            }
+            return;
+        }
+        try {
+            connection.commit();
+            state = State.COMMITTED;
+        } catch (SQLException e) {
+            if (SqlStates.isConnectionFailure(e)) {
+                state = State.FAILED;
+                connectionBroken = true;
+                commitOutcomeUnknown = true;
+                throw new CommitOutcomeUnknownException("The connection failed while COMMIT was in flight (SQLSTATE "
+                        + e.getSQLState() + "), so whether the transaction" + labelText() + " committed is unknown: "
+                        + e.getMessage() + ". Check the data before doing the work again; it is not retried"
+                        + " automatically", e);
+            }
+            // The server refused to commit (a deferred constraint, a serialization failure) and has ended the
+            // transaction; jOOQ calls rollback() next, which the driver skips when nothing is open.
+            throw new DataAccessException("COMMIT failed and the transaction" + labelText() + " was rolled back"
+                    + " (SQLSTATE " + e.getSQLState() + "): " + e.getMessage(), e);
+        }
+    }
+
+    void rollback(Savepoint savepoint) {
+        try {
+            if (savepoint != null) {
+                connection.rollback(savepoint);
+                return;
+            }
+            if (state == State.FAILED) {
+                // The connection failed during COMMIT: there is nothing left to roll back on it.
+                return;
+            }
+            connection.rollback();
+            state = State.ROLLED_BACK;
+        } catch (SQLException e) {
+            if (savepoint == null) {
+                state = State.FAILED;
+                connectionBroken |= SqlStates.isConnectionFailure(e);
+            }
+            throw new DataAccessException("ROLLBACK failed (SQLSTATE " + e.getSQLState() + "): " + e.getMessage(), e);
+        }
+    }
+
+    /** Called after the callback returned normally, before jOOQ commits: the last chance to turn it into a rollback. */
+    void beforeCommit() {
+        if (rollbackOnlyCause != null) {
+            throw new RollbackOnlyException("The transaction" + labelText() + " was rolled back and nothing was"
+                    + " committed: a joined block failed with " + rollbackOnlyCause + " and the outer block returned"
+                    + " normally", rollbackOnlyCause);
+        }
+        if (abortedOnServer()) {
+            throw new RollbackOnlyException("The transaction" + labelText() + " was rolled back and nothing was"
+                    + " committed: a statement failed inside it, so PostgreSQL aborted the transaction, and the"
+                    + " callback caught the error and returned normally. Let the statement's exception propagate, or"
+                    + " use a savepoint (Propagation.NESTED) around a statement that may fail", null);
+        }
+        if (deadline != null && deadline.deadline().hasPassed()) {
+            throw deadline.deadline().exceeded(options, null);
+        }
+        if (owner.isInterrupted()) {
+            throw new SessionException("The transaction" + labelText() + " was rolled back because thread "
+                    + MessageParts.thread(owner) + " was interrupted while it ran; nothing was committed and the"
+                    + " interrupt flag is kept");
+        }
+    }
+
+    /**
+     * Whether PostgreSQL has aborted the transaction because a statement failed. COMMIT would then silently roll back
+     * and report success, so the driver's view is checked first; it costs no round trip.
+     */
+    private boolean abortedOnServer() {
+        try {
+            if (connection.isWrapperFor(BaseConnection.class)) {
+                return connection.unwrap(BaseConnection.class).getTransactionState() == TransactionState.FAILED;
+            }
+        } catch (SQLException e) {
+            // Not the PostgreSQL driver, or it cannot tell: COMMIT decides.
+        }
+        return false;
+    }
+
+    /**
+     * Turns a failure into a {@link TransactionTimeoutException} when it is the database enforcing this transaction's
+     * deadline; returns it unchanged otherwise.
+     */
+    Throwable asTimeoutIfDeadlineEnforced(Throwable failure) {
+        if (deadline == null || failure instanceof TransactionTimeoutException
+                || failure instanceof CommitOutcomeUnknownException) {
+            return failure;
+        }
+        if (SqlStates.isTimeout(failure)
+                || (deadline.deadline().hasPassed() && SqlStates.isConnectionFailure(failure))) {
+            return deadline.deadline().exceeded(options, failure);
+        }
+        return failure;
+    }
+
+    /**
+     * Ends the scope: nothing can use it any more. Returns {@code true} when the connection is fit to go back to the
+     * pool as it is, {@code false} when it should be evicted (the transaction did not end cleanly).
+     */
+    boolean finish() {
+        State outcome = state;
+        if (outcome == State.ACTIVE) {
+            // jOOQ did not get to commit or roll back (for example begin() itself failed).
+            state = State.FAILED;
+            return false;
+        }
+        if (outcome == State.FAILED || connectionBroken) {
+            return false;
+        }
+        try {
+            // Both local to the driver: no transaction is open, so no round trip.
+            if (autoCommitToRestore) {
+                connection.setAutoCommit(true);
+            }
+            if (deadline != null) {
+                deadline.restore();
+            }
+        } catch (SQLException e) {
+            return false;
+        }
+        return true;
+    }
+
+    /** Whether the transaction committed; meaningful after {@link #finish()}. */
+    boolean committed() {
+        return state == State.COMMITTED;
+    }
+
+    /**
+     * Whether the outcome is known to be a rollback: anything but a commit, except a connection lost during COMMIT.
+     * A transaction whose connection died at any other moment cannot have committed.
+     */
+    boolean rolledBack() {
+        return state != State.COMMITTED && !commitOutcomeUnknown;
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // State kept for the runner and the gate
+    // ---------------------------------------------------------------------------------------------------------------
+
+    State state() {
+        return state;
+    }
+
+    ConnectionGate gate() {
+        return gate;
+    }
+
+    /** The afterCommit and afterRollback actions of this attempt; created on the first registration. */
+    CompletionCallbacks completion() {
+        if (completion == null) {
+            completion = new CompletionCallbacks();
+        }
+        return completion;
+    }
+
+    /** Runs the completion actions, if any were registered, now that the outcome is final. */
+    void runCompletionCallbacks(Throwable failure) {
+        if (completion != null) {
+            completion.run(this, failure);
+        }
+    }
+
+    void bind(DSLContext transactionDsl) {
+        this.dsl = transactionDsl;
+    }
+
+    /** The transaction's {@code DSLContext}, as handed to the outermost callback. */
+    DSLContext dsl() {
+        return dsl;
+    }
+
+    /**
+     * The isolation and access mode the transaction runs with: from its options when they say, else as PostgreSQL
+     * reports them (one round trip, only for a joined call that asks for specific settings).
+     */
+    TransactionSettings actualSettings() {
+        if (actualSettings == null) {
+            actualSettings = ServerSettings.actual(connection, options);
+        }
+        return actualSettings;
+    }
+
+    /** How many pooled connections this thread holds through this scope and the ones it suspended. */
+    int heldConnections() {
+        return 1 + (suspendedParent == null ? 0 : suspendedParent.heldConnections());
+    }
+
+    boolean isSuspended() {
+        return suspended;
+    }
+
+    void suspend() {
+        suspended = true;
+    }
+
+    void resume() {
+        suspended = false;
+    }
+
+    void callbackFailed(Throwable failure) {
+        this.callbackFailure = failure;
+    }
+
+    Throwable callbackFailure() {
+        return callbackFailure;
+    }
+
+    /** A joined block failed: the transaction must not commit, whatever the outer block does next. */
+    void markRollbackOnly(Throwable cause) {
+        if (rollbackOnlyCause == null) {
+            rollbackOnlyCause = cause;
+        }
+    }
+
+    Throwable rollbackOnlyCause() {
+        return rollbackOnlyCause;
+    }
+
+    /** A savepoint was rolled back: a joined failure inside it no longer dooms the transaction. */
+    void restoreRollbackOnly(Throwable causeBeforeSavepoint) {
+        rollbackOnlyCause = causeBeforeSavepoint;
+    }
+
+    String managerName() {
+        return managerName;
+    }
+
+    String labelText() {
+        return MessageParts.label(options);
+    }
+}

@@ -1,0 +1,211 @@
+package io.managedsession.testing;
+
+import java.lang.reflect.Method;
+import java.util.Optional;
+
+import org.jooq.DSLContext;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.InvocationInterceptor;
+import org.junit.jupiter.api.extension.ParameterContext;
+import org.junit.jupiter.api.extension.ParameterResolutionException;
+import org.junit.jupiter.api.extension.ParameterResolver;
+import org.junit.jupiter.api.extension.ReflectiveInvocationContext;
+import org.junit.platform.commons.support.AnnotationSupport;
+
+import io.managedsession.SessionManager;
+
+/**
+ * The JUnit Jupiter extension behind {@link DatabaseTest}; see there for what it does. Other extensions can build on
+ * it with {@link #testDatabase(ExtensionContext)}.
+ */
+public final class DatabaseTestExtension implements BeforeAllCallback, AfterAllCallback, BeforeEachCallback,
+        AfterEachCallback, ParameterResolver, InvocationInterceptor {
+
+    private static final ExtensionContext.Namespace NAMESPACE =
+            ExtensionContext.Namespace.create(DatabaseTestExtension.class);
+
+    /** Creates the extension; JUnit does this for {@link DatabaseTest}. */
+    public DatabaseTestExtension() {
+    }
+
+    /**
+     * Returns the database of the test class or test that {@code context} belongs to, for extensions that build on
+     * this one.
+     *
+     * @param context a class or method context inside a {@link DatabaseTest} class
+     * @return the database
+     * @throws IllegalStateException when there is none (no {@code @DatabaseTest}, or a per-test database asked for
+     *                               at class level)
+     */
+    public static TestDatabase testDatabase(ExtensionContext context) {
+        return scope(context).database();
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Lifecycle
+    // ---------------------------------------------------------------------------------------------------------------
+
+    @Override
+    public void beforeAll(ExtensionContext context) throws Exception {
+        DatabaseTest settings = settings(context);
+        if (!settings.perTest() && context.getStore(NAMESPACE).get(DatabaseScope.class) == null) {
+            context.getStore(NAMESPACE).put(DatabaseScope.class,
+                    DatabaseScope.open(shared(context), context.getRequiredTestClass().getSimpleName(), settings));
+        }
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) throws Exception {
+        DatabaseScope scope = context.getStore(NAMESPACE).remove(DatabaseScope.class, DatabaseScope.class);
+        if (scope != null) {
+            scope.close();
+        }
+    }
+
+    @Override
+    public void beforeEach(ExtensionContext context) throws Exception {
+        DatabaseTest settings = settings(context);
+        if (settings.perTest()) {
+            context.getStore(NAMESPACE).put(DatabaseScope.class, DatabaseScope.open(shared(context),
+                    context.getRequiredTestClass().getSimpleName() + "_" + context.getRequiredTestMethod().getName(),
+                    settings));
+        }
+    }
+
+    @Override
+    public void afterEach(ExtensionContext context) throws Exception {
+        DatabaseScope scope = findScope(context).orElse(null);
+        DatabaseScope perTest = settings(context).perTest()
+                ? context.getStore(NAMESPACE).remove(DatabaseScope.class, DatabaseScope.class) : null;
+        try {
+            if (scope != null) {
+                LeakCheck.assertNothingLeaked(scope.database(), scope.sessions());
+            }
+        } finally {
+            if (perTest != null) {
+                perTest.close();
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Rollback mode
+    // ---------------------------------------------------------------------------------------------------------------
+
+    @Override
+    public void interceptTestMethod(Invocation<Void> invocation, ReflectiveInvocationContext<Method> invocationContext,
+            ExtensionContext context) throws Throwable {
+        runInRollbackTransactionIfAsked(invocation, context);
+    }
+
+    @Override
+    public void interceptTestTemplateMethod(Invocation<Void> invocation,
+            ReflectiveInvocationContext<Method> invocationContext, ExtensionContext context) throws Throwable {
+        runInRollbackTransactionIfAsked(invocation, context);
+    }
+
+    /** Marks the end of a rollback-mode test: thrown to roll its transaction back, caught right after. */
+    private static final class RolledBackOnPurpose extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        RolledBackOnPurpose() {
+            super("rolled back at the end of the test", null, false, false);
+        }
+    }
+
+    private static void runInRollbackTransactionIfAsked(Invocation<Void> invocation, ExtensionContext context)
+            throws Throwable {
+        if (!settings(context).rollback()) {
+            invocation.proceed();
+            return;
+        }
+        SessionManager sessions = scope(context).sessions();
+        Throwable[] testFailure = new Throwable[1];
+        try {
+            sessions.transaction(ctx -> {
+                try {
+                    invocation.proceed();
+                } catch (Throwable t) {
+                    testFailure[0] = t;
+                }
+                throw new RolledBackOnPurpose();
+            });
+        } catch (RolledBackOnPurpose expected) {
+            // The test's work is undone.
+        } catch (RuntimeException rollbackProblem) {
+            // For example RollbackOnlyException: still rolled back; the test's own failure, if any, matters more.
+            if (testFailure[0] == null) {
+                throw rollbackProblem;
+            }
+            testFailure[0].addSuppressed(rollbackProblem);
+        }
+        if (testFailure[0] != null) {
+            throw testFailure[0];
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Parameters
+    // ---------------------------------------------------------------------------------------------------------------
+
+    @Override
+    public boolean supportsParameter(ParameterContext parameter, ExtensionContext context) {
+        Class<?> type = parameter.getParameter().getType();
+        return type == SessionManager.class || type == DSLContext.class || type == TestDatabase.class;
+    }
+
+    @Override
+    public Object resolveParameter(ParameterContext parameter, ExtensionContext context) {
+        DatabaseScope scope;
+        try {
+            scope = scope(context);
+        } catch (IllegalStateException e) {
+            throw new ParameterResolutionException(e.getMessage(), e);
+        }
+        Class<?> type = parameter.getParameter().getType();
+        if (type == SessionManager.class) {
+            return scope.sessions();
+        }
+        if (type == DSLContext.class) {
+            return scope.dsl();
+        }
+        return scope.database();
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+
+    private static DatabaseTest settings(ExtensionContext context) {
+        for (Optional<ExtensionContext> current = Optional.of(context); current.isPresent();
+                current = current.get().getParent()) {
+            Optional<Class<?>> testClass = current.get().getTestClass();
+            if (testClass.isPresent()) {
+                Optional<DatabaseTest> found = AnnotationSupport.findAnnotation(testClass.get(), DatabaseTest.class);
+                if (found.isPresent()) {
+                    return found.get();
+                }
+            }
+        }
+        throw new IllegalStateException("No @DatabaseTest on " + context.getDisplayName());
+    }
+
+    private static SharedServer shared(ExtensionContext context) {
+        return context.getRoot().getStore(NAMESPACE)
+                .computeIfAbsent(SharedServer.class, key -> SharedServer.start(), SharedServer.class);
+    }
+
+    private static Optional<DatabaseScope> findScope(ExtensionContext context) {
+        return Optional.ofNullable(context.getStore(NAMESPACE).get(DatabaseScope.class, DatabaseScope.class));
+    }
+
+    private static DatabaseScope scope(ExtensionContext context) {
+        return findScope(context).orElseThrow(() -> new IllegalStateException(settings(context).perTest()
+                ? "@DatabaseTest(perTest = true) gives each test its own database, so it cannot be injected into a"
+                        + " constructor or a @BeforeAll method of " + context.getDisplayName() + "; take it as a"
+                        + " parameter of the test or @BeforeEach method instead"
+                : "No database for " + context.getDisplayName()));
+    }
+}

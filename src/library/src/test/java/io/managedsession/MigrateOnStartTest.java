@@ -1,0 +1,170 @@
+package io.managedsession;
+
+import static io.managedsession.support.SecondConnection.backends;
+import static io.managedsession.support.SecondConnection.queryLong;
+import static io.managedsession.support.SecondConnection.rowCount;
+import static io.managedsession.support.SecondConnection.tableExists;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
+
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.managedsession.support.Bank;
+import io.managedsession.support.Managers;
+import io.managedsession.testing.DatabaseTest;
+import io.managedsession.testing.TestDatabase;
+
+/**
+ * Flyway at startup: the application's own migrations at Flyway's default location, applied once, all or nothing,
+ * and safe when several managers start at once. Every test starts from an empty database of its own.
+ */
+@DatabaseTest(migrations = {}, perTest = true)
+class MigrateOnStartTest {
+
+    @Test
+    void theDefaultLocationHoldsTheApplicationsOwnMigrationsAndNothingElse(TestDatabase db, @TempDir Path project)
+            throws Exception {
+        assertThat(getClass().getClassLoader().getResource("db/migration"))
+                .as("the library (and these tests) carry nothing at classpath:db/migration").isNull();
+        // An application's own V1, where Flyway looks by default, as src/main/resources/db/migration would put it.
+        Path migrations = Files.createDirectories(project.resolve("db/migration"));
+        Files.writeString(migrations.resolve("V1__notes.sql"), "CREATE TABLE notes (id bigint PRIMARY KEY, text"
+                + " text NOT NULL);");
+
+        try (URLClassLoader application = new URLClassLoader(new URL[] {project.toUri().toURL()},
+                getClass().getClassLoader())) {
+            ClassLoader previous = Thread.currentThread().getContextClassLoader();
+            Thread.currentThread().setContextClassLoader(application);
+            try (SessionManager sessions = Managers.on(db).migrateOnStart(true).build()) {
+                sessions.transaction(ctx -> ctx.execute("INSERT INTO notes VALUES (1, 'first')"));
+            } finally {
+                Thread.currentThread().setContextClassLoader(previous);
+            }
+        }
+
+        assertThat(rowCount(db, "notes")).isEqualTo(1);
+        assertThat(queryLong(db, "SELECT count(*) FROM flyway_schema_history WHERE success")).as("V1, and only it")
+                .isEqualTo(1);
+        assertThat(queryLong(db, "SELECT count(*) FROM flyway_schema_history WHERE script = 'V1__notes.sql'"))
+                .isEqualTo(1);
+        assertThat(queryLong(db, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                + " WHERE n.nspname = 'public' AND c.relkind = 'r'")).as("notes and Flyway's history, nothing more")
+                .isEqualTo(2);
+    }
+
+    @Test
+    void migrateOnStartWithNothingAtTheDefaultLocationStopsStartupAndSaysWhere(TestDatabase db) {
+        Throwable caught = catchThrowable(() -> Managers.on(db).name("no-migrations").migrateOnStart(true).build());
+
+        assertThat(caught).isInstanceOf(SessionException.class)
+                .hasMessageContaining("did not start")
+                .hasMessageContaining("classpath:db/migration");
+        assertThat(tableExists(db, "flyway_schema_history")).isFalse();
+        assertThat(backends(db, "no-migrations")).as("the pool was closed").isZero();
+    }
+
+    @Test
+    void migratesBeforeTheFirstTransactionAndOnlyOnce(TestDatabase db) {
+        try (SessionManager sessions = Managers.on(db).migrateOnStart(true).migrationLocations(Bank.MIGRATIONS)
+                .build()) {
+            long accounts = sessions.transactionResult(ctx -> ctx.fetchCount(ctx.meta().getTables("accounts").get(0)));
+            assertThat(accounts).isZero();
+        }
+        try (SessionManager again = Managers.on(db).migrateOnStart(true).migrationLocations(Bank.MIGRATIONS)
+                .build()) {
+            assertThat(again.isClosed()).isFalse();
+        }
+
+        assertThat(tableExists(db, "accounts")).isTrue();
+        assertThat(tableExists(db, "transfers")).isTrue();
+        assertThat(queryLong(db, "SELECT count(*) FROM flyway_schema_history WHERE version = '1' AND success"))
+                .isEqualTo(1);
+    }
+
+    @Test
+    void failingMigrationStopsStartupWithFlywaysReasonAndLeavesTheSchemaAsItWas(TestDatabase db) {
+        Throwable caught = catchThrowable(() -> Managers.on(db)
+                .name("failing-start")
+                .migrateOnStart(true)
+                .migrationLocations("classpath:db/failing")
+                .build());
+
+        assertThat(caught).isInstanceOf(SessionException.class)
+                .hasMessageContaining("did not start")
+                .hasMessageContaining("no_such_function_in_this_migration");
+        // V1 ran in the same transaction as the failing V2, so it is gone too.
+        assertThat(tableExists(db, "alpha")).isFalse();
+        assertThat(tableExists(db, "beta")).isFalse();
+        // Not even Flyway's history table, which this first start had created, is left behind.
+        assertThat(queryLong(db, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                + " WHERE n.nspname = 'public'")).isZero();
+        assertThat(backends(db, "failing-start")).as("the pool was closed").isZero();
+    }
+
+    @Test
+    void failingNewMigrationKeepsTheMigrationsAppliedBefore(TestDatabase db) {
+        // db/failing-base holds the same V1 as db/failing, without the failing V2.
+        try (SessionManager first = Managers.on(db).migrateOnStart(true)
+                .migrationLocations("classpath:db/failing-base").build()) {
+            assertThat(first.isClosed()).isFalse();
+        }
+        long historyRows = rowCount(db, "flyway_schema_history");
+
+        Throwable caught = catchThrowable(() -> Managers.on(db).migrateOnStart(true)
+                .migrationLocations("classpath:db/failing").build());
+
+        assertThat(caught).isInstanceOf(SessionException.class);
+        assertThat(tableExists(db, "alpha")).isTrue();
+        assertThat(tableExists(db, "beta")).isFalse();
+        assertThat(rowCount(db, "flyway_schema_history")).isEqualTo(historyRows);
+    }
+
+    @Test
+    void missingMigrationLocationStopsStartupClearly(TestDatabase db) {
+        Throwable caught = catchThrowable(() -> Managers.on(db)
+                .migrateOnStart(true)
+                .migrationLocations("classpath:db/no-such-location")
+                .build());
+
+        assertThat(caught).isInstanceOf(SessionException.class).hasMessageContaining("db/no-such-location");
+    }
+
+    @Test
+    void managersStartingAtOnceApplyEachMigrationExactlyOnce(TestDatabase db) throws Exception {
+        int starters = 4;
+        CyclicBarrier together = new CyclicBarrier(starters);
+        ExecutorService threads = Executors.newFixedThreadPool(starters);
+        List<Future<SessionManager>> started = new ArrayList<>();
+        try {
+            for (int i = 0; i < starters; i++) {
+                started.add(threads.submit(() -> {
+                    together.await(30, TimeUnit.SECONDS);
+                    return Managers.on(db).maximumPoolSize(1).migrateOnStart(true)
+                            .migrationLocations(Bank.MIGRATIONS).build();
+                }));
+            }
+            for (Future<SessionManager> manager : started) {
+                manager.get(60, TimeUnit.SECONDS).close();
+            }
+        } finally {
+            threads.shutdownNow();
+        }
+
+        assertThat(queryLong(db, "SELECT count(*) FROM flyway_schema_history WHERE version = '1'")).isEqualTo(1);
+        assertThat(queryLong(db, "SELECT count(*) FROM flyway_schema_history")).as("no migration applied twice")
+                .isEqualTo(1);
+    }
+}

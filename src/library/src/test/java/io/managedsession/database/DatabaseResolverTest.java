@@ -1,0 +1,132 @@
+package io.managedsession.database;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Properties;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIf;
+import org.testcontainers.DockerClientFactory;
+
+import io.managedsession.SessionException;
+import io.managedsession.support.LogCapture;
+import io.managedsession.testing.DatabaseTest;
+import io.managedsession.testing.TestDatabase;
+
+/** The resolver's order: explicit URL, then Testcontainers when Docker answers, then embedded. */
+@DatabaseTest(migrations = {})
+class DatabaseResolverTest {
+
+    @Test
+    void explicitUrlWinsAndIsLoggedWithoutItsPassword(TestDatabase db) throws Exception {
+        Properties properties = new Properties();
+        String secret = "not-a-real-password-but-secret";
+        properties.setProperty(DatabaseResolver.URL_PROPERTY, db.jdbcUrl() + "?password=" + secret);
+        properties.setProperty(DatabaseResolver.USERNAME_PROPERTY, db.username());
+
+        try (LogCapture logs = LogCapture.everything();
+             PostgresDatabase database = DatabaseResolver.from(properties, Map.of()).resolve()) {
+
+            assertThat(database.origin()).isEqualTo(PostgresDatabase.Origin.EXPLICIT_URL);
+            assertThat(database.jdbcUrl()).startsWith(db.jdbcUrl());
+            assertThat(database.toString()).contains("password=***").doesNotContain(secret);
+            assertThat(logs.lines()).anyMatch(line -> line.contains("Using the PostgreSQL given by system property"))
+                    .noneMatch(line -> line.contains(secret));
+        }
+    }
+
+    @Test
+    void environmentVariableIsReadWhenNoSystemPropertyIsSet(TestDatabase db) throws Exception {
+        Map<String, String> environment = new HashMap<>();
+        environment.put(DatabaseResolver.URL_ENV, db.jdbcUrl());
+        if (db.username() != null) {
+            environment.put(DatabaseResolver.USERNAME_ENV, db.username());
+        }
+        if (db.password() != null) {
+            environment.put(DatabaseResolver.PASSWORD_ENV, db.password());
+        }
+
+        try (PostgresDatabase database = DatabaseResolver.from(new Properties(), environment).resolve();
+             Connection connection = database.connect(db.name());
+             ResultSet rows = connection.createStatement().executeQuery("SELECT current_database()")) {
+            assertThat(database.origin()).isEqualTo(PostgresDatabase.Origin.EXPLICIT_URL);
+            assertThat(rows.next()).isTrue();
+            assertThat(rows.getString(1)).isEqualTo(db.name());
+        }
+    }
+
+    @Test
+    void nonPostgresUrlIsRefusedWithoutShowingItsPassword() {
+        Properties properties = new Properties();
+        properties.setProperty(DatabaseResolver.URL_PROPERTY, "jdbc:mysql://db/app?password=s3cr3t");
+
+        assertThatThrownBy(() -> DatabaseResolver.from(properties, Map.of()).resolve())
+                .isInstanceOf(SessionException.class)
+                .hasMessageContaining("must start with 'jdbc:postgresql:'")
+                .hasMessageNotContaining("s3cr3t");
+    }
+
+    @Test
+    void withoutUrlOrDockerAnEmbeddedPostgres18IsStartedAndStoppedOnClose() throws Exception {
+        Properties properties = new Properties();
+        properties.setProperty(DatabaseResolver.TESTCONTAINERS_PROPERTY, "false");
+        String url;
+
+        try (PostgresDatabase database = DatabaseResolver.from(properties, Map.of()).resolve()) {
+            url = database.jdbcUrl();
+            assertThat(database.origin()).isEqualTo(PostgresDatabase.Origin.EMBEDDED);
+            try (Connection connection = database.connect("postgres");
+                 ResultSet rows = connection.createStatement().executeQuery("SHOW server_version_num")) {
+                assertThat(rows.next()).isTrue();
+                assertThat(rows.getInt(1)).isBetween(180000, 189999);
+            }
+        }
+
+        assertThatThrownBy(() -> DriverManager.getConnection(url, "postgres", null).close())
+                .as("the embedded server is stopped by close()")
+                .isInstanceOf(SQLException.class);
+    }
+
+    @Test
+    @EnabledIf("dockerAvailable")
+    void testcontainersIsChosenWhenDockerAnswers() throws Exception {
+        try (PostgresDatabase database = DatabaseResolver.from(new Properties(), Map.of()).resolve()) {
+            assertThat(database.origin()).isEqualTo(PostgresDatabase.Origin.TESTCONTAINERS);
+            try (Connection connection = database.connect("test");
+                 ResultSet rows = connection.createStatement().executeQuery("SHOW server_version_num")) {
+                assertThat(rows.next()).isTrue();
+                assertThat(rows.getInt(1)).isBetween(180000, 189999);
+            }
+        }
+    }
+
+    static boolean dockerAvailable() {
+        return DockerClientFactory.instance().isDockerAvailable();
+    }
+
+    @Test
+    void databaseUrlOfAnotherDatabaseKeepsHostPortAndParameters() {
+        assertThat(PostgresDatabase.withDatabase("jdbc:postgresql://h1:5432,h2:5433/app?ssl=true", "other"))
+                .isEqualTo("jdbc:postgresql://h1:5432,h2:5433/other?ssl=true");
+        assertThat(PostgresDatabase.withDatabase("jdbc:postgresql://localhost/app", "other"))
+                .isEqualTo("jdbc:postgresql://localhost/other");
+        assertThat(PostgresDatabase.withDatabase("jdbc:postgresql://localhost:5432", "other"))
+                .isEqualTo("jdbc:postgresql://localhost:5432/other");
+        assertThat(PostgresDatabase.withDatabase("jdbc:postgresql:app?user=u", "other"))
+                .isEqualTo("jdbc:postgresql:other?user=u");
+    }
+
+    @Test
+    void databaseNamesThatWouldNeedQuotingAreRefused(TestDatabase db) {
+        assertThatThrownBy(() -> db.server().createDatabase("x; DROP DATABASE postgres", null))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("lower-case letters, digits or underscores");
+    }
+}

@@ -1,0 +1,228 @@
+package io.managedsession.testing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.jooq.impl.DSL.table;
+import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
+import static org.junit.platform.testkit.engine.EventConditions.event;
+import static org.junit.platform.testkit.engine.EventConditions.finishedSuccessfully;
+import static org.junit.platform.testkit.engine.EventConditions.finishedWithFailure;
+import static org.junit.platform.testkit.engine.EventConditions.test;
+import static org.junit.platform.testkit.engine.TestExecutionResultConditions.message;
+
+import java.sql.Connection;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import org.jooq.DSLContext;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.platform.testkit.engine.EngineTestKit;
+import org.junit.platform.testkit.engine.Events;
+
+import io.managedsession.SessionManager;
+import io.managedsession.support.Bank;
+
+/**
+ * The {@link DatabaseTest} extension tested from outside, through JUnit's EngineTestKit: the nested classes below are
+ * test classes of a user, run by a separate engine, and these tests check what the engine reported.
+ */
+class DatabaseTestExtensionTest {
+
+    private static Events run(Class<?> testClass) {
+        return EngineTestKit.engine("junit-jupiter").selectors(selectClass(testClass)).execute().testEvents();
+    }
+
+    // --- perTest: writes of one test are invisible to the next -------------------------------------------------------
+
+    @DatabaseTest(migrations = Bank.MIGRATIONS, perTest = true)
+    @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+    static class FreshDatabasePerTestCase {
+
+        @Test
+        @Order(1)
+        void writes(SessionManager sessions, DSLContext ctx) {
+            sessions.transaction(tx -> Bank.open(tx, "first test", 100));
+            assertThat(ctx.fetchCount(table("accounts"))).isEqualTo(1);
+        }
+
+        @Test
+        @Order(2)
+        void seesNothingOfTheFirstTest(DSLContext ctx, TestDatabase database) {
+            assertThat(ctx.fetchCount(table("accounts"))).isZero();
+            assertThat(database.name()).as("named after the class and test").contains("freshdatabasepertestcaseseesnothing");
+        }
+    }
+
+    @Test
+    void writesInOneTestAreInvisibleToTheNextWithADatabasePerTest() {
+        Events events = run(FreshDatabasePerTestCase.class);
+
+        events.assertStatistics(stats -> stats.started(2).succeeded(2).failed(0));
+    }
+
+    @DatabaseTest(migrations = Bank.MIGRATIONS)
+    @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+    static class SharedDatabasePerClassCase {
+
+        @Test
+        @Order(1)
+        void writes(SessionManager sessions) {
+            sessions.transaction(tx -> Bank.open(tx, "first test", 100));
+        }
+
+        @Test
+        @Order(2)
+        void seesTheFirstTestsWrite(DSLContext ctx) {
+            assertThat(ctx.fetchCount(table("accounts"))).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void testsOfAClassShareItsDatabaseByDefault() {
+        run(SharedDatabasePerClassCase.class).assertStatistics(stats -> stats.started(2).succeeded(2));
+    }
+
+    // --- rollback mode ---------------------------------------------------------------------------------------------
+
+    @DatabaseTest(migrations = Bank.MIGRATIONS, rollback = true)
+    @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+    static class RollbackCase {
+
+        @Test
+        @Order(1)
+        void writesThroughNestedTransactions(SessionManager sessions, DSLContext ctx) {
+            long id = sessions.transactionResult(outer -> {
+                long opened = Bank.open(outer, "rolled back", 500);
+                sessions.transaction(inner -> Bank.deposit(inner, opened, 250));
+                return opened;
+            });
+            sessions.transaction(again -> Bank.deposit(again, id, 250));
+
+            // The code under test committed as far as it can tell; the test sees its work ...
+            assertThat(ctx.fetchValue("SELECT balance FROM accounts WHERE id = ?", id)).isEqualTo(1000L);
+            assertThat(sessions.current()).isPresent();
+        }
+
+        @Test
+        @Order(2)
+        void seesNothingOfIt(DSLContext ctx) {
+            // ... and it was rolled back when the test ended.
+            assertThat(ctx.fetchCount(table("accounts"))).isZero();
+        }
+    }
+
+    @Test
+    void rollbackModeUndoesWorkDoneThroughNestedTransactions() {
+        run(RollbackCase.class).assertStatistics(stats -> stats.started(2).succeeded(2).failed(0));
+    }
+
+    // --- leaks are reported --------------------------------------------------------------------------------------
+
+    @DatabaseTest(migrations = {})
+    static class LeakingCase {
+
+        private static Connection leaked;
+
+        @Test
+        void leaksAConnection(SessionManager sessions) throws Exception {
+            leaked = sessions.dataSource().getConnection();
+        }
+
+        @Test
+        void leavesATransactionOpen(TestDatabase database) throws Exception {
+            CountDownLatch inside = new CountDownLatch(1);
+            Thread stuck = Thread.ofPlatform().daemon().start(() -> {
+                try (SessionManager own = database.sessionManagerBuilder().name("stuck-worker").build()) {
+                    own.transaction(tx -> {
+                        tx.execute("SELECT 1");
+                        inside.countDown();
+                        // Stands for work that never ends; let go well after the test has been judged.
+                        new CountDownLatch(1).await(8, TimeUnit.SECONDS);
+                    });
+                } catch (InterruptedException | RuntimeException ended) {
+                    // The worker's fate does not matter here.
+                }
+            });
+            assertThat(inside.await(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(stuck.isAlive()).isTrue();
+        }
+
+        @Test
+        void cleanTest(DSLContext ctx) {
+            assertThat(ctx.fetchValue("SELECT 1")).isNotNull();
+        }
+
+        @AfterAll
+        static void closeLeakedConnection() throws Exception {
+            if (leaked != null) {
+                leaked.close();
+            }
+        }
+    }
+
+    @Test
+    void testsThatLeakAreReportedFailedWithWhatLeaked() {
+        Events events = run(LeakingCase.class);
+
+        events.assertStatistics(stats -> stats.started(3).succeeded(1).failed(2));
+        events.assertThatEvents()
+                .haveExactly(1, event(test("leaksAConnection"), finishedWithFailure(message(m -> m.contains(
+                        "1 connection(s) of SessionManager 'ms_leakingcase_") && m.contains("were not returned to its pool")))))
+                .haveExactly(1, event(test("leavesATransactionOpen"), finishedWithFailure(message(m -> m.contains(
+                        "a transaction left open on the server") && m.contains("application 'stuck-worker'")
+                        && m.contains("last statement: SELECT 1")))))
+                .haveExactly(1, event(test("cleanTest"), finishedSuccessfully()));
+    }
+
+    // --- the same check for a manager of the test's own -----------------------------------------------------------
+
+    @Test
+    void aTestCanCheckAManagerOfItsOwnTheSameWay() {
+        run(OwnManagerCase.class).assertStatistics(stats -> stats.started(1).succeeded(1).failed(0));
+    }
+
+    @DatabaseTest(migrations = {})
+    static class OwnManagerCase {
+
+        @Test
+        void reportsWhatItsOwnManagerLeftAndPassesOnceItIsReturned(TestDatabase database) throws Exception {
+            try (SessionManager own = database.sessionManagerBuilder().name("own-manager").build()) {
+                Connection leaked = own.dataSource().getConnection();
+
+                assertThatThrownBy(() -> database.assertNothingLeaked(own))
+                        .isInstanceOf(AssertionError.class)
+                        .hasMessageContaining("The test left something open on database " + database.name())
+                        .hasMessageContaining("1 connection(s) of SessionManager 'own-manager' were not returned");
+
+                leaked.close();
+                database.assertNothingLeaked(own);
+            }
+        }
+    }
+
+    // --- misuse ------------------------------------------------------------------------------------------------------
+
+    @DatabaseTest(migrations = {}, perTest = true)
+    static class PerTestConstructorCase {
+
+        PerTestConstructorCase(SessionManager sessions) {
+            assertThat(sessions).isNotNull();
+        }
+
+        @Test
+        void neverRuns() {
+        }
+    }
+
+    @Test
+    void perTestDatabaseCannotBeInjectedIntoAConstructorAndSaysWhy() {
+        Events events = run(PerTestConstructorCase.class);
+
+        events.assertThatEvents().haveExactly(1, event(test("neverRuns"), finishedWithFailure(message(m -> m.contains(
+                "perTest = true) gives each test its own database, so it cannot be injected into a constructor")))));
+    }
+}
