@@ -166,6 +166,8 @@ public final class SessionManager implements AutoCloseable {
      * does not undo the commit; the remaining actions still run and the caller still receives the transaction's
      * result. Only the JVM's own errors ({@link VirtualMachineError}) propagate, and the commit stands. An attempt
      * that is rolled back and retried drops the actions it registered; the attempt that commits registers its own.
+     * An action registered inside a savepoint ({@link Propagation#NESTED}) that is rolled back is dropped: the work it
+     * would follow was undone.
      *
      * @param action what to run after the commit
      * @throws NoTransactionException when this thread runs no transaction of this manager
@@ -178,8 +180,10 @@ public final class SessionManager implements AutoCloseable {
      * Registers an action to run once after the transaction this thread is running rolls back, including a rolled
      * back attempt that is then retried. It runs after the connection is back in the pool, before the exception
      * reaches the caller; an action that throws is attached to that exception as a
-     * {@linkplain Throwable#getSuppressed() suppressed} exception. When the connection fails during COMMIT the
-     * outcome is unknown and neither afterCommit nor afterRollback actions run (a WARN says so).
+     * {@linkplain Throwable#getSuppressed() suppressed} exception. An action registered inside a savepoint
+     * ({@link Propagation#NESTED}) that is rolled back runs when the transaction ends, whatever its outcome: that part
+     * of the work certainly rolled back. When the connection fails during COMMIT the outcome is unknown and no other
+     * afterCommit or afterRollback action runs (a WARN says so).
      *
      * @param action what to run after the rollback
      * @throws NoTransactionException when this thread runs no transaction of this manager
@@ -219,8 +223,10 @@ public final class SessionManager implements AutoCloseable {
     }
 
     /**
-     * Closes the manager: new transactions are refused at once, running ones get up to the close timeout to finish,
-     * and then an owned pool is closed. A DataSource passed to the builder is left open. Calling it again does nothing.
+     * Closes the manager: new transactions are refused at once; transactions that have begun get up to the close
+     * timeout to finish, the remaining attempts of one that is being retried included; then an owned pool is closed.
+     * A DataSource passed to the builder is left open. Called from an afterCommit or afterRollback action, it does not
+     * wait for that action's own transaction. Calling it again does nothing.
      *
      * @throws IllegalStateException when called from inside one of this manager's transactions, which would wait
      *                               for itself
@@ -384,8 +390,9 @@ public final class SessionManager implements AutoCloseable {
          * Sets how long any read from the server may wait before the connection is given up as broken (default:
          * forever, the driver's default). Guards against a network that goes silent without closing the
          * connection: every waiting call then fails within this time. Set it above your longest statement; a
-         * transaction with a {@linkplain TransactionOptions.Builder#deadline(Duration) deadline} is bounded by its
-         * deadline anyway. Only with {@link #jdbcUrl(String)}; whole seconds, rounded up.
+         * transaction with a {@linkplain TransactionOptions.Builder#deadline(Duration) deadline} waits no longer than
+         * its deadline plus a second, and never longer than this. Only with {@link #jdbcUrl(String)}; whole seconds,
+         * rounded up.
          *
          * @param socketTimeout at least 1 second
          * @return this builder

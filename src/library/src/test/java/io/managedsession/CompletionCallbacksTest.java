@@ -74,6 +74,48 @@ class CompletionCallbacksTest {
     }
 
     @Test
+    void actionsRegisteredInARolledBackSavepointFollowItsWorkNotTheOuterOutcome() {
+        TransactionOptions nested = TransactionOptions.builder().propagation(Propagation.NESTED).build();
+        List<String> ran = new ArrayList<>();
+
+        sessions.transaction(ctx -> {
+            ctx.execute("INSERT INTO orders VALUES (1)");
+            sessions.afterCommit(() -> ran.add("afterCommit of the outer work"));
+            catchThrowable(() -> sessions.transaction(nested, part -> {
+                part.execute("INSERT INTO orders VALUES (2)");
+                sessions.afterCommit(() -> ran.add("afterCommit of the undone part"));
+                sessions.afterRollback(() -> ran.add("afterRollback of the undone part"));
+                throw new IllegalStateException("the part is rolled back to its savepoint");
+            }));
+            sessions.afterRollback(() -> ran.add("afterRollback of the outer work"));
+        });
+
+        assertThat(rowCount(db, "orders")).isEqualTo(1);
+        assertThat(ran).as("the undone part will never commit; its rollback did happen")
+                .containsExactly("afterCommit of the outer work", "afterRollback of the undone part");
+        db.assertNothingLeaked(sessions);
+    }
+
+    @Test
+    void actionsOfAReleasedSavepointFollowTheOuterOutcome() {
+        TransactionOptions nested = TransactionOptions.builder().propagation(Propagation.NESTED).build();
+        List<String> ran = new ArrayList<>();
+
+        catchThrowable(() -> sessions.transaction(ctx -> {
+            sessions.transaction(nested, part -> {
+                part.execute("INSERT INTO orders VALUES (3)");
+                sessions.afterCommit(() -> ran.add("afterCommit of the released part"));
+                sessions.afterRollback(() -> ran.add("afterRollback of the released part"));
+            });
+            throw new IllegalStateException("the outer transaction rolls back, the released part with it");
+        }));
+
+        assertThat(rowCount(db, "orders")).isZero();
+        assertThat(ran).containsExactly("afterRollback of the released part");
+        db.assertNothingLeaked(sessions);
+    }
+
+    @Test
     void unitThatFailsOnceAndCommitsOnRetryRunsAfterRollbackOnceAndAfterCommitOnce() {
         TransactionOptions retried = TransactionOptions.builder().maxAttempts(3)
                 .retryOn(t -> t instanceof Transient).build();

@@ -5,9 +5,17 @@ import static io.managedsession.support.SecondConnection.queryLong;
 import static io.managedsession.support.SecondConnection.rowCount;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
+import static org.awaitility.Awaitility.await;
+import static org.jooq.impl.DSL.field;
 
 import java.sql.Connection;
+import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import org.jooq.exception.DataAccessException;
@@ -15,7 +23,12 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.postgresql.PGConnection;
 
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+
+import io.managedsession.support.HeldTransactions;
 import io.managedsession.support.Managers;
 import io.managedsession.testing.DatabaseTest;
 import io.managedsession.testing.TestDatabase;
@@ -139,6 +152,166 @@ class DeadlineTest {
         assertThat(timeouts).hasSize(2);
         assertThat(timeouts[0]).as("statement_timeout").isPositive().isLessThanOrEqualTo(generous.toMillis());
         assertThat(timeouts[1]).as("lock_timeout").isPositive().isLessThanOrEqualTo(generous.toMillis());
+        assertConnectionHealthyWithoutLeftoverTimeout();
+    }
+
+    @Test
+    void deadlineHoldsAfterASavepointRollbackUndidTheShorterTimeoutSetInside() {
+        Duration deadline = Duration.ofSeconds(3);
+        TransactionOptions options = TransactionOptions.builder().deadline(deadline).label("after-savepoint").build();
+        TransactionOptions nested = TransactionOptions.builder().propagation(Propagation.NESTED).build();
+
+        long start = System.nanoTime();
+        Throwable caught = catchThrowable(() -> sessions.transaction(options, ctx -> {
+            ctx.execute("SELECT pg_sleep(2)");
+            try {
+                sessions.transaction(nested, part -> {
+                    // Brings statement_timeout down to the second left, inside the savepoint ...
+                    part.execute("INSERT INTO jobs VALUES (6, 'inside the savepoint')");
+                    throw new IllegalStateException("roll the savepoint back");
+                });
+            } catch (IllegalStateException expected) {
+                // ... and the rollback to the savepoint undid that: the server has 3 s in force again.
+            }
+            ctx.execute("SELECT pg_sleep(10)");
+        }));
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+        assertThat(caught).isInstanceOf(TransactionTimeoutException.class)
+                .hasMessageContaining("'after-savepoint' exceeded its deadline of 3000 ms");
+        assertThat(took).as("the deadline holds within a generous bound").isLessThan(deadline.plusMillis(1_500));
+        assertThat(rowCount(db, "jobs")).isEqualTo(1);
+        assertConnectionHealthyWithoutLeftoverTimeout();
+    }
+
+    @Test
+    void rawJdbcInsideTheTransactionIsHeldToTheDeadlineToo() {
+        Duration deadline = Duration.ofSeconds(3);
+        long start = System.nanoTime();
+        Throwable caught = catchThrowable(() -> sessions.transaction(TransactionOptions.builder().deadline(deadline)
+                .build(), ctx -> ctx.connection(connection -> {
+                    try (Statement statement = connection.createStatement()) {
+                        statement.execute("SELECT pg_sleep(2)");
+                        // Two seconds later, on the same raw statement: the timeout must be the second left.
+                        statement.execute("SELECT pg_sleep(10)");
+                    }
+                })));
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+        assertThat(caught).isInstanceOf(TransactionTimeoutException.class);
+        assertThat(took).isLessThan(deadline.plusMillis(1_500));
+        assertConnectionHealthyWithoutLeftoverTimeout();
+    }
+
+    @Test
+    void waitingForAConnectionOfTheOwnedPoolEndsAtTheDeadline() throws Exception {
+        Duration deadline = Duration.ofMillis(300);
+        try (HeldTransactions held = HeldTransactions.hold(sessions, 1)) {
+            long start = System.nanoTime();
+            Throwable caught = catchThrowable(() -> sessions.transaction(TransactionOptions.builder()
+                    .deadline(deadline).label("queued").build(), ctx -> ctx.fetchValue("SELECT 1")));
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+            assertThat(caught).isInstanceOf(TransactionTimeoutException.class)
+                    .hasMessageContaining("'queued' exceeded its deadline of 300 ms");
+            assertThat(caught.getCause()).hasMessageContaining("total=1, active=1");
+            assertThat(took).as("the connection timeout is 10 s; the deadline cuts the wait")
+                    .isLessThan(deadline.plusMillis(1_500));
+            held.release();
+        }
+        assertConnectionHealthyWithoutLeftoverTimeout();
+    }
+
+    @Test
+    void connectionThatComesAfterTheDeadlineGoesBackUnusedAndHealthy() throws Exception {
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(db.jdbcUrl());
+        config.setUsername(db.username());
+        config.setPassword(db.password());
+        config.setMaximumPoolSize(1);
+        try (HikariDataSource pool = new HikariDataSource(config);
+             SessionManager onUsersPool = SessionManager.builder().dataSource(pool).build()) {
+            Duration deadline = Duration.ofSeconds(1);
+            int pid;
+            Future<Throwable> late;
+            ExecutorService waiter = Executors.newSingleThreadExecutor();
+            try (Connection taken = pool.getConnection()) {
+                pid = taken.unwrap(PGConnection.class).getBackendPID();
+                long start = System.nanoTime();
+                late = waiter.submit(() -> catchThrowable(() -> onUsersPool.transaction(TransactionOptions.builder()
+                        .deadline(deadline).build(), ctx -> ctx.fetchValue("SELECT 1"))));
+                // The pool, not ours, makes it wait: let the connection go only once the deadline has passed.
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() -> pool.getHikariPoolMXBean().getThreadsAwaitingConnection() == 1);
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() -> System.nanoTime() - start > deadline.plusMillis(100).toNanos());
+            } finally {
+                waiter.shutdown();
+            }
+
+            assertThat(late.get(10, TimeUnit.SECONDS)).isInstanceOf(TransactionTimeoutException.class);
+            Integer pidAfterwards = onUsersPool.transactionResult(ctx -> ctx.fetchValue(field("pg_backend_pid()",
+                    Integer.class)));
+            assertThat(pidAfterwards).as("the healthy connection was not evicted").isEqualTo(pid);
+            assertThat(pool.getHikariPoolMXBean().getActiveConnections()).isZero();
+        }
+    }
+
+    @Test
+    void lockNotAvailableLongBeforeTheDeadlineReachesTheCallerAsTheBlockThrewItAndCanBeRetried() throws Exception {
+        TransactionOptions options = TransactionOptions.builder().deadline(Duration.ofSeconds(30))
+                .maxAttempts(2)
+                .retryOn(failure -> failure instanceof DataAccessException e && "55P03".equals(e.sqlState())).build();
+        List<Throwable> thrownByTheBlock = new ArrayList<>();
+        try (Connection holder = db.connect()) {
+            holder.setAutoCommit(false);
+            holder.createStatement().execute("SELECT * FROM jobs WHERE id = 1 FOR UPDATE");
+
+            Throwable caught = catchThrowable(() -> sessions.transaction(options, ctx -> {
+                try {
+                    ctx.execute("SELECT * FROM jobs WHERE id = 1 FOR UPDATE NOWAIT");
+                } catch (DataAccessException e) {
+                    thrownByTheBlock.add(e);
+                    throw e;
+                }
+            }));
+
+            assertThat(thrownByTheBlock).as("retried once, as retryOn says").hasSize(2);
+            assertThat(caught).as("the very exception the block threw").isSameAs(thrownByTheBlock.get(1));
+            assertThat(((DataAccessException) caught).sqlState()).isEqualTo("55P03");
+            assertThat(caught.getSuppressed()).containsExactly(thrownByTheBlock.get(0));
+            holder.rollback();
+        }
+        assertConnectionHealthyWithoutLeftoverTimeout();
+    }
+
+    @Test
+    void statementCancelledBySomeoneElseBeforeTheDeadlineIsNotATimeout() throws Exception {
+        Integer pid = sessions.transactionResult(ctx -> ctx.fetchValue(field("pg_backend_pid()", Integer.class)));
+        Throwable[] thrownByTheBlock = new Throwable[1];
+        ExecutorService canceller = Executors.newSingleThreadExecutor();
+        try {
+            Future<?> cancelled = canceller.submit(() -> {
+                await().atMost(Duration.ofSeconds(10)).until(() -> queryLong(db, "SELECT count(*) FROM pg_stat_activity"
+                        + " WHERE pid = ? AND query LIKE 'SELECT pg_sleep%'", pid) == 1);
+                return queryLong(db, "SELECT CASE WHEN pg_cancel_backend(?) THEN 1 ELSE 0 END", pid);
+            });
+            Throwable caught = catchThrowable(() -> sessions.transaction(TransactionOptions.builder()
+                    .deadline(Duration.ofSeconds(30)).build(), ctx -> {
+                        try {
+                            ctx.execute("SELECT pg_sleep(20)");
+                        } catch (DataAccessException e) {
+                            thrownByTheBlock[0] = e;
+                            throw e;
+                        }
+                    }));
+            cancelled.get(10, TimeUnit.SECONDS);
+
+            assertThat(caught).isSameAs(thrownByTheBlock[0]).isInstanceOf(DataAccessException.class);
+            assertThat(((DataAccessException) caught).sqlState()).isEqualTo("57014");
+        } finally {
+            canceller.shutdownNow();
+        }
         assertConnectionHealthyWithoutLeftoverTimeout();
     }
 

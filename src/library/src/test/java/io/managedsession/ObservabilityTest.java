@@ -6,6 +6,7 @@ import static io.managedsession.support.SecondConnection.queryLong;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.awaitility.Awaitility.await;
+import static org.jooq.impl.DSL.field;
 
 import java.time.Duration;
 import java.util.List;
@@ -15,6 +16,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import jdk.jfr.consumer.RecordedEvent;
@@ -206,6 +208,31 @@ class ObservabilityTest {
                     .anyMatch(line -> line.contains("observer broken at start"))
                     .anyMatch(line -> line.contains("org/HdrHistogram/DoubleRecorder"));
             assertThat(sessions.current()).isEmpty();
+        }
+    }
+
+    @Test
+    void jvmErrorRightAfterTheConnectionIsTakenStillGivesTheConnectionBack(TestDatabase db) {
+        StackOverflowError overflow = new StackOverflowError("observer recursed");
+        AtomicBoolean failOnce = new AtomicBoolean(true);
+        try (SessionManager sessions = Managers.on(db).maximumPoolSize(1).connectionTimeout(Duration.ofSeconds(1))
+                .leakDetectionThreshold(Duration.ofMinutes(1)).build()) {
+            sessions.addObserver(new TransactionObserver() {
+                @Override
+                public void connectionAcquired(String managerName, Duration waited) {
+                    if (failOnce.getAndSet(false)) {
+                        throw overflow;
+                    }
+                }
+            });
+
+            Throwable caught = catchThrowable(() -> sessions.transaction(ctx -> ctx.execute("SELECT 1")));
+
+            assertThat(caught).as("the JVM's own error propagates, unchanged").isSameAs(overflow);
+            assertThat(Managers.pool(sessions).getActiveConnections()).as("the connection went back").isZero();
+            Integer afterwards = sessions.transactionResult(ctx -> ctx.fetchValue(field("1", Integer.class)));
+            assertThat(afterwards).as("the pool of one still serves").isEqualTo(1);
+            db.assertNothingLeaked(sessions);
         }
     }
 

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.jooq.impl.DSL.field;
 
+import java.sql.Savepoint;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -174,6 +175,41 @@ class PropagationTest {
                 });
             }));
             // ... but the savepoint rolled all of it back, so the outer transaction may still commit.
+        });
+
+        assertThat(notes("id = 1")).isEqualTo(1);
+        assertThat(notes("id = 2")).isZero();
+        db.assertNothingLeaked(sessions);
+    }
+
+    @Test
+    void joinedFailureInsideARolledBackJooqSavepointNoLongerDoomsTheOuterTransactionEither() {
+        sessions.transaction(outer -> {
+            note(outer, 1, "outer");
+            // jOOQ's own nesting on the transaction's DSLContext is a savepoint too, and behaves as NESTED does.
+            catchThrowable(() -> outer.transaction(savepoint -> sessions.transaction(joined -> {
+                note(joined, 2, "joined");
+                throw new IllegalStateException("joined failed");
+            })));
+        });
+
+        assertThat(notes("id = 1")).isEqualTo(1);
+        assertThat(notes("id = 2")).isZero();
+        db.assertNothingLeaked(sessions);
+    }
+
+    @Test
+    void savepointSetThroughTheRawConnectionIsTrackedLikeAnyOther() {
+        sessions.transaction(outer -> {
+            note(outer, 1, "outer");
+            outer.connection(connection -> {
+                Savepoint savepoint = connection.setSavepoint();
+                catchThrowable(() -> sessions.transaction(joined -> {
+                    note(joined, 2, "joined");
+                    throw new IllegalStateException("joined failed");
+                }));
+                connection.rollback(savepoint);
+            });
         });
 
         assertThat(notes("id = 1")).isEqualTo(1);

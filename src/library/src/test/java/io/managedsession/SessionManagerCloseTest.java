@@ -14,6 +14,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -22,6 +23,7 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 
 import io.managedsession.support.HeldTransactions;
+import io.managedsession.support.LogCapture;
 import io.managedsession.support.Managers;
 import io.managedsession.testing.DatabaseTest;
 import io.managedsession.testing.TestDatabase;
@@ -108,6 +110,58 @@ class SessionManagerCloseTest {
         }
         assertThat(queryLong(db, "SELECT count(*) FROM events WHERE label IN ('outlived its manager',"
                 + " 'after the pool closed')")).isZero();
+    }
+
+    @Test
+    void closeCalledFromAnAfterCommitActionDoesNotWaitForItsOwnTransaction() {
+        SessionManager sessions = Managers.on(db).name("closed-by-its-hook").closeTimeout(Duration.ofSeconds(10))
+                .build();
+        try (LogCapture logs = LogCapture.everything()) {
+            long start = System.nanoTime();
+            sessions.transaction(ctx -> {
+                ctx.execute("INSERT INTO events (label) VALUES ('committed, then the manager closes')");
+                sessions.afterCommit(sessions::close);
+            });
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+            assertThat(sessions.isClosed()).isTrue();
+            assertThat(took).as("no wait for the close timeout of 10 s").isLessThan(Duration.ofSeconds(5));
+            assertThat(logs.lines()).noneMatch(line -> line.contains("still running after waiting"));
+        }
+        assertThat(((HikariDataSource) sessions.dataSource()).isClosed()).isTrue();
+        assertThat(queryLong(db, "SELECT count(*) FROM events WHERE label = 'committed, then the manager closes'"))
+                .isEqualTo(1);
+    }
+
+    @Test
+    void closeWaitsForATransactionBetweenItsAttemptsWhichThenFinishes() throws Exception {
+        SessionManager sessions = Managers.on(db).name("closing-mid-retry").build();
+        TransactionOptions retried = TransactionOptions.builder().maxAttempts(2)
+                .retryOn(failure -> failure instanceof IllegalStateException).build();
+        AtomicInteger attempts = new AtomicInteger();
+        ExecutorService closer = Executors.newSingleThreadExecutor();
+        try {
+            Future<?>[] closing = new Future<?>[1];
+            sessions.transaction(retried, ctx -> {
+                if (attempts.incrementAndGet() == 1) {
+                    // Between this attempt and the next, close() is called and the manager refuses new work.
+                    sessions.afterRollback(() -> {
+                        closing[0] = closer.submit(sessions::close);
+                        await().atMost(Duration.ofSeconds(10)).until(sessions::isClosed);
+                    });
+                    throw new IllegalStateException("fails once");
+                }
+                ctx.execute("INSERT INTO events (label) VALUES ('second attempt, while closing')");
+            });
+            closing[0].get(10, TimeUnit.SECONDS);
+        } finally {
+            closer.shutdownNow();
+        }
+
+        assertThat(attempts.get()).isEqualTo(2);
+        assertThat(queryLong(db, "SELECT count(*) FROM events WHERE label = 'second attempt, while closing'"))
+                .as("a transaction that has begun finishes its attempts").isEqualTo(1);
+        assertThat(((HikariDataSource) sessions.dataSource()).isClosed()).isTrue();
     }
 
     @Test

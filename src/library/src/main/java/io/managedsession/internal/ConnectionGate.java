@@ -6,12 +6,12 @@ import org.jooq.ConnectionProvider;
 
 /**
  * The gate every use of a transaction's connection passes through. It is the {@link ConnectionProvider} of the
- * transaction's jOOQ configuration, so jOOQ asks it for the connection before each statement; and the
- * {@link GuardedConnection} that user code gets when it asks jOOQ for the raw JDBC connection asks it before each
- * statement it creates. It refuses a {@code DSLContext} or connection used after its transaction ended, from another
- * thread, or while a REQUIRES_NEW transaction has it suspended, with a clear error instead of letting it reach a
- * pooled connection that now belongs to somebody else; and it lets the transaction's deadline bring the server's
- * timeouts up to date before each statement.
+ * transaction's jOOQ configuration, so jOOQ asks it for the connection before each query; it hands out the
+ * {@link GuardedConnection}, whose every call, and every call of the statements, result sets and metadata it hands out
+ * in turn, asks the gate again. It refuses a {@code DSLContext} or connection used after its transaction ended, from
+ * another thread, or while a REQUIRES_NEW transaction has it suspended, with a clear error instead of letting it reach
+ * a pooled connection that now belongs to somebody else; and it lets the transaction's deadline bring the server's
+ * timeouts up to date before a statement is used.
  */
 final class ConnectionGate implements ConnectionProvider {
 
@@ -35,13 +35,18 @@ final class ConnectionGate implements ConnectionProvider {
     @Override
     public Connection acquire() {
         check();
-        scope.beforeStatement();
         return guarded;
     }
 
     @Override
     public void release(Connection released) {
         // The connection stays with the transaction until it ends; the runner returns it to the pool.
+    }
+
+    /** Before a statement executes: {@link #check()}, then the deadline's turn to bring the server's timeouts up. */
+    void beforeExecute() {
+        check();
+        scope.beforeStatement();
     }
 
     /** Refuses use after the transaction ended, from a thread other than its own, or while it is suspended. */

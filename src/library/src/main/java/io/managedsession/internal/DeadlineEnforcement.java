@@ -9,11 +9,17 @@ import org.jooq.exception.DataAccessException;
 import io.managedsession.TransactionOptions;
 
 /**
- * Holds a transaction to its deadline on its connection. The server enforces it: {@code statement_timeout} and
- * {@code lock_timeout} are set locally to the time left when the transaction begins, and set again before a
- * statement when they have fallen behind the time actually left. When the network goes silent the server cannot
- * enforce anything, so the driver's network timeout also stops the client from waiting much past the deadline; it is
- * restored when the transaction ends.
+ * Holds a transaction to its deadline on its connection.
+ *
+ * <p>The server enforces it: {@code statement_timeout} and {@code lock_timeout} are set locally to the time left when
+ * the transaction begins, and set again before a statement is used whenever the value in force has fallen behind the
+ * time actually left. What is in force is modelled exactly: a rollback to a savepoint undoes a {@code SET LOCAL} made
+ * after it, and {@link Savepoints} says so through {@link #restoreServerTimeout(long)}.
+ *
+ * <p>When the network goes silent the server cannot enforce anything, so the driver's network timeout also stops the
+ * client from waiting much past the deadline: before each statement, COMMIT and ROLLBACK it is set to the time left
+ * plus a grace (never longer than the connection's own {@code socketTimeout}), and it is restored when the
+ * transaction ends.
  *
  * <p>Only the transaction's own thread uses it.
  */
@@ -21,7 +27,8 @@ final class DeadlineEnforcement {
 
     /**
      * How far the server's timeouts may lag behind the time actually left before they are set again: a statement
-     * that follows the previous one within this much time does not pay a round trip for it.
+     * that follows the previous one within this much time does not pay a round trip for it. Never more than the time
+     * left itself, so that the lag never more than doubles what is left.
      */
     private static final long SLACK_MILLIS = 10;
 
@@ -31,10 +38,16 @@ final class DeadlineEnforcement {
      */
     private static final int NETWORK_GRACE_MILLIS = 1_000;
 
+    /** in_failed_sql_transaction: the transaction is aborted and runs no statement until it ends. */
+    private static final String IN_FAILED_TRANSACTION = "25P02";
+
+    /** The server's timeouts when nothing is known of what is in force: they are always set again. */
+    static final long UNKNOWN = Long.MAX_VALUE;
+
     private final Deadline deadline;
     private final TransactionOptions options;
     private final Connection connection;
-    private long serverTimeoutMillis;
+    private long serverTimeoutMillis = UNKNOWN;
     private int networkTimeoutToRestore = -1;
 
     DeadlineEnforcement(Deadline deadline, TransactionOptions options, Connection connection) {
@@ -43,47 +56,90 @@ final class DeadlineEnforcement {
         this.connection = connection;
     }
 
-    /**
-     * Bounds how long the driver waits for the server, a little past the deadline. Local to the driver: no round
-     * trip.
-     */
-    void limitNetworkWait() throws SQLException {
-        networkTimeoutToRestore = connection.getNetworkTimeout();
-        long limit = Math.max(1, deadline.remainingNanos() / 1_000_000) + NETWORK_GRACE_MILLIS;
-        connection.setNetworkTimeout(Runnable::run, (int) Math.min(Integer.MAX_VALUE, limit));
+    Deadline deadline() {
+        return deadline;
     }
 
     /**
-     * The SQL that sets the server's timeouts to the time left, sent with the transaction's BEGIN.
+     * At the transaction's begin: bounds the driver's waits by the deadline, and returns the SQL that sets the
+     * server's timeouts to the time left, to be sent with the transaction's BEGIN.
      *
      * @throws io.managedsession.TransactionTimeoutException when the deadline has already passed
      */
-    String serverTimeoutsAtBegin() {
+    String begin() throws SQLException {
         if (deadline.hasPassed()) {
             throw deadline.exceeded(options, null);
         }
+        networkTimeoutToRestore = connection.getNetworkTimeout();
+        limitNetworkWait();
         serverTimeoutMillis = deadline.remainingMillisForServer();
         return ServerSettings.timeouts(serverTimeoutMillis);
     }
 
     /**
-     * Before a statement: fails when the deadline has passed, and brings the server's timeouts up to the time left
-     * when they have fallen behind it by more than a few milliseconds.
+     * Before a statement is used: fails when the deadline has passed, brings the server's timeouts up to the time
+     * left when they have fallen behind it, and shortens the driver's network wait to match.
      */
     void beforeStatement() {
         if (deadline.hasPassed()) {
             throw deadline.exceeded(options, null);
         }
         long left = deadline.remainingMillisForServer();
-        if (serverTimeoutMillis - left > SLACK_MILLIS) {
-            try (Statement statement = connection.createStatement()) {
-                statement.execute(ServerSettings.timeouts(left));
+        try {
+            // The network wait first: the round trip below may be the first to meet a silent network.
+            limitNetworkWait();
+            if (serverTimeoutMillis - left > Math.min(SLACK_MILLIS, left)) {
+                try (Statement statement = connection.createStatement()) {
+                    statement.execute(ServerSettings.timeouts(left));
+                }
                 serverTimeoutMillis = left;
-            } catch (SQLException e) {
-                throw new DataAccessException("Could not bring the statement timeout of a transaction with a deadline"
-                        + " up to date (SQLSTATE " + e.getSQLState() + "): " + e.getMessage(), e);
             }
+        } catch (SQLException e) {
+            if (IN_FAILED_TRANSACTION.equals(e.getSQLState())) {
+                // An earlier statement failed: the one about to run will fail with the same reason, and say so itself.
+                return;
+            }
+            throw new DataAccessException("Could not bring the timeouts of a transaction with a deadline up to date"
+                    + " (SQLSTATE " + e.getSQLState() + "): " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Before COMMIT or ROLLBACK: the driver waits no longer than the time left plus the grace (just the grace when
+     * the deadline has passed, so that a ROLLBACK on a silent network still ends).
+     */
+    void beforeEnd() throws SQLException {
+        limitNetworkWait();
+    }
+
+    private void limitNetworkWait() throws SQLException {
+        long limit = Math.max(0, deadline.remainingNanos() / 1_000_000) + NETWORK_GRACE_MILLIS;
+        if (networkTimeoutToRestore > 0) {
+            limit = Math.min(limit, networkTimeoutToRestore);
+        }
+        connection.setNetworkTimeout(Runnable::run, (int) Math.min(Integer.MAX_VALUE, limit));
+    }
+
+    /** The statement timeout the server has in force, as far as this transaction knows. */
+    long serverTimeoutMillis() {
+        return serverTimeoutMillis;
+    }
+
+    /** A rollback to a savepoint undid the {@code SET LOCAL}s after it: {@code millis} is in force again. */
+    void restoreServerTimeout(long millis) {
+        serverTimeoutMillis = millis;
+    }
+
+    /**
+     * Whether {@code failure} is the deadline being enforced: the server cancelled a statement by the timeouts this
+     * transaction set, when the deadline had come (within the slack its timeouts may lag); or the connection failed
+     * once the deadline had passed (the network timeout). A lock timeout or a cancellation from somewhere else, long
+     * before the deadline, is not, and reaches the caller as it is.
+     */
+    boolean enforced(Throwable failure) {
+        long remainingMillis = deadline.remainingNanos() / 1_000_000;
+        return (SqlStates.isTimeout(failure) && remainingMillis <= SLACK_MILLIS)
+                || (remainingMillis <= 0 && SqlStates.isConnectionFailure(failure));
     }
 
     /** Puts the driver's network timeout back as it was; local to the driver, no round trip. */
@@ -91,9 +147,5 @@ final class DeadlineEnforcement {
         if (networkTimeoutToRestore >= 0) {
             connection.setNetworkTimeout(Runnable::run, networkTimeoutToRestore);
         }
-    }
-
-    Deadline deadline() {
-        return deadline;
     }
 }

@@ -2,105 +2,158 @@ package io.managedsession.internal;
 
 import java.sql.CallableStatement;
 import java.sql.Connection;
+import java.sql.DatabaseMetaData;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.sql.Savepoint;
 import java.sql.Statement;
+import java.util.concurrent.Executor;
 
 import org.jooq.tools.jdbc.DefaultConnection;
 
 /**
- * The transaction's connection as user code sees it when it asks jOOQ for the raw JDBC {@link Connection}.
+ * The transaction's connection as user code sees it: what jOOQ hands out for {@code ctx.connection(...)} and what a
+ * statement's or a result set's {@code getConnection()} leads back to.
  *
- * <p>Creating a statement passes the transaction's {@link ConnectionGate}: it checks that the transaction is still
- * running and that the caller is its thread, so a connection kept beyond its transaction fails clearly instead of
- * reaching a pooled connection that belongs to someone else now. Ending the transaction is the SessionManager's job: {@code commit}, {@code rollback()} and
- * {@code setAutoCommit} are refused, and {@code close} does nothing (the connection goes back to the pool when the
- * transaction ends). Savepoints are left to the caller.
+ * <p>Every call passes the transaction's {@link ConnectionGate} first (jOOQ's {@code DefaultConnection} sends every
+ * call through {@link #getDelegate()}), so a connection kept beyond its transaction, or used from another thread,
+ * fails clearly instead of reaching a pooled connection that belongs to someone else now. Nothing it hands out leads
+ * to the physical connection: statements, result sets and metadata are guarded the same way and lead back here, and
+ * {@code unwrap} gives out only guarded interfaces. Ending the transaction is the SessionManager's job:
+ * {@code commit}, {@code rollback()}, {@code setAutoCommit} and {@code abort} are refused, and {@code close} does
+ * nothing (the connection goes back to the pool when the transaction ends). Savepoints go through the transaction, so
+ * that it knows what rolling back to one undoes.
  */
 final class GuardedConnection extends DefaultConnection {
 
     private final ConnectionGate gate;
+    private final Connection physical;
 
-    GuardedConnection(Connection delegate, ConnectionGate gate) {
-        super(delegate);
+    GuardedConnection(Connection physical, ConnectionGate gate) {
+        super(physical);
         this.gate = gate;
+        this.physical = physical;
     }
+
+    /** Every call of {@code DefaultConnection} reaches the physical connection through here. */
+    @Override
+    public Connection getDelegate() {
+        gate.check();
+        return physical;
+    }
+
+    // --- what it hands out is guarded too -----------------------------------------------------------------------
 
     @Override
     public Statement createStatement() throws SQLException {
-        gate.check();
-        return super.createStatement();
+        return new GuardedStatement(super.createStatement(), this, gate);
     }
 
     @Override
     public Statement createStatement(int resultSetType, int resultSetConcurrency) throws SQLException {
-        gate.check();
-        return super.createStatement(resultSetType, resultSetConcurrency);
+        return new GuardedStatement(super.createStatement(resultSetType, resultSetConcurrency), this, gate);
     }
 
     @Override
     public Statement createStatement(int resultSetType, int resultSetConcurrency, int resultSetHoldability)
             throws SQLException {
-        gate.check();
-        return super.createStatement(resultSetType, resultSetConcurrency, resultSetHoldability);
+        return new GuardedStatement(super.createStatement(resultSetType, resultSetConcurrency, resultSetHoldability),
+                this, gate);
     }
 
     @Override
     public PreparedStatement prepareStatement(String sql) throws SQLException {
-        gate.check();
-        return super.prepareStatement(sql);
+        return new GuardedPreparedStatement(super.prepareStatement(sql), this, gate);
     }
 
     @Override
     public PreparedStatement prepareStatement(String sql, int resultSetType, int resultSetConcurrency)
             throws SQLException {
-        gate.check();
-        return super.prepareStatement(sql, resultSetType, resultSetConcurrency);
+        return new GuardedPreparedStatement(super.prepareStatement(sql, resultSetType, resultSetConcurrency), this,
+                gate);
     }
 
     @Override
     public PreparedStatement prepareStatement(String sql, int resultSetType, int resultSetConcurrency,
             int resultSetHoldability) throws SQLException {
-        gate.check();
-        return super.prepareStatement(sql, resultSetType, resultSetConcurrency, resultSetHoldability);
+        return new GuardedPreparedStatement(super.prepareStatement(sql, resultSetType, resultSetConcurrency,
+                resultSetHoldability), this, gate);
     }
 
     @Override
     public PreparedStatement prepareStatement(String sql, int autoGeneratedKeys) throws SQLException {
-        gate.check();
-        return super.prepareStatement(sql, autoGeneratedKeys);
+        return new GuardedPreparedStatement(super.prepareStatement(sql, autoGeneratedKeys), this, gate);
     }
 
     @Override
     public PreparedStatement prepareStatement(String sql, int[] columnIndexes) throws SQLException {
-        gate.check();
-        return super.prepareStatement(sql, columnIndexes);
+        return new GuardedPreparedStatement(super.prepareStatement(sql, columnIndexes), this, gate);
     }
 
     @Override
     public PreparedStatement prepareStatement(String sql, String[] columnNames) throws SQLException {
-        gate.check();
-        return super.prepareStatement(sql, columnNames);
+        return new GuardedPreparedStatement(super.prepareStatement(sql, columnNames), this, gate);
     }
 
     @Override
     public CallableStatement prepareCall(String sql) throws SQLException {
-        gate.check();
-        return super.prepareCall(sql);
+        return new GuardedCallableStatement(super.prepareCall(sql), this, gate);
     }
 
     @Override
     public CallableStatement prepareCall(String sql, int resultSetType, int resultSetConcurrency) throws SQLException {
-        gate.check();
-        return super.prepareCall(sql, resultSetType, resultSetConcurrency);
+        return new GuardedCallableStatement(super.prepareCall(sql, resultSetType, resultSetConcurrency), this, gate);
     }
 
     @Override
     public CallableStatement prepareCall(String sql, int resultSetType, int resultSetConcurrency,
             int resultSetHoldability) throws SQLException {
-        gate.check();
-        return super.prepareCall(sql, resultSetType, resultSetConcurrency, resultSetHoldability);
+        return new GuardedCallableStatement(super.prepareCall(sql, resultSetType, resultSetConcurrency,
+                resultSetHoldability), this, gate);
     }
+
+    @Override
+    public DatabaseMetaData getMetaData() throws SQLException {
+        return Guards.metaData(super.getMetaData(), this, gate);
+    }
+
+    @Override
+    public <T> T unwrap(Class<T> iface) throws SQLException {
+        return Guards.unwrap(this, physical, iface, gate);
+    }
+
+    @Override
+    public boolean isWrapperFor(Class<?> iface) throws SQLException {
+        return Guards.isWrapperFor(this, physical, iface);
+    }
+
+    // --- savepoints: through the transaction, which keeps track of what a rollback to one undoes ----------------
+
+    @Override
+    public Savepoint setSavepoint() throws SQLException {
+        gate.check();
+        return gate.scope().savepoints().set(null);
+    }
+
+    @Override
+    public Savepoint setSavepoint(String name) throws SQLException {
+        gate.check();
+        return gate.scope().savepoints().set(name);
+    }
+
+    @Override
+    public void rollback(Savepoint savepoint) throws SQLException {
+        gate.check();
+        gate.scope().savepoints().rollbackTo(savepoint);
+    }
+
+    @Override
+    public void releaseSavepoint(Savepoint savepoint) throws SQLException {
+        gate.check();
+        gate.scope().savepoints().release(savepoint);
+    }
+
+    // --- ending the transaction is the SessionManager's job -----------------------------------------------------
 
     @Override
     public void commit() {
@@ -118,8 +171,19 @@ final class GuardedConnection extends DefaultConnection {
     }
 
     @Override
+    public void abort(Executor executor) {
+        throw refused("abort(...)");
+    }
+
+    @Override
     public void close() {
         // Deliberately nothing: the SessionManager returns the connection to the pool when the transaction ends.
+    }
+
+    /** Closed for its user once the transaction has ended, whichever thread asks. */
+    @Override
+    public boolean isClosed() throws SQLException {
+        return gate.scope().state() != TransactionScope.State.ACTIVE || physical.isClosed();
     }
 
     private static UnsupportedOperationException refused(String call) {

@@ -21,6 +21,7 @@ final class InFlightTransactions {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition drained = lock.newCondition();
     private final String managerName;
+    private final ThreadLocal<int[]> runningHooks = new ThreadLocal<>();
     private volatile boolean closed;
 
     InFlightTransactions(String managerName) {
@@ -37,7 +38,7 @@ final class InFlightTransactions {
     }
 
     void exit() {
-        if (running.decrementAndGet() == 0 && closed) {
+        if (running.decrementAndGet() <= 1 && closed) {
             lock.lock();
             try {
                 drained.signalAll();
@@ -53,17 +54,37 @@ final class InFlightTransactions {
     }
 
     /**
-     * Refuses new transactions from now on and waits up to {@code timeout} for the running ones to finish.
+     * Marks the calling thread as running the completion actions of a transaction it still counts as running, or no
+     * longer: a {@code close()} called from such an action must not wait for the transaction that called it.
+     */
+    void hooksRunning(boolean running) {
+        int[] depth = runningHooks.get();
+        if (running) {
+            if (depth == null) {
+                runningHooks.set(new int[] {1});
+            } else {
+                depth[0]++;
+            }
+        } else if (depth != null && --depth[0] == 0) {
+            // Actions can start transactions with actions of their own: only the outermost leaves no residue.
+            runningHooks.remove();
+        }
+    }
+
+    /**
+     * Refuses new transactions from now on and waits up to {@code timeout} for the running ones to finish, apart from
+     * the one whose completion action is calling (which cannot finish before this returns).
      *
      * @return {@code true} when none is running any more
      * @throws InterruptedException when the waiting thread is interrupted
      */
     boolean closeAndAwait(Duration timeout) throws InterruptedException {
         closed = true;
+        int own = runningHooks.get() != null ? 1 : 0;
         long nanos = timeout.toNanos();
         lock.lock();
         try {
-            while (running.get() > 0) {
+            while (running.get() > own) {
                 if (nanos <= 0) {
                     return false;
                 }

@@ -16,65 +16,82 @@ import com.zaxxer.hikari.HikariDataSource;
 
 import io.managedsession.ConnectionUnavailableException;
 import io.managedsession.SessionManager;
+import io.managedsession.TransactionOptions;
 
 /**
  * Takes connections from the manager's DataSource and gives them back, turning failures into clear errors.
  *
- * <p>For a pool the manager owns, transactions are admitted first come, first served: a fair semaphore with one
- * permit per pooled connection. HikariCP hands a returned connection preferably to the thread that returned it, so a
- * few busy threads can keep connections among themselves while others wait until they time out; with many threads per
- * connection (a virtual thread per request) that unfairness shows as seconds of tail latency. Queueing in arrival
- * order costs an uncontended compare-and-set per transaction.
+ * <p>For a pool the manager owns, transactions are admitted through a semaphore with one permit per pooled
+ * connection, so that all waiting for a connection happens here, where a transaction's deadline can bound it; HikariCP
+ * itself then only waits when it must open a connection first. The semaphore is fair (first come, first served) unless
+ * {@code fairConnectionQueue(false)}: HikariCP hands a returned connection preferably to the thread that returned it,
+ * so a few busy threads can keep connections among themselves while others wait until they time out; with many
+ * threads per connection (a virtual thread per request) that unfairness shows as seconds of tail latency. Admission
+ * costs an uncontended compare-and-set per transaction.
+ *
+ * <p>A DataSource passed in by the user is waited on for as long as it waits; the deadline is checked when the
+ * connection comes, and an unused connection goes back at once if it has passed.
  */
 final class PooledConnections {
 
     private static final Logger log = LoggerFactory.getLogger(SessionManager.class);
 
     private final DataSource dataSource;
+    private final HikariDataSource ownedPool;
     private final String managerName;
     private final Semaphore admission;
     private final long admissionTimeoutNanos;
 
-    private PooledConnections(DataSource dataSource, String managerName, Semaphore admission,
-            long admissionTimeoutNanos) {
+    private PooledConnections(DataSource dataSource, HikariDataSource ownedPool, String managerName,
+            Semaphore admission, long admissionTimeoutNanos) {
         this.dataSource = dataSource;
+        this.ownedPool = ownedPool;
         this.managerName = managerName;
         this.admission = admission;
         this.admissionTimeoutNanos = admissionTimeoutNanos;
     }
 
-    /** Connections taken straight from the DataSource, in whatever order it hands them out. */
-    static PooledConnections direct(DataSource dataSource, String managerName) {
-        return new PooledConnections(dataSource, managerName, null, 0);
+    /** Connections taken straight from a DataSource the manager does not own. */
+    static PooledConnections of(DataSource dataSource, String managerName) {
+        return new PooledConnections(dataSource, null, managerName, null, 0);
     }
 
     /**
-     * Connections from a pool the manager owns, admitted in arrival order.
+     * Connections from a pool the manager owns, admitted through a semaphore of one permit per connection.
      *
-     * @param permits          the pool's size
-     * @param admissionTimeout how long a transaction may queue, the pool's connection timeout
+     * @param fair             whether waiting transactions are admitted in arrival order
+     * @param admissionTimeout how long a transaction may wait, the pool's connection timeout
      */
-    static PooledConnections fair(DataSource dataSource, String managerName, int permits, Duration admissionTimeout) {
-        return new PooledConnections(dataSource, managerName, new Semaphore(permits, true),
+    static PooledConnections owned(HikariDataSource pool, String managerName, int poolSize, boolean fair,
+            Duration admissionTimeout) {
+        return new PooledConnections(pool, pool, managerName, new Semaphore(poolSize, fair),
                 admissionTimeout.toNanos());
     }
 
     /**
-     * Takes a connection for a new transaction.
+     * Takes a connection for a new transaction, waiting no longer than its deadline.
      *
      * @param alreadyHeld how many connections of this pool the calling thread holds in suspended transactions
+     * @param deadline    the transaction's deadline, or {@code null}
+     * @param options     the transaction's options, for the deadline's message
+     * @throws ConnectionUnavailableException when no connection came within the connection timeout
+     * @throws io.managedsession.TransactionTimeoutException when the deadline came first
      */
-    Connection acquire(int alreadyHeld) {
-        if (admission != null) {
-            admit(alreadyHeld);
+    Connection acquire(int alreadyHeld, Deadline deadline, TransactionOptions options) {
+        if (deadline != null && deadline.hasPassed()) {
+            // Not even worth a connection: the time ran out before this attempt could begin.
+            throw deadline.exceeded(options, null);
         }
+        if (admission != null) {
+            admit(alreadyHeld, deadline, options);
+        }
+        Connection connection;
         try {
-            Connection connection = dataSource.getConnection();
+            connection = dataSource.getConnection();
             if (connection == null) {
                 throw new ConnectionUnavailableException("The DataSource of SessionManager '" + managerName
                         + "' returned no connection (null)", null);
             }
-            return connection;
         } catch (SQLException e) {
             releaseAdmission();
             throw unavailable(e, alreadyHeld);
@@ -82,28 +99,48 @@ final class PooledConnections {
             releaseAdmission();
             throw e;
         }
+        if (deadline != null && deadline.hasPassed()) {
+            // The DataSource made us wait past the deadline: the connection is unused, so it goes back as it came.
+            release(connection, true, null);
+            throw deadline.exceeded(options, new SQLTransientConnectionException(managerName + " - the connection"
+                    + " came after the deadline" + poolNumbers(), "08001"));
+        }
+        return connection;
     }
 
-    private void admit(int alreadyHeld) {
+    private void admit(int alreadyHeld, Deadline deadline, TransactionOptions options) {
+        long waitNanos = admissionTimeoutNanos;
+        boolean deadlineFirst = deadline != null && deadline.remainingNanos() < waitNanos;
+        if (deadlineFirst) {
+            waitNanos = Math.max(0, deadline.remainingNanos());
+        }
         boolean admitted;
         try {
-            admitted = admission.tryAcquire(admissionTimeoutNanos, TimeUnit.NANOSECONDS);
+            admitted = admission.tryAcquire(waitNanos, TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw unavailable(new SQLTransientConnectionException(managerName + " - Interrupted while waiting for"
                     + " a connection", "08001", e), alreadyHeld);
         }
         if (!admitted) {
-            String numbers = dataSource instanceof HikariDataSource hikari && hikari.getHikariPoolMXBean() != null
-                    ? " (total=" + hikari.getHikariPoolMXBean().getTotalConnections() + ", active="
-                            + hikari.getHikariPoolMXBean().getActiveConnections() + ", idle="
-                            + hikari.getHikariPoolMXBean().getIdleConnections() + ", waiting="
-                            + admission.getQueueLength() + ")"
-                    : " (waiting=" + admission.getQueueLength() + ")";
-            throw unavailable(new SQLTransientConnectionException(managerName + " - Connection is not available,"
-                    + " request timed out after " + TimeUnit.NANOSECONDS.toMillis(admissionTimeoutNanos) + "ms"
-                    + numbers, "08001"), alreadyHeld);
+            SQLTransientConnectionException timedOut = new SQLTransientConnectionException(managerName
+                    + " - Connection is not available, request timed out after "
+                    + TimeUnit.NANOSECONDS.toMillis(waitNanos) + "ms" + poolNumbers(), "08001");
+            if (deadlineFirst) {
+                throw deadline.exceeded(options, timedOut);
+            }
+            throw unavailable(timedOut, alreadyHeld);
         }
+    }
+
+    private String poolNumbers() {
+        if (ownedPool != null && ownedPool.getHikariPoolMXBean() != null) {
+            return " (total=" + ownedPool.getHikariPoolMXBean().getTotalConnections() + ", active="
+                    + ownedPool.getHikariPoolMXBean().getActiveConnections() + ", idle="
+                    + ownedPool.getHikariPoolMXBean().getIdleConnections() + ", waiting="
+                    + (admission == null ? 0 : admission.getQueueLength()) + ")";
+        }
+        return admission == null ? "" : " (waiting=" + admission.getQueueLength() + ")";
     }
 
     private void releaseAdmission() {
@@ -113,23 +150,17 @@ final class PooledConnections {
     }
 
     /**
-     * Gives a connection back. A connection whose transaction did not end cleanly is evicted from a HikariCP pool
-     * rather than reused: its state on the server is unknown.
+     * Gives a connection back. A connection whose transaction did not end cleanly is not reused: its state on the
+     * server is unknown. An owned HikariCP pool evicts it; any other DataSource (a pool of the user's, or one wrapped
+     * by a tracing or logging proxy) gets it aborted first, the standard JDBC way to mark a connection dead, which
+     * every pool sees when it takes the connection back.
      */
     void release(Connection connection, boolean reusable, Throwable primaryFailure) {
         try {
-            giveBack(connection, reusable, primaryFailure);
-        } finally {
-            releaseAdmission();
-        }
-    }
-
-    private void giveBack(Connection connection, boolean reusable, Throwable primaryFailure) {
-        try {
-            if (!reusable && dataSource instanceof HikariDataSource hikari) {
-                hikari.evictConnection(connection);
-            } else {
+            if (reusable) {
                 connection.close();
+            } else {
+                discard(connection);
             }
         } catch (SQLException | RuntimeException e) {
             if (primaryFailure != null) {
@@ -138,6 +169,20 @@ final class PooledConnections {
                 log.warn("SessionManager '{}' could not return a connection to its pool after the transaction ended;"
                         + " the transaction's outcome is not affected", managerName, e);
             }
+        } finally {
+            releaseAdmission();
+        }
+    }
+
+    private void discard(Connection connection) throws SQLException {
+        if (ownedPool != null) {
+            ownedPool.evictConnection(connection);
+            return;
+        }
+        try {
+            connection.abort(Runnable::run);
+        } finally {
+            connection.close();
         }
     }
 

@@ -39,14 +39,31 @@ final class RetryLoop {
     }
 
     private final Instrumentation instrumentation;
+    private final InFlightTransactions inFlight;
     private final String managerName;
 
-    RetryLoop(Instrumentation instrumentation, String managerName) {
+    RetryLoop(Instrumentation instrumentation, InFlightTransactions inFlight, String managerName) {
         this.instrumentation = instrumentation;
+        this.inFlight = inFlight;
         this.managerName = managerName;
     }
 
+    /**
+     * Runs the transaction. It counts as running, for {@code close()} to wait for, from before its first attempt to
+     * after its last: a transaction that has begun may finish its attempts while the manager closes (within the close
+     * timeout); a new one is refused.
+     */
     <T, X extends Exception> T run(TransactionOptions options, TransactionCallback<T, X> callback,
+            TransactionScope suspended, Attempt attempts) throws X {
+        inFlight.enter();
+        try {
+            return runAttempts(options, callback, suspended, attempts);
+        } finally {
+            inFlight.exit();
+        }
+    }
+
+    private <T, X extends Exception> T runAttempts(TransactionOptions options, TransactionCallback<T, X> callback,
             TransactionScope suspended, Attempt attempts) throws X {
         long startNanos = System.nanoTime();
         TransactionFlightEvent event = instrumentation.started(options);

@@ -41,10 +41,10 @@ public final class SessionManagerCore {
         this.inFlight = new InFlightTransactions(settings.name());
         this.instrumentation = new Instrumentation(settings.name(), settings.slowTransactionThreshold(),
                 settings.leakDetectionThreshold());
-        PooledConnections connections = settings.ownsPool() && settings.fairConnectionQueue()
-                ? PooledConnections.fair(dataSource, settings.name(), settings.maximumPoolSize(),
-                        settings.connectionTimeout())
-                : PooledConnections.direct(dataSource, settings.name());
+        PooledConnections connections = dataSource instanceof HikariDataSource owned && settings.ownsPool()
+                ? PooledConnections.owned(owned, settings.name(), settings.maximumPoolSize(),
+                        settings.fairConnectionQueue(), settings.connectionTimeout())
+                : PooledConnections.of(dataSource, settings.name());
         this.runner = new TransactionRunner(jooqConfiguration(settings.jooqSettings()), connections, inFlight,
                 settings.name(), instrumentation, settings.labelInApplicationName());
     }

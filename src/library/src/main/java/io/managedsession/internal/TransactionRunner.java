@@ -45,7 +45,7 @@ public final class TransactionRunner implements RetryLoop.Attempt {
         this.inFlight = inFlight;
         this.managerName = managerName;
         this.instrumentation = instrumentation;
-        this.retryLoop = new RetryLoop(instrumentation, managerName);
+        this.retryLoop = new RetryLoop(instrumentation, inFlight, managerName);
         this.labelInApplicationName = labelInApplicationName;
     }
 
@@ -119,10 +119,10 @@ public final class TransactionRunner implements RetryLoop.Attempt {
     private <T, X extends Exception> T nested(TransactionScope scope, TransactionOptions options,
             TransactionCallback<T, X> callback) throws X {
         checkCompatible(options, scope);
-        Throwable doomedBefore = scope.rollbackOnlyCause();
         Throwable[] callbackFailure = new Throwable[1];
         try {
-            // jOOQ's nested transactionResult: the ScopeTransactionProvider makes it a savepoint.
+            // jOOQ's nested transactionResult: the ScopeTransactionProvider makes it a savepoint, and rolling back to
+            // it undoes whatever failed inside it, a joined block included (see Savepoints).
             return scope.dsl().transactionResult(configuration -> {
                 try {
                     return callback.run(configuration.dsl());
@@ -132,8 +132,6 @@ public final class TransactionRunner implements RetryLoop.Attempt {
                 }
             });
         } catch (Throwable thrown) {
-            // Rolled back to the savepoint: whatever failed inside it, a joined block included, is undone with it.
-            scope.restoreRollbackOnly(doomedBefore);
             throw ExceptionTunnel.<X>rethrow(thrown, callbackFailure[0]);
         }
     }
@@ -171,57 +169,62 @@ public final class TransactionRunner implements RetryLoop.Attempt {
         return retryLoop.run(options, callback, suspended, this);
     }
 
+    /**
+     * One attempt: takes a connection (waiting no longer than the deadline), runs the callback in a transaction on
+     * it, gives the connection back on every path, the JVM's own errors included, then runs the completion actions.
+     */
     @Override
     public <T, X extends Exception> T attempt(TransactionOptions options, TransactionCallback<T, X> callback,
             TransactionScope suspended, Deadline deadline, int attempt) throws X {
-        inFlight.enter();
+        Thread thread = Thread.currentThread();
+        if (thread.isInterrupted()) {
+            throw new SessionException("No transaction was started: thread " + MessageParts.thread(thread)
+                    + " is interrupted (its interrupt flag is kept)");
+        }
+        long beforeAcquire = System.nanoTime();
+        Connection connection = connections.acquire(suspended == null ? 0 : suspended.heldConnections(), deadline,
+                options);
+        // From here on the connection is this attempt's: every path, whatever it throws, gives it back exactly once.
+        TransactionScope scope = null;
+        LeakDetector.Watch watch = null;
+        T result = null;
+        Throwable failure = null;
+        long acquired = System.nanoTime();
         try {
-            Thread thread = Thread.currentThread();
-            if (thread.isInterrupted()) {
-                throw new SessionException("No transaction was started: thread " + MessageParts.thread(thread)
-                        + " is interrupted (its interrupt flag is kept)");
-            }
-            if (deadline != null && deadline.hasPassed()) {
-                // Not even worth a connection: the time ran out before this attempt could begin.
-                throw deadline.exceeded(options, null);
-            }
-            long beforeAcquire = System.nanoTime();
-            Connection connection = connections.acquire(suspended == null ? 0 : suspended.heldConnections());
-            long acquired = System.nanoTime();
             instrumentation.connectionAcquired(acquired - beforeAcquire);
-            LeakDetector.Watch watch = instrumentation.watch(options);
+            watch = instrumentation.watch(options);
             instrumentation.attemptBegan(options, attempt);
-            TransactionScope scope = new TransactionScope(connection, thread, managerName, options, deadline,
-                    suspended, labelInApplicationName);
+            scope = new TransactionScope(connection, thread, managerName, options, deadline, suspended,
+                    labelInApplicationName);
             TransactionScope previous = threadScope.enter(scope);
-            if (previous != null) {
-                previous.suspend();
-            }
-            T result = null;
-            Throwable failure = null;
             try {
+                if (previous != null) {
+                    previous.suspend();
+                }
                 result = execute(scope, callback);
-            } catch (Throwable t) {
-                failure = scope.asTimeoutIfDeadlineEnforced(t);
             } finally {
                 threadScope.leave(previous);
                 if (previous != null) {
                     previous.resume();
                 }
-                connections.release(connection, scope.finish(), failure);
-                if (watch != null) {
-                    watch.ended();
-                }
             }
-            instrumentation.attemptEnded(options, attempt, acquired, failure);
-            scope.runCompletionCallbacks(failure);
-            if (failure != null) {
-                throw ExceptionTunnel.<X>rethrow(failure, failure);
-            }
-            return result;
+        } catch (Throwable t) {
+            failure = scope == null ? t : scope.asTimeoutIfDeadlineEnforced(t);
         } finally {
-            inFlight.exit();
+            // A scope that never began leaves the connection as it came: fit for the pool.
+            connections.release(connection, scope == null || scope.finish(), failure);
+            if (watch != null) {
+                watch.ended();
+            }
         }
+        instrumentation.attemptEnded(options, attempt, acquired, failure);
+        if (scope != null) {
+            scope.runCompletionCallbacks(failure, inFlight);
+        }
+        if (failure != null) {
+            throw ExceptionTunnel.<X>rethrow(failure, failure);
+        }
+        return result;
     }
 
     private <T, X extends Exception> T execute(TransactionScope scope, TransactionCallback<T, X> callback) throws X {

@@ -52,6 +52,7 @@ final class TransactionScope {
     private boolean commitOutcomeUnknown;
     private TransactionSettings actualSettings;
     private CompletionCallbacks completion;
+    private Savepoints savepoints;
 
     TransactionScope(Connection connection, Thread owner, String managerName, TransactionOptions options,
             Deadline deadline, TransactionScope suspendedParent, boolean labelInApplicationName) {
@@ -77,7 +78,7 @@ final class TransactionScope {
     /** Starts the transaction (first call) or a savepoint for a nested transaction (later calls). */
     Savepoint begin() throws SQLException {
         if (begun) {
-            return connection.setSavepoint();
+            return savepoints().set(null);
         }
         begun = true;
         // No round trip: the PostgreSQL driver sends BEGIN together with the first statement.
@@ -87,8 +88,7 @@ final class TransactionScope {
         }
         String settings = ServerSettings.atBegin(options, managerName, labelInApplicationName);
         if (deadline != null) {
-            deadline.limitNetworkWait();
-            String timeouts = deadline.serverTimeoutsAtBegin();
+            String timeouts = deadline.begin();
             settings = settings == null ? timeouts : settings + timeouts;
         }
         if (settings != null) {
@@ -100,7 +100,7 @@ final class TransactionScope {
         return null;
     }
 
-    /** Before each statement jOOQ runs (the gate has let it through): the deadline's turn. */
+    /** Before a statement is used (the gate has let it through): the deadline's turn. */
     void beforeStatement() {
         if (deadline != null && begun) {
             deadline.beforeStatement();
@@ -110,7 +110,7 @@ final class TransactionScope {
     void commit(Savepoint savepoint) {
         if (savepoint != null) {
             try {
-                connection.releaseSavepoint(savepoint);
+                savepoints().release(savepoint);
             } catch (SQLException e) {
                 throw new DataAccessException("Could not release the savepoint of a nested transaction: "
                         + e.getMessage(), e);
@@ -118,6 +118,9 @@ final class TransactionScope {
             return;
         }
         try {
+            if (deadline != null) {
+                deadline.beforeEnd();
+            }
             connection.commit();
             state = State.COMMITTED;
         } catch (SQLException e) {
@@ -140,12 +143,15 @@ final class TransactionScope {
     void rollback(Savepoint savepoint) {
         try {
             if (savepoint != null) {
-                connection.rollback(savepoint);
+                savepoints().rollbackTo(savepoint);
                 return;
             }
             if (state == State.FAILED) {
                 // The connection failed during COMMIT: there is nothing left to roll back on it.
                 return;
+            }
+            if (deadline != null) {
+                deadline.beforeEnd();
             }
             connection.rollback();
             state = State.ROLLED_BACK;
@@ -165,6 +171,11 @@ final class TransactionScope {
                     + " committed: a joined block failed with " + rollbackOnlyCause + " and the outer block returned"
                     + " normally", rollbackOnlyCause);
         }
+        if (connectionLost()) {
+            throw new RollbackOnlyException("The transaction" + labelText() + " was rolled back and nothing was"
+                    + " committed: the connection to the server was lost while it ran, which rolls a transaction back,"
+                    + " and the callback caught the failure and returned normally", null);
+        }
         if (abortedOnServer()) {
             throw new RollbackOnlyException("The transaction" + labelText() + " was rolled back and nothing was"
                     + " committed: a statement failed inside it, so PostgreSQL aborted the transaction, and the"
@@ -178,6 +189,18 @@ final class TransactionScope {
             throw new SessionException("The transaction" + labelText() + " was rolled back because thread "
                     + MessageParts.thread(owner) + " was interrupted while it ran; nothing was committed and the"
                     + " interrupt flag is kept");
+        }
+    }
+
+    /**
+     * Whether the connection is gone: the driver (or the pool, which replaces a broken connection by a closed one) says
+     * so without a round trip. A transaction whose connection is gone cannot commit.
+     */
+    private boolean connectionLost() {
+        try {
+            return connection.isClosed();
+        } catch (SQLException e) {
+            return true;
         }
     }
 
@@ -205,11 +228,7 @@ final class TransactionScope {
                 || failure instanceof CommitOutcomeUnknownException) {
             return failure;
         }
-        if (SqlStates.isTimeout(failure)
-                || (deadline.deadline().hasPassed() && SqlStates.isConnectionFailure(failure))) {
-            return deadline.deadline().exceeded(options, failure);
-        }
-        return failure;
+        return deadline.enforced(failure) ? deadline.deadline().exceeded(options, failure) : failure;
     }
 
     /**
@@ -217,12 +236,21 @@ final class TransactionScope {
      * pool as it is, {@code false} when it should be evicted (the transaction did not end cleanly).
      */
     boolean finish() {
-        State outcome = state;
-        if (outcome == State.ACTIVE) {
-            // jOOQ did not get to commit or roll back (for example begin() itself failed).
-            state = State.FAILED;
-            return false;
+        if (state == State.ACTIVE) {
+            // jOOQ did not get to commit or roll back: begin() itself failed, or nothing began (the deadline had passed
+            // by the time the connection came). The connection is healthy unless this rollback says otherwise; the
+            // driver sends nothing when no transaction is open.
+            try {
+                if (!connection.getAutoCommit()) {
+                    connection.rollback();
+                }
+                state = State.ROLLED_BACK;
+            } catch (SQLException e) {
+                state = State.FAILED;
+                connectionBroken = true;
+            }
         }
+        State outcome = state;
         if (outcome == State.FAILED || connectionBroken) {
             return false;
         }
@@ -274,9 +302,41 @@ final class TransactionScope {
     }
 
     /** Runs the completion actions, if any were registered, now that the outcome is final. */
-    void runCompletionCallbacks(Throwable failure) {
+    void runCompletionCallbacks(Throwable failure, InFlightTransactions inFlight) {
         if (completion != null) {
-            completion.run(this, failure);
+            completion.run(this, failure, inFlight);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Savepoints: what rolling back to one undoes
+    // ---------------------------------------------------------------------------------------------------------------
+
+    /** The savepoints open in this transaction; created on the first one. */
+    Savepoints savepoints() {
+        if (savepoints == null) {
+            savepoints = new Savepoints(connection, this);
+        }
+        return savepoints;
+    }
+
+    long serverTimeoutMillis() {
+        return deadline == null ? DeadlineEnforcement.UNKNOWN : deadline.serverTimeoutMillis();
+    }
+
+    void restoreServerTimeout(long millis) {
+        if (deadline != null) {
+            deadline.restoreServerTimeout(millis);
+        }
+    }
+
+    CompletionCallbacks.Position completionPosition() {
+        return completion == null ? CompletionCallbacks.Position.NONE : completion.position();
+    }
+
+    void undoCompletionActionsSince(CompletionCallbacks.Position position) {
+        if (completion != null) {
+            completion.undoSince(position);
         }
     }
 

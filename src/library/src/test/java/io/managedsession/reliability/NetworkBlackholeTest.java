@@ -106,4 +106,54 @@ class NetworkBlackholeTest {
             proxy.resumeForwarding();
         }
     }
+
+    @Test
+    void networkThatGoesSilentLateInATransactionStillEndsItNearItsDeadline(TestDatabase db) throws Exception {
+        Duration deadline = Duration.ofSeconds(3);
+        try (CommitCuttingProxy proxy = CommitCuttingProxy.toServerOf(db);
+             SessionManager sessions = Managers.via(db, urlThrough(proxy, db)).maximumPoolSize(1).build()) {
+            sessions.transaction(ctx -> ctx.fetchValue("SELECT 1"));
+
+            long start = System.nanoTime();
+            Throwable caught = catchThrowable(() -> sessions.transaction(TransactionOptions.builder()
+                    .deadline(deadline).label("late-silence").build(), ctx -> {
+                        ctx.execute("SELECT pg_sleep(2)");
+                        proxy.blackhole();
+                        ctx.fetchValue("SELECT 1");
+                    }));
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+            assertThat(caught).isInstanceOf(TransactionTimeoutException.class)
+                    .hasMessageContaining("'late-silence' exceeded its deadline of 3000 ms");
+            assertThat(took).as("the client stops waiting about a second after the deadline, not a second after the"
+                    + " time the deadline left at begin").isLessThan(deadline.plusMillis(1_500));
+            proxy.resumeForwarding();
+        }
+    }
+
+    @Test
+    void deadlineNeverLengthensTheSocketTimeout(TestDatabase db) throws Exception {
+        Duration socketTimeout = Duration.ofSeconds(1);
+        try (CommitCuttingProxy proxy = CommitCuttingProxy.toServerOf(db);
+             SessionManager sessions = Managers.via(db, urlThrough(proxy, db)).maximumPoolSize(1)
+                     .socketTimeout(socketTimeout).build()) {
+            sessions.transaction(ctx -> ctx.fetchValue("SELECT 1"));
+
+            long[] silentSince = new long[1];
+            Throwable caught = catchThrowable(() -> sessions.transaction(TransactionOptions.builder()
+                    .deadline(Duration.ofSeconds(6)).build(), ctx -> {
+                        ctx.fetchValue("SELECT 1");
+                        proxy.blackhole();
+                        silentSince[0] = System.nanoTime();
+                        ctx.fetchValue("SELECT 1");
+                    }));
+            Duration waited = Duration.ofNanos(System.nanoTime() - silentSince[0]);
+
+            assertThat(caught).as("the socket timeout, not the deadline, ended it")
+                    .isInstanceOf(DataAccessException.class)
+                    .isNotInstanceOf(TransactionTimeoutException.class);
+            assertThat(waited).isLessThan(socketTimeout.plusMillis(1_500));
+            proxy.resumeForwarding();
+        }
+    }
 }

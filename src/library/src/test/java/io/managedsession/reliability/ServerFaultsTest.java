@@ -35,6 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
 import com.zaxxer.hikari.HikariDataSource;
 
 import io.managedsession.CommitOutcomeUnknownException;
+import io.managedsession.RollbackOnlyException;
 import io.managedsession.SessionManager;
 import io.managedsession.support.Bank;
 import io.managedsession.support.OwnPostgres;
@@ -105,6 +106,36 @@ class ServerFaultsTest {
             sessions.transaction(ctx -> Bank.deposit(ctx, alice, 1));
         }
         assertThat(count("SELECT balance FROM accounts WHERE owner = 'alice'")).isEqualTo(100_20);
+        assertThat(((HikariDataSource) sessions.dataSource()).getHikariPoolMXBean().getActiveConnections()).isZero();
+    }
+
+    @Test
+    void backendKilledAndTheFailureSwallowedEndsInRollbackOnlyNotACommitFailure() throws Exception {
+        long alice = sessions.transactionResult(ctx -> Bank.open(ctx, "alice", 100_00));
+        long accountsBefore = count("SELECT count(*) FROM accounts");
+
+        Throwable caught;
+        try (Connection killer = DriverManager.getConnection(server.jdbcUrl("bank"), "postgres", null)) {
+            caught = catchThrowable(() -> sessions.transaction(ctx -> {
+                Bank.open(ctx, "never committed", 5_00);
+                int pid = ctx.select(field("pg_backend_pid()", Integer.class)).fetchSingle().value1();
+                try (PreparedStatement kill = killer.prepareStatement("SELECT pg_terminate_backend(?, 10000)")) {
+                    kill.setInt(1, pid);
+                    kill.execute();
+                }
+                try {
+                    Bank.deposit(ctx, alice, 2_00); // on a connection whose backend is gone
+                } catch (DataAccessException swallowed) {
+                    // The block carries on as if nothing happened.
+                }
+            }));
+        }
+
+        assertThat(caught).isInstanceOf(RollbackOnlyException.class)
+                .hasMessageContaining("connection to the server was lost");
+        assertThat(count("SELECT count(*) FROM accounts")).isEqualTo(accountsBefore);
+        long balance = sessions.transactionResult(ctx -> Bank.balance(ctx, alice));
+        assertThat(balance).isEqualTo(100_00);
         assertThat(((HikariDataSource) sessions.dataSource()).getHikariPoolMXBean().getActiveConnections()).isZero();
     }
 

@@ -1,0 +1,178 @@
+package io.managedsession;
+
+import static io.managedsession.support.SecondConnection.execute;
+import static io.managedsession.support.SecondConnection.rowCount;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
+
+import java.sql.CallableStatement;
+import java.sql.Connection;
+import java.sql.DatabaseMetaData;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.postgresql.PGConnection;
+import org.postgresql.jdbc.PgConnection;
+import org.postgresql.jdbc.PgStatement;
+
+import io.managedsession.support.Managers;
+import io.managedsession.testing.DatabaseTest;
+import io.managedsession.testing.TestDatabase;
+
+/**
+ * The raw JDBC connection of a transaction, walked every way JDBC allows: every route back to a connection leads to
+ * the guard, which refuses to end the transaction, refuses other threads and refuses use after the end; nothing
+ * hands out the driver's physical connection.
+ */
+@DatabaseTest(migrations = {})
+class GuardedConnectionTest {
+
+    private final TestDatabase db;
+    private SessionManager sessions;
+
+    GuardedConnectionTest(TestDatabase db) {
+        this.db = db;
+    }
+
+    @BeforeAll
+    static void createTable(TestDatabase db) {
+        execute(db, "CREATE TABLE notes (id integer PRIMARY KEY)");
+    }
+
+    @BeforeEach
+    void start() {
+        execute(db, "TRUNCATE notes");
+        sessions = Managers.on(db).maximumPoolSize(1).build();
+    }
+
+    @AfterEach
+    void stop() {
+        db.assertNothingLeaked(sessions);
+        sessions.close();
+    }
+
+    @Test
+    void statementsLeadBackToTheGuardSoTheyCannotCommitMidBlock() {
+        Throwable caught = catchThrowable(() -> sessions.transaction(ctx -> ctx.connection(connection -> {
+            try (Statement statement = connection.createStatement();
+                 PreparedStatement prepared = connection.prepareStatement("SELECT 1");
+                 CallableStatement callable = connection.prepareCall("SELECT 1")) {
+                statement.execute("INSERT INTO notes VALUES (1)");
+                assertThat(statement.getConnection()).isSameAs(connection);
+                assertThat(prepared.getConnection()).isSameAs(connection);
+                assertThat(callable.getConnection()).isSameAs(connection);
+                assertThatThrownBy(() -> statement.getConnection().commit())
+                        .isInstanceOf(UnsupportedOperationException.class);
+            }
+            throw new IllegalStateException("the block fails after its first row");
+        })));
+
+        assertThat(caught).isInstanceOf(IllegalStateException.class);
+        assertThat(rowCount(db, "notes")).as("nothing committed mid-block").isZero();
+    }
+
+    @Test
+    void metadataLeadsBackToTheGuardSoItCannotSwitchToAutoCommit() {
+        Throwable caught = catchThrowable(() -> sessions.transaction(ctx -> ctx.connection(connection -> {
+            connection.createStatement().execute("INSERT INTO notes VALUES (1)");
+            assertThat(connection.getMetaData().getConnection()).isSameAs(connection);
+            assertThatThrownBy(() -> connection.getMetaData().getConnection().setAutoCommit(true))
+                    .isInstanceOf(UnsupportedOperationException.class);
+            throw new IllegalStateException("the block fails after its first row");
+        })));
+
+        assertThat(caught).isInstanceOf(IllegalStateException.class);
+        assertThat(rowCount(db, "notes")).isZero();
+    }
+
+    @Test
+    void resultSetsLeadBackToTheGuardedStatement() throws SQLException {
+        sessions.transaction(ctx -> ctx.connection(connection -> {
+            Statement statement = connection.createStatement();
+            ResultSet rows = statement.executeQuery("SELECT 1");
+            assertThat(rows.getStatement()).isSameAs(statement);
+            PreparedStatement prepared = connection.prepareStatement("SELECT 1");
+            assertThat(prepared.executeQuery().getStatement()).isSameAs(prepared);
+            ResultSet tables = connection.getMetaData().getTables(null, null, "notes", null);
+            assertThat(tables.getStatement()).as("metadata results come from no statement of the user's").isNull();
+        }));
+        // jOOQ's own statements too.
+        sessions.transaction(ctx -> {
+            ResultSet rows = ctx.resultQuery("SELECT 1").fetchResultSet();
+            Connection reached = rows.getStatement().getConnection();
+            assertThatThrownBy(reached::commit).isInstanceOf(UnsupportedOperationException.class);
+            rows.close();
+        });
+    }
+
+    @Test
+    void unwrapHandsOutOnlyGuardedInterfacesNeverTheDriversConnection() {
+        PGConnection[] kept = new PGConnection[1];
+        sessions.transaction(ctx -> ctx.connection(connection -> {
+            assertThat(connection.unwrap(Connection.class)).isSameAs(connection);
+            assertThat(connection.isWrapperFor(PgConnection.class)).isFalse();
+            assertThatThrownBy(() -> connection.unwrap(PgConnection.class)).isInstanceOf(SQLException.class)
+                    .hasMessageContaining("is refused");
+            assertThat(connection.isWrapperFor(PGConnection.class)).isTrue();
+            kept[0] = connection.unwrap(PGConnection.class);
+            assertThat(kept[0].getBackendPID()).as("usable while the transaction runs").isPositive();
+            assertThat(kept[0]).isNotInstanceOf(Connection.class);
+            Statement statement = connection.createStatement();
+            assertThatThrownBy(() -> statement.unwrap(PgStatement.class))
+                    .isInstanceOf(SQLException.class);
+        }));
+
+        assertThatThrownBy(kept[0]::getBackendPID).as("refused once the transaction ended")
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("has already ended");
+    }
+
+    @Test
+    void anotherThreadCannotUseTheTransactionsStatements() throws Exception {
+        ExecutorService other = Executors.newSingleThreadExecutor();
+        try {
+            sessions.transaction(ctx -> ctx.connection(connection -> {
+                PreparedStatement prepared = connection.prepareStatement("INSERT INTO notes VALUES (?)");
+                Throwable fromOtherThread = other.submit(() -> catchThrowable(() -> {
+                    prepared.setInt(1, 7);
+                    prepared.executeUpdate();
+                })).get(10, TimeUnit.SECONDS);
+                assertThat(fromOtherThread).isInstanceOf(IllegalStateException.class)
+                        .hasMessageContaining("was used from thread");
+            }));
+        } finally {
+            other.shutdownNow();
+        }
+        assertThat(rowCount(db, "notes")).isZero();
+    }
+
+    @Test
+    void metadataStatementsAndConnectionKeptBeyondTheTransactionRefuseToWork() throws SQLException {
+        Object[] kept = new Object[3];
+        sessions.transaction(ctx -> ctx.connection(connection -> {
+            kept[0] = connection;
+            kept[1] = connection.getMetaData();
+            kept[2] = connection.createStatement();
+        }));
+        // The pool's only connection now serves the next transaction: nothing kept may reach it.
+        sessions.transaction(next -> {
+            assertThatThrownBy(() -> ((DatabaseMetaData) kept[1]).getTables(null, null, "%", null))
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("has already ended");
+            assertThatThrownBy(() -> ((Statement) kept[2]).execute("INSERT INTO notes VALUES (2)"))
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("has already ended");
+            assertThatThrownBy(() -> ((Connection) kept[0]).createStatement())
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("has already ended");
+            assertThat(((Connection) kept[0]).isClosed()).isTrue();
+        });
+        assertThat(rowCount(db, "notes")).isZero();
+    }
+}
