@@ -1,13 +1,22 @@
 package io.managedsession.database;
 
+import java.util.UUID;
+
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.postgresql.PostgreSQLContainer;
+import org.testcontainers.utility.DockerImageName;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.exception.NotFoundException;
 
 /**
  * The Testcontainers source. Only {@link DatabaseResolver} touches this class, and only after it found Testcontainers
  * on the class path, so the optional dependency is never needed otherwise.
  */
 final class ContainerDatabase {
+
+    /** The container's superuser and its first database. */
+    private static final String USER = "managed_session";
 
     private ContainerDatabase() {
     }
@@ -20,11 +29,60 @@ final class ContainerDatabase {
         }
     }
 
+    /**
+     * Starts a container from {@code image}, used as a compatible substitute for the official {@code postgres} image.
+     * A container that started but did not get ready is stopped again.
+     */
     @SuppressWarnings("resource") // stopped by the returned PostgresDatabase
     static PostgresDatabase start(String image) {
-        PostgreSQLContainer container = new PostgreSQLContainer(image);
-        container.start();
+        DockerImageName name = DockerImageName.parse(image);
+        pullOnceIfMissing(name);
+        // A password of its own, like any real server's: tests that forget to pass credentials fail here, not later.
+        PostgreSQLContainer container = new PostgreSQLContainer(name.asCompatibleSubstituteFor("postgres"))
+                .withUsername(USER)
+                .withPassword(UUID.randomUUID().toString())
+                .withDatabaseName(USER);
+        try {
+            container.start();
+        } catch (RuntimeException e) {
+            container.stop();
+            throw e;
+        }
         return new PostgresDatabase(PostgresDatabase.Origin.TESTCONTAINERS, container.getJdbcUrl(),
                 container.getUsername(), container.getPassword(), container::stop);
+    }
+
+    /**
+     * Pulls an image this machine does not have, once. Testcontainers would retry a failed pull for two minutes; on a
+     * machine that reaches no registry (offline, air-gapped) the first attempt fails at once and says why, and that is
+     * enough to decide.
+     */
+    private static void pullOnceIfMissing(DockerImageName name) {
+        DockerClient docker = DockerClientFactory.instance().client();
+        try {
+            docker.inspectImageCmd(name.asCanonicalNameString()).exec();
+            return;
+        } catch (NotFoundException missing) {
+            // Pulled below.
+        }
+        try {
+            docker.pullImageCmd(name.getUnversionedPart()).withTag(name.getVersionPart()).start().awaitCompletion();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while pulling image " + name.asCanonicalNameString(), e);
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("image " + name.asCanonicalNameString() + " is not on this machine and"
+                    + " could not be pulled: " + e.getMessage(), e);
+        }
+    }
+
+    /** The innermost cause of a failed start, in a phrase: Testcontainers wraps the reason a few levels deep. */
+    static String describe(Throwable failure) {
+        Throwable root = failure;
+        for (int depth = 0; root.getCause() != null && root.getCause() != root && depth < 20; depth++) {
+            root = root.getCause();
+        }
+        return root == failure ? String.valueOf(failure.getMessage())
+                : failure.getMessage() + ": " + root.getClass().getSimpleName() + ": " + root.getMessage();
     }
 }

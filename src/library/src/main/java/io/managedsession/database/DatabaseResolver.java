@@ -19,9 +19,13 @@ import io.managedsession.internal.JdbcUrls;
  *   <li>an explicit JDBC URL: system property {@value #URL_PROPERTY} or environment variable {@value #URL_ENV}
  *       (credentials from {@value #USERNAME_PROPERTY} / {@value #USERNAME_ENV} and {@value #PASSWORD_PROPERTY} /
  *       {@value #PASSWORD_ENV}, or inside the URL);</li>
- *   <li>a Testcontainers PostgreSQL {@value #CONTAINER_IMAGE} container, when Testcontainers is on the class path and
- *       a Docker engine answers (set {@value #TESTCONTAINERS_PROPERTY} or {@value #TESTCONTAINERS_ENV} to
- *       {@code false} to skip the check);</li>
+ *   <li>a Testcontainers PostgreSQL container, when Testcontainers is on the class path and a Docker engine answers:
+ *       image {@value #CONTAINER_IMAGE} unless {@value #IMAGE_PROPERTY} / {@value #IMAGE_ENV} or
+ *       {@link #withContainerImage(String)} name another (a mirror, a pinned version, an image of the official one's
+ *       kind). {@value #TESTCONTAINERS_PROPERTY} / {@value #TESTCONTAINERS_ENV} set to {@code false} skips this
+ *       step; set to {@code true} it is required: without Docker, or when the image cannot be started, resolving
+ *       fails with the reason. Otherwise a Docker engine that answers but cannot start the image (offline, no such
+ *       image) falls back to the next step, with one WARN naming the cause;</li>
  *   <li>an embedded PostgreSQL 18 (zonky), started on a free port: in a throw-away data directory, or in
  *       {@link #withEmbeddedDataDirectory(Path) a directory that persists} between runs.</li>
  * </ol>
@@ -43,12 +47,16 @@ public final class DatabaseResolver {
     public static final String PASSWORD_PROPERTY = "managedsession.database.password";
     /** Environment variable holding the password for the explicit URL. */
     public static final String PASSWORD_ENV = "MANAGEDSESSION_DATABASE_PASSWORD";
-    /** System property: {@code false} skips the Docker check and Testcontainers. */
+    /** System property: {@code false} skips the Docker check and Testcontainers, {@code true} requires them. */
     public static final String TESTCONTAINERS_PROPERTY = "managedsession.database.testcontainers";
-    /** Environment variable: {@code false} skips the Docker check and Testcontainers. */
+    /** Environment variable: {@code false} skips the Docker check and Testcontainers, {@code true} requires them. */
     public static final String TESTCONTAINERS_ENV = "MANAGEDSESSION_DATABASE_TESTCONTAINERS";
-    /** The container image used with Testcontainers. */
+    /** The container image used with Testcontainers unless another is named. */
     public static final String CONTAINER_IMAGE = "postgres:18";
+    /** System property naming the container image, used as a compatible substitute for {@code postgres}. */
+    public static final String IMAGE_PROPERTY = "managedsession.database.image";
+    /** Environment variable naming the container image, used as a compatible substitute for {@code postgres}. */
+    public static final String IMAGE_ENV = "MANAGEDSESSION_DATABASE_IMAGE";
 
     private static final Logger log = LoggerFactory.getLogger(DatabaseResolver.class);
 
@@ -57,14 +65,19 @@ public final class DatabaseResolver {
     private final Path embeddedDataDirectory;
     private final PostgresDatabase given;
     private final boolean testcontainersEnabled;
+    private final String image;
+
+    /** Whether, and how firmly, a container is asked for. */
+    private enum ContainerChoice { NEVER, IF_DOCKER_ANSWERS, REQUIRED }
 
     private DatabaseResolver(UnaryOperator<String> properties, UnaryOperator<String> environment,
-            Path embeddedDataDirectory, PostgresDatabase given, boolean testcontainersEnabled) {
+            Path embeddedDataDirectory, PostgresDatabase given, boolean testcontainersEnabled, String image) {
         this.properties = properties;
         this.environment = environment;
         this.embeddedDataDirectory = embeddedDataDirectory;
         this.given = given;
         this.testcontainersEnabled = testcontainersEnabled;
+        this.image = image;
     }
 
     /**
@@ -73,7 +86,7 @@ public final class DatabaseResolver {
      * @return the resolver
      */
     public static DatabaseResolver fromEnvironment() {
-        return new DatabaseResolver(System::getProperty, System::getenv, null, null, true);
+        return new DatabaseResolver(System::getProperty, System::getenv, null, null, true, null);
     }
 
     /**
@@ -87,7 +100,7 @@ public final class DatabaseResolver {
     public static DatabaseResolver from(Properties systemProperties, Map<String, String> environment) {
         Properties properties = (Properties) systemProperties.clone();
         Map<String, String> env = Map.copyOf(environment);
-        return new DatabaseResolver(properties::getProperty, env::get, null, null, true);
+        return new DatabaseResolver(properties::getProperty, env::get, null, null, true, null);
     }
 
     /**
@@ -99,7 +112,7 @@ public final class DatabaseResolver {
      */
     public DatabaseResolver withEmbeddedDataDirectory(Path directory) {
         return new DatabaseResolver(properties, environment, Objects.requireNonNull(directory, "directory"), given,
-                testcontainersEnabled);
+                testcontainersEnabled, image);
     }
 
     /**
@@ -120,7 +133,8 @@ public final class DatabaseResolver {
         PostgresDatabase database = new PostgresDatabase(PostgresDatabase.Origin.EXPLICIT_URL, jdbcUrl,
                 username != null ? username : setting(USERNAME_PROPERTY, USERNAME_ENV),
                 password != null ? password : setting(PASSWORD_PROPERTY, PASSWORD_ENV), null);
-        return new DatabaseResolver(properties, environment, embeddedDataDirectory, database, testcontainersEnabled);
+        return new DatabaseResolver(properties, environment, embeddedDataDirectory, database, testcontainersEnabled,
+                image);
     }
 
     /**
@@ -130,7 +144,34 @@ public final class DatabaseResolver {
      * @return the new resolver
      */
     public DatabaseResolver withoutTestcontainers() {
-        return new DatabaseResolver(properties, environment, embeddedDataDirectory, given, false);
+        return new DatabaseResolver(properties, environment, embeddedDataDirectory, given, false, image);
+    }
+
+    /**
+     * Returns a resolver like this one that starts containers from {@code image} (before {@value #IMAGE_PROPERTY}
+     * and {@value #IMAGE_ENV}), used as a compatible substitute for {@code postgres}: an image that follows the
+     * official one's contract ({@code POSTGRES_USER}, {@code POSTGRES_PASSWORD}, {@code POSTGRES_DB}).
+     *
+     * @param image a Docker image name, such as {@code postgres:17} or {@code registry.example.com/postgres:18}
+     * @return the new resolver
+     * @throws IllegalArgumentException when the name is blank
+     */
+    public DatabaseResolver withContainerImage(String image) {
+        Objects.requireNonNull(image, "image");
+        if (image.isBlank()) {
+            throw new IllegalArgumentException("image must name a Docker image, such as postgres:18, but was blank");
+        }
+        return new DatabaseResolver(properties, environment, embeddedDataDirectory, given, testcontainersEnabled,
+                image.trim());
+    }
+
+    /** The image a container would be started from: as given, else from the settings, else the default. */
+    public String containerImage() {
+        if (image != null) {
+            return image;
+        }
+        String configured = setting(IMAGE_PROPERTY, IMAGE_ENV);
+        return configured != null ? configured : CONTAINER_IMAGE;
     }
 
     /**
@@ -152,12 +193,11 @@ public final class DatabaseResolver {
             log.info("Using the PostgreSQL given by {}: {}", sourceOf(URL_PROPERTY), database);
             return database;
         }
-        if (testcontainersEnabled && testcontainersAllowed() && isOnClassPath("org.testcontainers.DockerClientFactory")
-                && ContainerDatabase.dockerAvailable()) {
-            PostgresDatabase database = ContainerDatabase.start(CONTAINER_IMAGE);
-            log.info("Using a Testcontainers PostgreSQL ({}), since a Docker engine answered: {}", CONTAINER_IMAGE,
-                    database);
-            return database;
+        ContainerChoice choice = containerChoice();
+        ContainerAttempt container = choice == ContainerChoice.NEVER ? ContainerAttempt.notTried("")
+                : startContainer(choice);
+        if (container.database() != null) {
+            return container.database();
         }
         if (!isOnClassPath("io.zonky.test.db.postgres.embedded.EmbeddedPostgres")) {
             throw new SessionException("No PostgreSQL available: set " + URL_PROPERTY + " or " + URL_ENV + " to a JDBC"
@@ -167,8 +207,62 @@ public final class DatabaseResolver {
         PostgresDatabase database = EmbeddedDatabase.start(embeddedDataDirectory);
         log.info("Using an embedded PostgreSQL ({}), since no URL was given{}: {}",
                 embeddedDataDirectory == null ? "throw-away data directory" : "data in " + embeddedDataDirectory,
-                testcontainersEnabled && testcontainersAllowed() ? " and no Docker engine answered" : "", database);
+                container.whyNot(), database);
         return database;
+    }
+
+    /**
+     * What came of trying a container.
+     *
+     * @param database the started container's database, or {@code null}
+     * @param whyNot   when there is none, why, as a phrase for the log ("" when there is nothing to say)
+     */
+    private record ContainerAttempt(PostgresDatabase database, String whyNot) {
+
+        static ContainerAttempt notTried(String why) {
+            return new ContainerAttempt(null, why);
+        }
+    }
+
+    /**
+     * Starts a container when Docker answers.
+     *
+     * @throws SessionException when a container was required and could not be had
+     */
+    private ContainerAttempt startContainer(ContainerChoice choice) {
+        String image = containerImage();
+        if (!isOnClassPath("org.testcontainers.DockerClientFactory")) {
+            if (choice == ContainerChoice.REQUIRED) {
+                throw new SessionException("Testcontainers was asked for (" + TESTCONTAINERS_PROPERTY + " / "
+                        + TESTCONTAINERS_ENV + " = true), but org.testcontainers:testcontainers-postgresql is not on"
+                        + " the class path");
+            }
+            return ContainerAttempt.notTried("");
+        }
+        if (!ContainerDatabase.dockerAvailable()) {
+            if (choice == ContainerChoice.REQUIRED) {
+                throw new SessionException("Testcontainers was asked for (" + TESTCONTAINERS_PROPERTY + " / "
+                        + TESTCONTAINERS_ENV + " = true), but no Docker engine answered");
+            }
+            return ContainerAttempt.notTried(" and no Docker engine answered");
+        }
+        PostgresDatabase database;
+        try {
+            database = ContainerDatabase.start(image);
+        } catch (RuntimeException e) {
+            String cause = ContainerDatabase.describe(e);
+            if (choice == ContainerChoice.REQUIRED) {
+                throw new SessionException("Testcontainers was asked for (" + TESTCONTAINERS_PROPERTY + " / "
+                        + TESTCONTAINERS_ENV + " = true), but a PostgreSQL container from image " + image
+                        + " could not be started: " + cause, e);
+            }
+            log.warn("A Docker engine answered, but a PostgreSQL container from image {} could not be started ({});"
+                    + " using an embedded PostgreSQL instead. Set {} to an image this machine has, or {}=false to"
+                    + " skip Docker", image, cause, IMAGE_ENV, TESTCONTAINERS_ENV);
+            return ContainerAttempt.notTried(" and the container could not be started");
+        }
+        log.info("Using a Testcontainers PostgreSQL ({}), since a Docker engine answered: {}", image, database);
+        return new ContainerAttempt(database, "");
     }
 
     private static void checkPostgresUrl(String url, String what) {
@@ -191,9 +285,20 @@ public final class DatabaseResolver {
         return value != null && !value.isBlank() ? "system property " + property : "environment variable " + URL_ENV;
     }
 
-    private boolean testcontainersAllowed() {
+    private ContainerChoice containerChoice() {
+        if (!testcontainersEnabled) {
+            return ContainerChoice.NEVER;
+        }
         String value = setting(TESTCONTAINERS_PROPERTY, TESTCONTAINERS_ENV);
-        return value == null || !value.toLowerCase(Locale.ROOT).equals("false");
+        if (value == null) {
+            return ContainerChoice.IF_DOCKER_ANSWERS;
+        }
+        return switch (value.toLowerCase(Locale.ROOT)) {
+            case "false" -> ContainerChoice.NEVER;
+            case "true" -> ContainerChoice.REQUIRED;
+            default -> throw new SessionException(TESTCONTAINERS_PROPERTY + " / " + TESTCONTAINERS_ENV + " must be"
+                    + " true (require a container) or false (never start one), but was '" + value + "'");
+        };
     }
 
     private static boolean isOnClassPath(String className) {

@@ -83,6 +83,16 @@ public final class PostgresDatabase implements AutoCloseable {
     }
 
     /**
+     * Opens a connection to the database of {@link #jdbcUrl()} with this server's credentials.
+     *
+     * @return a new connection in auto-commit mode; the caller closes it
+     * @throws SQLException when the connection fails
+     */
+    public Connection connect() throws SQLException {
+        return DriverManager.getConnection(jdbcUrl, credentials());
+    }
+
+    /**
      * Opens a connection to one of the server's databases with this server's credentials.
      *
      * @param database the database name

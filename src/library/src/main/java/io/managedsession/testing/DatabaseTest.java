@@ -67,6 +67,17 @@ public @interface DatabaseTest {
     boolean rollback() default false;
 
     /**
+     * The image a Testcontainers PostgreSQL is started from when the server comes from Docker, used as a compatible
+     * substitute for {@code postgres}; classes that name the same image share one container for the run. Empty (the
+     * default) takes {@code MANAGEDSESSION_DATABASE_IMAGE}, then {@code postgres:18}; see
+     * {@link io.managedsession.database.DatabaseResolver}. It does not matter when the server comes from a URL or is
+     * embedded.
+     *
+     * @return a Docker image name, or empty for the default
+     */
+    String image() default "";
+
+    /**
      * The pool size of the injected SessionManager.
      *
      * @return connections, at least 1 (default 4)

@@ -192,9 +192,11 @@ public final class DatabaseTestExtension implements BeforeAllCallback, AfterAllC
         throw new IllegalStateException("No @DatabaseTest on " + context.getDisplayName());
     }
 
+    /** The run's server for the class's image: one per image asked for, shared by the classes that ask for it. */
     private static SharedServer shared(ExtensionContext context) {
-        return context.getRoot().getStore(NAMESPACE)
-                .computeIfAbsent(SharedServer.class, key -> SharedServer.start(), SharedServer.class);
+        String image = settings(context).image();
+        return context.getRoot().getStore(NAMESPACE).computeIfAbsent(SharedServer.class.getName() + "/" + image,
+                key -> SharedServer.start(image), SharedServer.class);
     }
 
     private static Optional<DatabaseScope> findScope(ExtensionContext context) {

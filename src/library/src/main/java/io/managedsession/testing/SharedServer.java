@@ -30,8 +30,14 @@ final class SharedServer implements AutoCloseable {
         this.server = server;
     }
 
-    static SharedServer start() {
-        return new SharedServer(DatabaseResolver.fromEnvironment().resolve());
+    /**
+     * Finds or starts the run's server.
+     *
+     * @param image the container image to use when the server comes from Docker, or empty for the default
+     */
+    static SharedServer start(String image) {
+        DatabaseResolver resolver = DatabaseResolver.fromEnvironment();
+        return new SharedServer((image.isEmpty() ? resolver : resolver.withContainerImage(image)).resolve());
     }
 
     PostgresDatabase server() {

@@ -96,19 +96,92 @@ class DatabaseResolverTest {
 
     @Test
     @EnabledIf("dockerAvailable")
-    void testcontainersIsChosenWhenDockerAnswers() throws Exception {
-        try (PostgresDatabase database = DatabaseResolver.from(new Properties(), Map.of()).resolve()) {
+    void testcontainersIsChosenWhenDockerAnswersAndWantsAPassword() throws Exception {
+        try (PostgresDatabase database = DatabaseResolver.from(imageOfThisMachine(), Map.of()).resolve();
+             Connection connection = database.connect();
+             ResultSet rows = connection.createStatement().executeQuery("SELECT current_user")) {
             assertThat(database.origin()).isEqualTo(PostgresDatabase.Origin.TESTCONTAINERS);
-            try (Connection connection = database.connect("test");
-                 ResultSet rows = connection.createStatement().executeQuery("SHOW server_version_num")) {
-                assertThat(rows.next()).isTrue();
-                assertThat(rows.getInt(1)).isBetween(180000, 189999);
-            }
+            assertThat(database.password()).as("a server with a password, as in production").isNotBlank();
+            assertThat(rows.next()).isTrue();
+            assertThat(rows.getString(1)).isEqualTo(database.username());
+            assertThatThrownBy(() -> DriverManager.getConnection(database.jdbcUrl(), database.username(), "wrong"))
+                    .isInstanceOf(SQLException.class).hasMessageContaining("password authentication failed");
         }
     }
 
+    @Test
+    @EnabledIf("dockerAvailable")
+    void dockerThatCannotStartTheImageFallsBackToEmbeddedWithOneWarningNamingTheCause() {
+        Properties properties = new Properties();
+        properties.setProperty(DatabaseResolver.IMAGE_PROPERTY, MISSING_IMAGE);
+
+        try (LogCapture logs = LogCapture.everything();
+             PostgresDatabase database = DatabaseResolver.from(properties, Map.of()).resolve()) {
+            assertThat(database.origin()).isEqualTo(PostgresDatabase.Origin.EMBEDDED);
+            assertThat(logs.lines()).filteredOn(line -> line.startsWith("WARN " + DatabaseResolver.class.getName()))
+                    .singleElement().asString()
+                    .contains(MISSING_IMAGE)
+                    .contains("could not be started")
+                    .contains("could not be pulled");
+        }
+    }
+
+    @Test
+    @EnabledIf("dockerAvailable")
+    void testcontainersAskedForExplicitlyFailsWithTheCauseInsteadOfFallingBack() {
+        Properties properties = new Properties();
+        properties.setProperty(DatabaseResolver.IMAGE_PROPERTY, MISSING_IMAGE);
+        properties.setProperty(DatabaseResolver.TESTCONTAINERS_PROPERTY, "true");
+
+        assertThatThrownBy(() -> DatabaseResolver.from(properties, Map.of()).resolve())
+                .isInstanceOf(SessionException.class)
+                .hasMessageContaining("Testcontainers was asked for")
+                .hasMessageContaining(MISSING_IMAGE)
+                .hasMessageContaining("could not be pulled");
+    }
+
+    @Test
+    void testcontainersSettingMustBeTrueOrFalse() {
+        Properties properties = new Properties();
+        properties.setProperty(DatabaseResolver.TESTCONTAINERS_PROPERTY, "yes");
+
+        assertThatThrownBy(() -> DatabaseResolver.from(properties, Map.of()).resolve())
+                .isInstanceOf(SessionException.class)
+                .hasMessageContaining("must be true (require a container) or false (never start one), but was 'yes'");
+    }
+
+    @Test
+    void containerImageIsTheResolversThenThePropertyThenTheEnvironmentThenTheDefault() {
+        Properties properties = new Properties();
+        Map<String, String> environment = new HashMap<>();
+        assertThat(DatabaseResolver.from(properties, environment).containerImage()).isEqualTo("postgres:18");
+
+        environment.put(DatabaseResolver.IMAGE_ENV, "mirror.example.com/postgres:18");
+        assertThat(DatabaseResolver.from(properties, environment).containerImage())
+                .isEqualTo("mirror.example.com/postgres:18");
+
+        properties.setProperty(DatabaseResolver.IMAGE_PROPERTY, "postgres:17");
+        DatabaseResolver resolver = DatabaseResolver.from(properties, environment);
+        assertThat(resolver.containerImage()).isEqualTo("postgres:17");
+        assertThat(resolver.withContainerImage("postgres:16-alpine").containerImage()).isEqualTo("postgres:16-alpine");
+        assertThatThrownBy(() -> resolver.withContainerImage(" ")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    /** An image no machine has and no registry serves. */
+    private static final String MISSING_IMAGE = "managed-session/no-such-image:0";
+
     static boolean dockerAvailable() {
         return DockerClientFactory.instance().isDockerAvailable();
+    }
+
+    /** The image this machine's Docker is meant to use (MANAGEDSESSION_DATABASE_IMAGE), or the default. */
+    private static Properties imageOfThisMachine() {
+        Properties properties = new Properties();
+        String image = System.getenv(DatabaseResolver.IMAGE_ENV);
+        if (image != null && !image.isBlank()) {
+            properties.setProperty(DatabaseResolver.IMAGE_PROPERTY, image);
+        }
+        return properties;
     }
 
     @Test

@@ -11,6 +11,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 
 import org.junit.jupiter.api.AfterAll;
@@ -23,11 +24,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 
+import picocli.CommandLine;
+
 import io.managedsession.SessionManager;
 import io.managedsession.support.Managers;
 import io.managedsession.testing.DatabaseTest;
 import io.managedsession.testing.TestDatabase;
-import picocli.CommandLine;
 
 /**
  * Hostile input at the application's entry points, the CLI and the HTTP service: SQL injection, NUL bytes, huge and
@@ -156,8 +158,8 @@ class HostileInputTest {
     void hostileOwnerNamesAreStoredVerbatimThroughTheCli(String owner, TestDatabase db) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        int exit = cli(new PrintWriter(out, true), new PrintWriter(err, true), "open-account", "--owner", owner,
-                "--database-url=" + db.jdbcUrl(), "--database-user=" + db.username());
+        int exit = cli(new PrintWriter(out, true), new PrintWriter(err, true),
+                withDatabase(db, "open-account", "--owner", owner));
 
         assertThat(exit).as(err.toString()).isZero();
         long id = Long.parseLong(out.toString().replaceAll("(?s)^Opened account (\\d+).*$", "$1"));
@@ -167,15 +169,13 @@ class HostileInputTest {
 
     @Test
     void hostileCliArgumentsAreRefusedClearly(TestDatabase db) {
-        String url = "--database-url=" + db.jdbcUrl();
-        String user = "--database-user=" + db.username();
         Object[][] cases = {
-                {new String[] {"deposit", "--account", "1 OR 1=1", "--amount", "1", url, user}, "'1 OR 1=1' is not a long"},
-                {new String[] {"deposit", "--account", "1", "--amount", "1; DROP TABLE accounts", url, user},
+                {withDatabase(db, "deposit", "--account", "1 OR 1=1", "--amount", "1"), "'1 OR 1=1' is not a long"},
+                {withDatabase(db, "deposit", "--account", "1", "--amount", "1; DROP TABLE accounts"),
                         "is not an amount"},
-                {new String[] {"deposit", "--account", "1", "--amount", "1e999", url, user}, "is out of range"},
-                {new String[] {"open-account", "--owner", "v".repeat(201), url, user}, "at most 200 characters"},
-                {new String[] {"history", "--account", "1", "--limit", "100000000000", url, user}, "is not an int"},
+                {withDatabase(db, "deposit", "--account", "1", "--amount", "1e999"), "is out of range"},
+                {withDatabase(db, "open-account", "--owner", "v".repeat(201)), "at most 200 characters"},
+                {withDatabase(db, "history", "--account", "1", "--limit", "100000000000"), "is not an int"},
         };
         for (Object[] c : cases) {
             StringWriter err = new StringWriter();
@@ -190,6 +190,19 @@ class HostileInputTest {
     private static String storedOwner(long id) {
         return sessions.transactionResult(ctx -> String.valueOf(ctx.fetchValue("SELECT owner FROM accounts WHERE aid = ?",
                 id)));
+    }
+
+    /** A command line pointed at the test's database with its credentials, as a user of the CLI writes it. */
+    private static String[] withDatabase(TestDatabase db, String... args) {
+        List<String> all = new ArrayList<>(List.of(args));
+        all.add("--database-url=" + db.jdbcUrl());
+        if (db.username() != null) {
+            all.add("--database-user=" + db.username());
+        }
+        if (db.password() != null) {
+            all.add("--database-password=" + db.password());
+        }
+        return all.toArray(String[]::new);
     }
 
     private static int cli(PrintWriter out, PrintWriter err, String... args) {
