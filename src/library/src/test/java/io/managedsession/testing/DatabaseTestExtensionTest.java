@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.jooq.impl.DSL.table;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
+import static org.junit.platform.testkit.engine.EventConditions.container;
 import static org.junit.platform.testkit.engine.EventConditions.event;
 import static org.junit.platform.testkit.engine.EventConditions.finishedSuccessfully;
 import static org.junit.platform.testkit.engine.EventConditions.finishedWithFailure;
@@ -20,10 +21,12 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.condition.EnabledIf;
 import org.junit.platform.testkit.engine.EngineTestKit;
 import org.junit.platform.testkit.engine.Events;
 
 import io.managedsession.SessionManager;
+import io.managedsession.database.DatabaseResolver;
 import io.managedsession.support.Bank;
 
 /**
@@ -200,6 +203,36 @@ class DatabaseTestExtensionTest {
 
                 leaked.close();
                 database.assertNothingLeaked(own);
+            }
+        }
+    }
+
+    // --- the container's image ---------------------------------------------------------------------------------------
+
+    @DatabaseTest(migrations = {}, image = "managed-session/no-such-image:0")
+    static class OwnImageCase {
+
+        @Test
+        void neverRuns() {
+        }
+    }
+
+    @Test
+    @EnabledIf("io.managedsession.database.DatabaseResolverTest#dockerAvailable")
+    void imageAttributeNamesTheContainerTheClassGets() {
+        // Required, so that the missing image shows in the failure instead of a fallback to the embedded server.
+        String before = System.setProperty(DatabaseResolver.TESTCONTAINERS_PROPERTY, "true");
+        try {
+            Events classes = EngineTestKit.engine("junit-jupiter").selectors(selectClass(OwnImageCase.class)).execute()
+                    .containerEvents();
+
+            classes.assertThatEvents().haveExactly(1, event(container(OwnImageCase.class), finishedWithFailure(
+                    message(m -> m.contains("managed-session/no-such-image:0") && m.contains("could not be started")))));
+        } finally {
+            if (before == null) {
+                System.clearProperty(DatabaseResolver.TESTCONTAINERS_PROPERTY);
+            } else {
+                System.setProperty(DatabaseResolver.TESTCONTAINERS_PROPERTY, before);
             }
         }
     }
