@@ -203,6 +203,23 @@ public final class SessionManager implements AutoCloseable {
     }
 
     /**
+     * Returns where the last read-write transaction that this thread committed through this manager stands in the
+     * primary's write-ahead log: the token of read-your-writes. Pass it to
+     * {@link TransactionOptions.Builder#notBefore(CommitPosition)} of a later read-only transaction (on this thread or
+     * anywhere else, after carrying it as {@link CommitPosition#toString() text}) and that transaction sees the commit,
+     * on a replica that has replayed it or else on the primary.
+     *
+     * <p>Only a manager with read replicas notes commit positions: one round trip after each read-write transaction's
+     * COMMIT, on the same connection. Without replicas this is always empty.
+     *
+     * @return the position of this thread's last commit, or empty without replicas, before the first commit on this
+     *         thread, or when reading the position failed (logged at WARN)
+     */
+    public Optional<CommitPosition> lastCommitPosition() {
+        return runner.lastCommitPosition();
+    }
+
+    /**
      * Returns the DataSource the transactions take their connections from: the owned HikariCP pool, or the one
      * passed to {@link Builder#dataSource(DataSource)}. Meant for tools such as metrics and migrations; a connection
      * taken from it directly is not part of any managed transaction.
@@ -299,6 +316,10 @@ public final class SessionManager implements AutoCloseable {
         private Duration socketTimeout;
         private String migrationUsername;
         private String migrationPassword;
+        private List<String> replicaUrls = List.of();
+        private List<DataSource> replicaDataSources = List.of();
+        private Duration replicaCatchUpTimeout = Duration.ofMillis(500);
+        private boolean transactionPooler;
 
         private Builder() {
         }
@@ -350,6 +371,96 @@ public final class SessionManager implements AutoCloseable {
          */
         public Builder dataSource(DataSource dataSource) {
             this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+            return this;
+        }
+
+        /**
+         * Adds read replicas (PostgreSQL streaming standbys) for read-only transactions. A transaction whose options
+         * are {@linkplain TransactionOptions.Builder#readOnly(boolean) read-only} runs on a replica, the replicas
+         * taking turns; every other transaction runs on the primary of {@link #jdbcUrl(String)}. A replica that cannot
+         * be connected to within a second, or whose connection breaks, is skipped for five seconds, then tried again;
+         * when none is up, read-only transactions run on the primary. Each replica gets a pool of its own, with the
+         * primary's credentials, {@link #maximumPoolSize(int)} and timeouts, named {@code <name>-replica-N}; it
+         * starts even when the replica is down. Only with {@link #jdbcUrl(String)}.
+         *
+         * <p>A replica may lag: without more, a read after a write can miss it. See {@link #lastCommitPosition()}
+         * and {@link TransactionOptions.Builder#notBefore(CommitPosition)} for reads that must see a commit. A URL
+         * with {@code targetServerType=secondary} keeps a replica pool off a server that was promoted.
+         *
+         * @param jdbcUrls one or more PostgreSQL JDBC URLs
+         * @return this builder
+         */
+        public Builder replicaUrls(String... jdbcUrls) {
+            Objects.requireNonNull(jdbcUrls, "jdbcUrls");
+            if (jdbcUrls.length == 0) {
+                throw new IllegalArgumentException("replicaUrls needs at least one URL");
+            }
+            for (int i = 0; i < jdbcUrls.length; i++) {
+                if (jdbcUrls[i] == null || !jdbcUrls[i].startsWith("jdbc:postgresql:")) {
+                    throw new IllegalArgumentException("replicaUrls[" + i + "] must be a PostgreSQL JDBC URL starting"
+                            + " with 'jdbc:postgresql:', but was '" + (jdbcUrls[i] == null ? null
+                                    : JdbcUrls.redact(jdbcUrls[i])) + "'");
+                }
+            }
+            this.replicaUrls = List.of(jdbcUrls);
+            return this;
+        }
+
+        /**
+         * Adds read replicas as DataSources (pools the application already has), for read-only transactions, as
+         * {@link #replicaUrls(String...)} says. The manager never closes them. Only with
+         * {@link #dataSource(DataSource)}.
+         *
+         * @param dataSources one or more DataSources, each reaching a replica
+         * @return this builder
+         */
+        public Builder replicaDataSources(DataSource... dataSources) {
+            Objects.requireNonNull(dataSources, "dataSources");
+            if (dataSources.length == 0) {
+                throw new IllegalArgumentException("replicaDataSources needs at least one DataSource");
+            }
+            for (int i = 0; i < dataSources.length; i++) {
+                Objects.requireNonNull(dataSources[i], "replicaDataSources[" + i + "]");
+            }
+            this.replicaDataSources = List.of(dataSources);
+            return this;
+        }
+
+        /**
+         * Sets how long a read-only transaction that must see a commit
+         * ({@link TransactionOptions.Builder#notBefore(CommitPosition)}) waits for a replica to replay it before it
+         * runs on the primary instead (default 500 milliseconds; never past the transaction's deadline). Meanwhile the
+         * replica is asked again after 1 ms, then at most every 20 ms. Zero goes to the primary at once when the
+         * replica is behind.
+         *
+         * @param timeout from zero to 1 minute
+         * @return this builder
+         */
+        public Builder replicaCatchUpTimeout(Duration timeout) {
+            Objects.requireNonNull(timeout, "timeout");
+            if (timeout.isNegative() || timeout.compareTo(Duration.ofMinutes(1)) > 0) {
+                throw new IllegalArgumentException("replicaCatchUpTimeout must be between 0 and 1 minute, but was "
+                        + timeout.toMillis() + " ms");
+            }
+            this.replicaCatchUpTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * Says that connections go through a pooler in transaction mode, such as PgBouncer with
+         * {@code pool_mode = transaction}, where consecutive transactions of one connection may run on different
+         * server connections (default {@code false}). The manager keeps all its own settings transaction-scoped
+         * anyway; this also stops the driver's named server-side prepared statements ({@code prepareThreshold=0} on
+         * the owned pools, unless a URL sets {@code prepareThreshold} itself), which the next server connection would
+         * not know. With {@link #dataSource(DataSource)}, {@link #build()} checks that its connections do the same.
+         * PgBouncer 1.21 and later can track prepared statements ({@code max_prepared_statements}); with such a
+         * pooler this switch is not needed.
+         *
+         * @param transactionPooler whether a transaction-mode pooler is in between
+         * @return this builder
+         */
+        public Builder transactionPooler(boolean transactionPooler) {
+            this.transactionPooler = transactionPooler;
             return this;
         }
 
@@ -584,6 +695,14 @@ public final class SessionManager implements AutoCloseable {
                 throw new IllegalStateException("migrationCredentials(...) applies to migrations run by"
                         + " migrateOnStart(true) on a jdbcUrl(...); with a DataSource, migrate it yourself");
             }
+            if (!replicaUrls.isEmpty() && jdbcUrl == null) {
+                throw new IllegalStateException("replicaUrls(...) go with jdbcUrl(...), whose credentials and pool"
+                        + " settings they share; with dataSource(...), pass the replicas as replicaDataSources(...)");
+            }
+            if (!replicaDataSources.isEmpty() && dataSource == null) {
+                throw new IllegalStateException("replicaDataSources(...) go with dataSource(...); with jdbcUrl(...),"
+                        + " give the replicas as replicaUrls(...)");
+            }
             if (dataSource != null && (username != null || password != null)) {
                 throw new IllegalStateException("username and password apply to the pool built from jdbcUrl(...);"
                         + " configure them on the DataSource passed to dataSource(...) instead");
@@ -592,14 +711,16 @@ public final class SessionManager implements AutoCloseable {
                     name != null ? name : "managed-session-" + instances.incrementAndGet(), jdbcUrl, username,
                     password, dataSource, maximumPoolSize, connectionTimeout, closeTimeout, socketTimeout,
                     fairConnectionQueue, migrateOnStart, migrationLocations, migrationUsername, migrationPassword,
-                    jooqSettings, slowTransactionThreshold, leakDetectionThreshold, labelInApplicationName);
+                    jooqSettings, slowTransactionThreshold, leakDetectionThreshold, labelInApplicationName,
+                    replicaUrls, replicaDataSources, replicaCatchUpTimeout, transactionPooler);
             return new SessionManager(settings, SessionManagerCore.start(settings));
         }
 
         /** Describes the builder without any password. */
         @Override
         public String toString() {
-            return "SessionManager.Builder[url=" + JdbcUrls.redact(jdbcUrl) + ", username=" + username
+            return "SessionManager.Builder[url=" + JdbcUrls.redact(jdbcUrl) + (replicaUrls.isEmpty() ? ""
+                    : ", replicaUrls=" + replicaUrls.stream().map(JdbcUrls::redact).toList()) + ", username=" + username
                     + ", password=" + (password == null ? "unset" : "***") + ", maximumPoolSize=" + maximumPoolSize
                     + (migrationUsername == null ? "" : ", migrationUsername=" + migrationUsername
                             + ", migrationPassword=" + (migrationPassword == null ? "unset" : "***"))

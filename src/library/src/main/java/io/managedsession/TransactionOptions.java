@@ -22,9 +22,10 @@ import io.managedsession.internal.SqlStates;
  * }</pre>
  *
  * <p><b>Retries run the callback again from the start.</b> With {@code maxAttempts} above one, a callback whose
- * transaction fails with a retryable error (by default a serialization failure, SQLSTATE {@code 40001}, or a deadlock,
- * {@code 40P01}) runs again in a new transaction, so it must be safe to run more than once: no side effects outside the
- * database (use {@link SessionManager#afterCommit(Runnable)} for those), no state carried over from the failed attempt.
+ * transaction fails with a retryable error (by default a serialization failure, SQLSTATE {@code 40001}, a deadlock,
+ * {@code 40P01}, or a connection lost before COMMIT: see {@link #isTransientFailure(Throwable)}) runs again in a new
+ * transaction, so it must be safe to run more than once: no side effects outside the database (use
+ * {@link SessionManager#afterCommit(Runnable)} for those), no state carried over from the failed attempt.
  * Only the transaction that begins is retried, never a call that joined a running one; deadline and retries of a
  * joined call are those of the transaction it joins.
  */
@@ -38,8 +39,7 @@ public final class TransactionOptions {
 
     private static final Duration DEFAULT_INITIAL_BACKOFF = Duration.ofMillis(10);
     private static final Duration DEFAULT_MAX_BACKOFF = Duration.ofSeconds(1);
-    private static final Predicate<Throwable> SERIALIZATION_FAILURE_OR_DEADLOCK =
-            TransactionOptions::isSerializationFailureOrDeadlock;
+    private static final Predicate<Throwable> TRANSIENT_FAILURE = TransactionOptions::isTransientFailure;
 
     private static final TransactionOptions DEFAULTS = builder().build();
     private static final TransactionOptions READ_ONLY = builder().readOnly(true).build();
@@ -55,6 +55,7 @@ public final class TransactionOptions {
     private final Duration initialBackoff;
     private final Duration maxBackoff;
     private final String label;
+    private final CommitPosition notBefore;
 
     private TransactionOptions(Builder builder) {
         this.propagation = builder.propagation;
@@ -66,6 +67,7 @@ public final class TransactionOptions {
         this.initialBackoff = builder.initialBackoff;
         this.maxBackoff = builder.maxBackoff;
         this.label = builder.label;
+        this.notBefore = builder.notBefore;
     }
 
     /**
@@ -123,19 +125,39 @@ public final class TransactionOptions {
         builder.initialBackoff = initialBackoff;
         builder.maxBackoff = maxBackoff;
         builder.label = label;
+        builder.notBefore = notBefore;
         return builder;
     }
 
     /**
-     * The retry rule used unless {@link Builder#retryOn(Predicate)} says otherwise: a serialization failure (SQLSTATE
-     * {@code 40001}) or a deadlock ({@code 40P01}) anywhere in the cause chain. Public so that a custom rule can extend
-     * it: {@code retryOn(t -> isSerializationFailureOrDeadlock(t) || t instanceof MyTransientException)}.
+     * Whether a serialization failure (SQLSTATE {@code 40001}) or a deadlock ({@code 40P01}) is anywhere in the cause
+     * chain. Public so that a custom rule can build on it:
+     * {@code retryOn(t -> isSerializationFailureOrDeadlock(t) || t instanceof MyTransientException)}.
      *
      * @param failure what the transaction failed with
      * @return whether it is a serialization failure or a deadlock
      */
     public static boolean isSerializationFailureOrDeadlock(Throwable failure) {
         return SqlStates.isSerializationFailureOrDeadlock(failure);
+    }
+
+    /**
+     * The retry rule used unless {@link Builder#retryOn(Predicate)} says otherwise: a failure after which the
+     * transaction certainly did not commit and running it again may well succeed. That is a serialization failure
+     * ({@code 40001}) or a deadlock ({@code 40P01}), or the connection lost while the transaction ran, before COMMIT
+     * was sent (SQLSTATE class {@code 08}, or {@code 57P01} to {@code 57P03} when the server shut down or restarts):
+     * the next attempt takes a fresh connection, which after a failover reaches the new primary. A connection lost
+     * during COMMIT is a {@link CommitOutcomeUnknownException}, never retried; a
+     * {@link ConnectionUnavailableException} is not transient either, since it already waited the connection timeout.
+     *
+     * @param failure what the transaction failed with
+     * @return whether running the transaction again is safe and may succeed
+     */
+    public static boolean isTransientFailure(Throwable failure) {
+        if (failure instanceof CommitOutcomeUnknownException || failure instanceof ConnectionUnavailableException) {
+            return false;
+        }
+        return SqlStates.isSerializationFailureOrDeadlock(failure) || SqlStates.isConnectionFailure(failure);
     }
 
     /** @return the propagation, {@link Propagation#REQUIRED} unless set */
@@ -188,6 +210,13 @@ public final class TransactionOptions {
         return Optional.ofNullable(label);
     }
 
+    /**
+     * @return the commit a read-only transaction must see when it runs on a replica, or empty when any replica will do
+     */
+    public Optional<CommitPosition> notBefore() {
+        return Optional.ofNullable(notBefore);
+    }
+
     @Override
     public boolean equals(Object other) {
         return other instanceof TransactionOptions that
@@ -199,13 +228,14 @@ public final class TransactionOptions {
                 && retryOn.equals(that.retryOn)
                 && initialBackoff.equals(that.initialBackoff)
                 && maxBackoff.equals(that.maxBackoff)
-                && Objects.equals(label, that.label);
+                && Objects.equals(label, that.label)
+                && Objects.equals(notBefore, that.notBefore);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(propagation, isolation, readOnly, deadline, maxAttempts, retryOn, initialBackoff,
-                maxBackoff, label);
+                maxBackoff, label, notBefore);
     }
 
     @Override
@@ -226,6 +256,9 @@ public final class TransactionOptions {
         if (label != null) {
             text.append(", label '").append(label).append('\'');
         }
+        if (notBefore != null) {
+            text.append(", not before ").append(notBefore);
+        }
         return text.append(']').toString();
     }
 
@@ -240,10 +273,11 @@ public final class TransactionOptions {
         private Boolean readOnly;
         private Duration deadline;
         private int maxAttempts = 1;
-        private Predicate<Throwable> retryOn = SERIALIZATION_FAILURE_OR_DEADLOCK;
+        private Predicate<Throwable> retryOn = TRANSIENT_FAILURE;
         private Duration initialBackoff = DEFAULT_INITIAL_BACKOFF;
         private Duration maxBackoff = DEFAULT_MAX_BACKOFF;
         private String label;
+        private CommitPosition notBefore;
 
         private Builder() {
         }
@@ -322,7 +356,8 @@ public final class TransactionOptions {
         }
 
         /**
-         * Sets which failures are retried (default {@link TransactionOptions#isSerializationFailureOrDeadlock}).
+         * Sets which failures are retried (default {@link TransactionOptions#isTransientFailure}: serialization
+         * failures, deadlocks, and connections lost before COMMIT).
          * {@link CommitOutcomeUnknownException} is never retried, whatever the predicate says.
          *
          * @param retryOn the rule
@@ -365,6 +400,22 @@ public final class TransactionOptions {
         public Builder label(String label) {
             PrintableAscii.require(label, "label", MAX_LABEL_LENGTH, "");
             this.label = label;
+            return this;
+        }
+
+        /**
+         * Makes a read-only transaction that runs on a read replica wait until the replica has replayed the commit at
+         * {@code position}, so that it sees that commit (read-your-writes): the manager checks the replica's replay
+         * position before the transaction begins and, while it is behind, checks again for up to the manager's
+         * {@linkplain SessionManager.Builder#replicaCatchUpTimeout(java.time.Duration) catch-up timeout} (never past
+         * the deadline); then the transaction runs on the primary instead. Has no effect on a transaction that runs on
+         * the primary anyway (it sees every commit) or that joins a running one.
+         *
+         * @param position where the commit to see stands, typically from {@link SessionManager#lastCommitPosition()}
+         * @return this builder
+         */
+        public Builder notBefore(CommitPosition position) {
+            this.notBefore = Objects.requireNonNull(position, "position");
             return this;
         }
 

@@ -22,7 +22,10 @@ import org.jooq.tools.jdbc.DefaultConnection;
  * {@code unwrap} gives out only guarded interfaces. Ending the transaction is the SessionManager's job:
  * {@code commit}, {@code rollback()}, {@code setAutoCommit} and {@code abort} are refused, and {@code close} does
  * nothing (the connection goes back to the pool when the transaction ends). Savepoints go through the transaction, so
- * that it knows what rolling back to one undoes.
+ * that it knows what rolling back to one undoes. The calls by which the driver changes the server session rather than
+ * the transaction ({@code setTransactionIsolation}, {@code setReadOnly}, {@code setSchema}, {@code setClientInfo}) are
+ * refused too: they would outlive the transaction on a pooled connection (or, behind a transaction-mode pooler, land
+ * in another client's session), and the transaction's options say the same per transaction.
  */
 final class GuardedConnection extends DefaultConnection {
 
@@ -175,6 +178,36 @@ final class GuardedConnection extends DefaultConnection {
         throw refused("abort(...)");
     }
 
+    // --- session state would outlive the transaction ---------------------------------------------------------------
+
+    @Override
+    public void setTransactionIsolation(int level) {
+        throw sessionStateRefused("setTransactionIsolation(" + level + ")",
+                "TransactionOptions.builder().isolation(...)");
+    }
+
+    @Override
+    public void setReadOnly(boolean readOnly) {
+        throw sessionStateRefused("setReadOnly(" + readOnly + ")", "TransactionOptions.builder().readOnly(...)");
+    }
+
+    @Override
+    public void setSchema(String schema) {
+        throw sessionStateRefused("setSchema(...)", "SET LOCAL search_path in the transaction");
+    }
+
+    @Override
+    public void setClientInfo(String name, String value) {
+        throw sessionStateRefused("setClientInfo(...)", "SET LOCAL in the transaction, or"
+                + " labelInApplicationName(true) for application_name");
+    }
+
+    @Override
+    public void setClientInfo(java.util.Properties properties) {
+        throw sessionStateRefused("setClientInfo(...)", "SET LOCAL in the transaction, or"
+                + " labelInApplicationName(true) for application_name");
+    }
+
     @Override
     public void close() {
         // Deliberately nothing: the SessionManager returns the connection to the pool when the transaction ends.
@@ -184,6 +217,12 @@ final class GuardedConnection extends DefaultConnection {
     @Override
     public boolean isClosed() throws SQLException {
         return gate.scope().state() != TransactionScope.State.ACTIVE || physical.isClosed();
+    }
+
+    private static UnsupportedOperationException sessionStateRefused(String call, String instead) {
+        return new UnsupportedOperationException("Connection." + call + " is not allowed on a connection managed by"
+                + " SessionManager: it changes the server session, which outlives the transaction on a pooled"
+                + " connection; use " + instead);
     }
 
     private static UnsupportedOperationException refused(String call) {

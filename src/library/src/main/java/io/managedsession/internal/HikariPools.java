@@ -24,8 +24,23 @@ final class HikariPools {
      * unreachable server fails here, within the connection timeout, with the database's own reason.
      */
     static HikariDataSource open(ManagerSettings settings) {
-        return open(settings.name(), settings.jdbcUrl(), settings.username(), settings.password(),
-                settings.maximumPoolSize(), settings.connectionTimeout(), settings.socketTimeout());
+        return open(settings.name(), settings.jdbcUrl(), settings, settings.connectionTimeout(), 1);
+    }
+
+    /**
+     * How long a replica's pool waits for a connection it must open: a replica that is down should be skipped within
+     * this, not after the whole connection timeout (waiting for a busy pool is bounded by the admission semaphore).
+     */
+    static final Duration REPLICA_CONNECT_TIMEOUT = Duration.ofSeconds(1);
+
+    /**
+     * Opens the pool of read replica number {@code index} (from 0), with the primary's credentials and size. Unlike
+     * the primary's, it starts even when the replica cannot be reached: the replica is then skipped until it can.
+     */
+    static HikariDataSource openReplica(ManagerSettings settings, int index) {
+        Duration connectTimeout = settings.connectionTimeout().compareTo(REPLICA_CONNECT_TIMEOUT) < 0
+                ? settings.connectionTimeout() : REPLICA_CONNECT_TIMEOUT;
+        return open(settings.replicaName(index), settings.replicaUrls().get(index), settings, connectTimeout, -1);
     }
 
     /**
@@ -36,11 +51,20 @@ final class HikariPools {
         boolean ownRole = settings.migrationUsername() != null;
         return unpooled(settings.name() + "-migrations", settings.jdbcUrl(),
                 ownRole ? settings.migrationUsername() : settings.username(),
-                ownRole ? settings.migrationPassword() : settings.password(), settings.connectionTimeout());
+                ownRole ? settings.migrationPassword() : settings.password(), settings.connectionTimeout(),
+                settings.transactionPooler());
     }
 
-    private static HikariDataSource open(String poolName, String jdbcUrl, String username, String password,
-            int maximumPoolSize, Duration connectionTimeout, Duration socketTimeout) {
+    /**
+     * @param initializationFailTimeout HikariCP's: 1 to fail at once when the first connection fails, -1 to start
+     *                                  anyway
+     */
+    private static HikariDataSource open(String poolName, String jdbcUrl, ManagerSettings settings,
+            Duration connectionTimeout, long initializationFailTimeout) {
+        String username = settings.username();
+        String password = settings.password();
+        int maximumPoolSize = settings.maximumPoolSize();
+        Duration socketTimeout = settings.socketTimeout();
         HikariConfig config = new HikariConfig();
         config.setPoolName(poolName);
         // The driver logs the URL it connects with: a password inside it moves to the connection properties.
@@ -51,8 +75,9 @@ final class HikariPools {
         config.setMaximumPoolSize(maximumPoolSize);
         config.setMinimumIdle(maximumPoolSize);
         config.setConnectionTimeout(connectionTimeout.toMillis());
-        // Fail at build time when the database cannot be reached, after one attempt, rather than at first use.
-        config.setInitializationFailTimeout(1);
+        // The primary fails at build time when the database cannot be reached, after one attempt, rather than at first
+        // use; a replica's pool starts anyway.
+        config.setInitializationFailTimeout(initializationFailTimeout);
         String lowerCaseUrl = jdbcUrl.toLowerCase(Locale.ROOT);
         // Shows which program holds a connection in pg_stat_activity, unless the URL says otherwise.
         if (!lowerCaseUrl.contains("applicationname=")) {
@@ -72,6 +97,9 @@ final class HikariPools {
             config.addDataSourceProperty("connectTimeout",
                     String.valueOf(Math.max(1, (connectionTimeout.toMillis() + 999) / 1000)));
         }
+        if (settings.transactionPooler() && !lowerCaseUrl.contains("preparethreshold=")) {
+            config.addDataSourceProperty("prepareThreshold", "0");
+        }
         try {
             return new HikariDataSource(config);
         } catch (PoolInitializationException e) {
@@ -88,7 +116,7 @@ final class HikariPools {
      * deadlock a pool of one, and would hold back connections the application needs.
      */
     private static DataSource unpooled(String applicationName, String jdbcUrl, String username, String password,
-            Duration connectionTimeout) {
+            Duration connectionTimeout, boolean transactionPooler) {
         PGSimpleDataSource dataSource = new PGSimpleDataSource();
         dataSource.setURL(JdbcUrls.withoutPassword(jdbcUrl));
         if (username != null) {
@@ -102,6 +130,9 @@ final class HikariPools {
             dataSource.setApplicationName(applicationName);
         }
         dataSource.setLoginTimeout((int) Math.max(1, (connectionTimeout.toMillis() + 999) / 1000));
+        if (transactionPooler && !jdbcUrl.toLowerCase(Locale.ROOT).contains("preparethreshold=")) {
+            dataSource.setPrepareThreshold(0);
+        }
         return dataSource;
     }
 }

@@ -90,10 +90,10 @@ final class Instrumentation {
         return leakDetector == null ? null : leakDetector.watch(MessageParts.label(options));
     }
 
-    void attemptBegan(TransactionOptions options, int attempt) {
+    void attemptBegan(TransactionOptions options, TransactionRun run) {
         if (log.isDebugEnabled()) {
-            log.debug("Transaction{} of SessionManager '{}' began (attempt {})", MessageParts.label(options),
-                    managerName, attempt);
+            log.debug("Transaction{} of SessionManager '{}' began (attempt {}){}", MessageParts.label(options),
+                    managerName, run.attempt(), MessageParts.route(run.route(), run.replica()));
         }
     }
 
@@ -122,14 +122,16 @@ final class Instrumentation {
         }
     }
 
-    void completed(long startNanos, TransactionFlightEvent event, TransactionOptions options, int attempts,
+    void completed(long startNanos, TransactionFlightEvent event, TransactionOptions options, TransactionRun run,
             Throwable failure) {
+        int attempts = run.attempt();
         long nanos = System.nanoTime() - startNanos;
         TransactionOutcome outcome = TransactionOutcome.of(failure);
         if (slowThreshold != null && nanos > slowThreshold.toNanos()) {
             log.warn("Transaction{} of SessionManager '{}' took {} ms (slowTransactionThreshold {} ms), {} attempt(s),"
-                    + " outcome {}", MessageParts.label(options), managerName,
-                    TimeUnit.NANOSECONDS.toMillis(nanos), slowThreshold.toMillis(), attempts, outcome);
+                    + " outcome {}{}", MessageParts.label(options), managerName,
+                    TimeUnit.NANOSECONDS.toMillis(nanos), slowThreshold.toMillis(), attempts, outcome,
+                    MessageParts.route(run.route(), run.replica()));
         }
         if (event != null) {
             event.end();
@@ -142,12 +144,14 @@ final class Instrumentation {
             event.isolation = options.isolation().map(Enum::name).orElse("DEFAULT");
             event.readOnly = options.isReadOnly();
             event.attempts = attempts;
+            event.route = run.route().name();
+            event.replica = run.replica();
             event.commit();
         }
         if (!observers.isEmpty()) {
             CompletedTransaction completed = new CompletedTransaction(managerName, options.label().orElse(null),
                     options.propagation(), options.isolation().orElse(null), options.isReadOnly(), outcome, attempts,
-                    Duration.ofNanos(nanos), failure);
+                    Duration.ofNanos(nanos), failure, run.route());
             for (TransactionObserver observer : observers) {
                 try {
                     observer.transactionCompleted(completed);

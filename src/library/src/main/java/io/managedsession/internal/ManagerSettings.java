@@ -28,12 +28,27 @@ import org.jooq.conf.Settings;
  * @param slowTransactionThreshold transactions slower than this are logged at WARN, or {@code null}
  * @param leakDetectionThreshold   transactions open longer than this are reported, or {@code null}
  * @param labelInApplicationName   whether a labelled transaction shows its label in {@code pg_stat_activity}
+ * @param replicaUrls              the URLs of read replicas, each with an owned pool; empty for none
+ * @param replicaDataSources       read replicas passed in as DataSources; empty for none
+ * @param replicaCatchUpTimeout    how long a read waits for a replica to replay the commit it must see
+ * @param transactionPooler        whether connections go through a pooler in transaction mode (PgBouncer)
  */
 public record ManagerSettings(String name, String jdbcUrl, String username, String password, DataSource dataSource,
         int maximumPoolSize, Duration connectionTimeout, Duration closeTimeout, Duration socketTimeout,
         boolean fairConnectionQueue, boolean migrateOnStart, List<String> migrationLocations,
         String migrationUsername, String migrationPassword, Settings jooqSettings, Duration slowTransactionThreshold,
-        Duration leakDetectionThreshold, boolean labelInApplicationName) {
+        Duration leakDetectionThreshold, boolean labelInApplicationName, List<String> replicaUrls,
+        List<DataSource> replicaDataSources, Duration replicaCatchUpTimeout, boolean transactionPooler) {
+
+    /** The name of replica number {@code index} (from 0), which also names its owned pool. */
+    public String replicaName(int index) {
+        return name + "-replica-" + (index + 1);
+    }
+
+    /** How many read replicas there are. */
+    public int replicaCount() {
+        return replicaUrls.size() + replicaDataSources.size();
+    }
 
     /** Whether the manager builds, and closes, a pool of its own. */
     public boolean ownsPool() {
@@ -42,11 +57,18 @@ public record ManagerSettings(String name, String jdbcUrl, String username, Stri
 
     /** Describes the manager as its {@code toString} does: without any password. */
     public String describe() {
+        String replicas = replicaUrls.isEmpty() ? "" : ", replicaUrls=" + replicaUrls.stream().map(JdbcUrls::redact)
+                .toList();
+        if (!replicaDataSources.isEmpty()) {
+            replicas = ", replicaDataSources=" + replicaDataSources.size();
+        }
+        String pooler = transactionPooler ? ", transactionPooler" : "";
         if (ownsPool()) {
             return "SessionManager[name=" + name + ", url=" + JdbcUrls.redact(jdbcUrl) + ", username=" + username
-                    + ", maximumPoolSize=" + maximumPoolSize + "]";
+                    + ", maximumPoolSize=" + maximumPoolSize + replicas + pooler + "]";
         }
-        return "SessionManager[name=" + name + ", dataSource=" + dataSource.getClass().getName() + "]";
+        return "SessionManager[name=" + name + ", dataSource=" + dataSource.getClass().getName() + replicas + pooler
+                + "]";
     }
 
     /** The settings without any password (a record would print them all). */

@@ -6,6 +6,8 @@ import java.sql.SQLTransientConnectionException;
 import java.time.Duration;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 import javax.sql.DataSource;
 
@@ -17,6 +19,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.managedsession.ConnectionUnavailableException;
 import io.managedsession.SessionManager;
 import io.managedsession.TransactionOptions;
+import io.managedsession.TransactionTimeoutException;
 
 /**
  * Takes connections from the manager's DataSource and gives them back, turning failures into clear errors.
@@ -31,6 +34,11 @@ import io.managedsession.TransactionOptions;
  *
  * <p>A DataSource passed in by the user is waited on for as long as it waits; the deadline is checked when the
  * connection comes, and an unused connection goes back at once if it has passed.
+ *
+ * <p>A connection that breaks (the server went away, or a failover moved the primary) is evidence against its
+ * siblings: an owned pool then retires its other connections too (idle ones at once, busy ones when they come back),
+ * so that the next transactions connect afresh instead of each finding a dead connection in turn. Only a connection
+ * taken after the last such retirement can trigger another, so a burst of failures retires the pool once.
  */
 final class PooledConnections {
 
@@ -39,33 +47,47 @@ final class PooledConnections {
     private final DataSource dataSource;
     private final HikariDataSource ownedPool;
     private final String managerName;
+    private final String server;
     private final Semaphore admission;
     private final long admissionTimeoutNanos;
+    private final AtomicLong lastRetirementNanos = new AtomicLong(System.nanoTime());
+    private volatile Consumer<SQLException> connectFailureListener = failure -> { };
 
-    private PooledConnections(DataSource dataSource, HikariDataSource ownedPool, String managerName,
+    private PooledConnections(DataSource dataSource, HikariDataSource ownedPool, String managerName, String server,
             Semaphore admission, long admissionTimeoutNanos) {
         this.dataSource = dataSource;
         this.ownedPool = ownedPool;
         this.managerName = managerName;
+        this.server = server;
         this.admission = admission;
         this.admissionTimeoutNanos = admissionTimeoutNanos;
     }
 
-    /** Connections taken straight from a DataSource the manager does not own. */
-    static PooledConnections of(DataSource dataSource, String managerName) {
-        return new PooledConnections(dataSource, null, managerName, null, 0);
+    /**
+     * Connections taken straight from a DataSource the manager does not own.
+     *
+     * @param server what the connections reach, for messages: {@code null} for the primary, else the replica's name
+     */
+    static PooledConnections of(DataSource dataSource, String managerName, String server) {
+        return new PooledConnections(dataSource, null, managerName, server, null, 0);
     }
 
     /**
      * Connections from a pool the manager owns, admitted through a semaphore of one permit per connection.
      *
+     * @param server           what the connections reach: {@code null} for the primary, else the replica's name
      * @param fair             whether waiting transactions are admitted in arrival order
      * @param admissionTimeout how long a transaction may wait, the pool's connection timeout
      */
-    static PooledConnections owned(HikariDataSource pool, String managerName, int poolSize, boolean fair,
-            Duration admissionTimeout) {
-        return new PooledConnections(pool, pool, managerName, new Semaphore(poolSize, fair),
+    static PooledConnections owned(HikariDataSource pool, String managerName, String server, int poolSize,
+            boolean fair, Duration admissionTimeout) {
+        return new PooledConnections(pool, pool, managerName, server, new Semaphore(poolSize, fair),
                 admissionTimeout.toNanos());
+    }
+
+    /** Tells {@code listener} each time the DataSource fails to hand out a connection (not when admission waits). */
+    void onConnectFailure(Consumer<SQLException> listener) {
+        this.connectFailureListener = listener;
     }
 
     /**
@@ -94,6 +116,7 @@ final class PooledConnections {
             }
         } catch (SQLException e) {
             releaseAdmission();
+            connectFailureListener.accept(e);
             throw unavailable(e, alreadyHeld);
         } catch (RuntimeException | Error e) {
             releaseAdmission();
@@ -101,7 +124,7 @@ final class PooledConnections {
         }
         if (deadline != null && deadline.hasPassed()) {
             // The DataSource made us wait past the deadline: the connection is unused, so it goes back as it came.
-            release(connection, true, null);
+            release(connection, true, null, System.nanoTime());
             throw deadline.exceeded(options, new SQLTransientConnectionException(managerName + " - the connection"
                     + " came after the deadline" + poolNumbers(), "08001"));
         }
@@ -154,13 +177,19 @@ final class PooledConnections {
      * server is unknown. An owned HikariCP pool evicts it; any other DataSource (a pool of the user's, or one wrapped
      * by a tracing or logging proxy) gets it aborted first, the standard JDBC way to mark a connection dead, which
      * every pool sees when it takes the connection back.
+     *
+     * @param acquiredNanos when the connection was taken ({@link System#nanoTime()})
      */
-    void release(Connection connection, boolean reusable, Throwable primaryFailure) {
+    void release(Connection connection, boolean reusable, Throwable primaryFailure, long acquiredNanos) {
         try {
             if (reusable) {
                 connection.close();
             } else {
                 discard(connection);
+                if (primaryFailure != null && SqlStates.isConnectionFailure(primaryFailure)
+                        && !(primaryFailure instanceof TransactionTimeoutException)) {
+                    retireSiblings(acquiredNanos, primaryFailure);
+                }
             }
         } catch (SQLException | RuntimeException e) {
             if (primaryFailure != null) {
@@ -172,6 +201,25 @@ final class PooledConnections {
         } finally {
             releaseAdmission();
         }
+    }
+
+    /**
+     * Retires the owned pool's other connections after one of them broke, unless it was taken before the last
+     * retirement (a deadline that cut a slow network is no evidence against the server, so it does not count).
+     */
+    private void retireSiblings(long acquiredNanos, Throwable failure) {
+        long last = lastRetirementNanos.get();
+        if (ownedPool == null || acquiredNanos - last < 0
+                || !lastRetirementNanos.compareAndSet(last, System.nanoTime())) {
+            return;
+        }
+        log.info("SessionManager '{}': a connection{} broke ({}); the pool replaces its other connections, which"
+                + " likely reach the same server", managerName, serverText(), SqlStates.sqlState(failure));
+        ownedPool.getHikariPoolMXBean().softEvictConnections();
+    }
+
+    private String serverText() {
+        return server == null ? "" : " to " + server;
     }
 
     private void discard(Connection connection) throws SQLException {
@@ -188,7 +236,8 @@ final class PooledConnections {
 
     private ConnectionUnavailableException unavailable(SQLException e, int alreadyHeld) {
         StringBuilder message = new StringBuilder("SessionManager '").append(managerName)
-                .append("' could not get a database connection for a new transaction: ").append(e.getMessage());
+                .append("' could not get a database connection").append(serverText())
+                .append(" for a new transaction: ").append(e.getMessage());
         Throwable reason = e.getCause();
         if (reason != null && reason.getMessage() != null && !e.getMessage().contains(reason.getMessage())) {
             message.append("; the last attempt to connect failed with: ").append(reason.getMessage());

@@ -29,13 +29,13 @@ final class RetryLoop {
     interface Attempt {
 
         /**
-         * Runs attempt number {@code attempt} of {@code callback}'s transaction.
+         * Runs attempt number {@code run.attempt()} of {@code callback}'s transaction, and notes in {@code run} where
+         * it ran.
          *
          * @param suspended the transaction this thread suspended for it (REQUIRES_NEW), or {@code null}
-         * @param deadline  the transaction's deadline, or {@code null}
          */
         <T, X extends Exception> T attempt(TransactionOptions options, TransactionCallback<T, X> callback,
-                TransactionScope suspended, Deadline deadline, int attempt) throws X;
+                TransactionScope suspended, TransactionRun run) throws X;
     }
 
     private final Instrumentation instrumentation;
@@ -68,13 +68,14 @@ final class RetryLoop {
         long startNanos = System.nanoTime();
         TransactionFlightEvent event = instrumentation.started(options);
         Deadline deadline = options.deadline().map(Deadline::startingNow).orElse(null);
+        TransactionRun run = new TransactionRun(deadline);
         List<Throwable> earlier = null;
         Throwable finalFailure = null;
-        int attempt = 1;
         try {
-            for (; ; attempt++) {
+            for (; ; run.nextAttempt()) {
+                int attempt = run.attempt();
                 try {
-                    return attempts.attempt(options, callback, suspended, deadline, attempt);
+                    return attempts.attempt(options, callback, suspended, run);
                 } catch (Throwable failure) {
                     boolean retry = shouldRetry(options, failure, attempt, deadline);
                     instrumentation.attemptFailed(options, attempt, failure, retry);
@@ -96,7 +97,7 @@ final class RetryLoop {
                 }
             }
         } finally {
-            instrumentation.completed(startNanos, event, options, attempt, finalFailure);
+            instrumentation.completed(startNanos, event, options, run, finalFailure);
         }
     }
 

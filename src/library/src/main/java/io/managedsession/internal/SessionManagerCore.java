@@ -1,5 +1,7 @@
 package io.managedsession.internal;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import javax.sql.DataSource;
@@ -30,23 +32,42 @@ public final class SessionManagerCore {
 
     private final ManagerSettings settings;
     private final DataSource dataSource;
+    private final List<DataSource> replicaDataSources;
     private final InFlightTransactions inFlight;
     private final Instrumentation instrumentation;
     private final TransactionRunner runner;
     private final AtomicBoolean closing = new AtomicBoolean();
 
-    private SessionManagerCore(ManagerSettings settings, DataSource dataSource) {
+    private SessionManagerCore(ManagerSettings settings, DataSource dataSource, List<DataSource> replicaDataSources) {
         this.settings = settings;
         this.dataSource = dataSource;
+        this.replicaDataSources = replicaDataSources;
         this.inFlight = new InFlightTransactions(settings.name());
         this.instrumentation = new Instrumentation(settings.name(), settings.slowTransactionThreshold(),
                 settings.leakDetectionThreshold());
-        PooledConnections connections = dataSource instanceof HikariDataSource owned && settings.ownsPool()
-                ? PooledConnections.owned(owned, settings.name(), settings.maximumPoolSize(),
-                        settings.fairConnectionQueue(), settings.connectionTimeout())
-                : PooledConnections.of(dataSource, settings.name());
-        this.runner = new TransactionRunner(jooqConfiguration(settings.jooqSettings()), connections, inFlight,
+        List<ServerRouter.Replica> replicas = new ArrayList<>();
+        for (int i = 0; i < replicaDataSources.size(); i++) {
+            String replicaName = settings.replicaName(i);
+            PooledConnections connections = connectionsOf(replicaDataSources.get(i), settings, replicaName);
+            ReplicaHealth health = new ReplicaHealth(settings.name(), replicaName);
+            connections.onConnectFailure(health::unreachable);
+            replicas.add(new ServerRouter.Replica(replicaName, connections, health));
+        }
+        ServerRouter router = new ServerRouter(connectionsOf(dataSource, settings, null), replicas,
+                settings.replicaCatchUpTimeout());
+        this.runner = new TransactionRunner(jooqConfiguration(settings.jooqSettings()), router, inFlight,
                 settings.name(), instrumentation, settings.labelInApplicationName());
+        if (router.hasReplicas()) {
+            ServerRouter.logStart(settings.name(), router.replicaNames(), settings.replicaCatchUpTimeout());
+        }
+    }
+
+    /** The connections of one server: an owned pool gets admission control, a DataSource passed in is used as is. */
+    private static PooledConnections connectionsOf(DataSource source, ManagerSettings settings, String replicaName) {
+        return source instanceof HikariDataSource owned && settings.ownsPool()
+                ? PooledConnections.owned(owned, settings.name(), replicaName, settings.maximumPoolSize(),
+                        settings.fairConnectionQueue(), settings.connectionTimeout())
+                : PooledConnections.of(source, settings.name(), replicaName);
     }
 
     /**
@@ -58,18 +79,26 @@ public final class SessionManagerCore {
      */
     public static SessionManagerCore start(ManagerSettings settings) {
         DataSource dataSource = settings.ownsPool() ? HikariPools.open(settings) : settings.dataSource();
+        List<DataSource> replicas = new ArrayList<>();
         try {
+            if (settings.transactionPooler() && !settings.ownsPool()) {
+                PoolerCompatibility.requireNoServerPreparedStatements(dataSource, settings.name());
+            }
             if (settings.migrateOnStart()) {
                 DataSource migrations = settings.ownsPool() ? HikariPools.forMigrations(settings) : dataSource;
                 int applied = Migrations.migrate(migrations, settings.migrationLocations(), settings.name());
                 log.info("SessionManager '{}' applied {} migration(s) from {}", settings.name(), applied,
                         settings.migrationLocations());
             }
-            SessionManagerCore core = new SessionManagerCore(settings, dataSource);
+            for (int i = 0; i < settings.replicaUrls().size(); i++) {
+                replicas.add(HikariPools.openReplica(settings, i));
+            }
+            replicas.addAll(settings.replicaDataSources());
+            SessionManagerCore core = new SessionManagerCore(settings, dataSource, List.copyOf(replicas));
             log.debug("Started {}", settings.describe());
             return core;
         } catch (RuntimeException | Error e) {
-            closeIfOwned(settings, dataSource);
+            closeIfOwned(settings, dataSource, replicas);
             throw e;
         }
     }
@@ -131,14 +160,25 @@ public final class SessionManagerCore {
                     settings.name(), inFlight.running());
         } finally {
             instrumentation.close();
-            closeIfOwned(settings, dataSource);
+            closeIfOwned(settings, dataSource, replicaDataSources);
             log.debug("Closed {}", settings.describe());
         }
     }
 
-    private static void closeIfOwned(ManagerSettings settings, DataSource dataSource) {
-        if (settings.ownsPool() && dataSource instanceof HikariDataSource hikari) {
-            hikari.close();
+    /**
+     * Closes the pools the manager opened, the primary's and the replicas': with a JDBC URL every pool is its own (replica
+     * DataSources go only with a DataSource, which it never closes).
+     */
+    private static void closeIfOwned(ManagerSettings settings, DataSource dataSource, List<DataSource> replicas) {
+        if (settings.ownsPool()) {
+            for (DataSource replica : replicas) {
+                if (replica instanceof HikariDataSource hikari) {
+                    hikari.close();
+                }
+            }
+            if (dataSource instanceof HikariDataSource hikari) {
+                hikari.close();
+            }
         }
     }
 }

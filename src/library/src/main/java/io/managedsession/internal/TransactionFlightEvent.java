@@ -39,4 +39,12 @@ final class TransactionFlightEvent extends Event {
 
     @Label("Attempts")
     int attempts;
+
+    @Label("Route")
+    @Description("PRIMARY, REPLICA, or PRIMARY_FALLBACK for a read-only transaction no replica could serve")
+    String route;
+
+    @Label("Replica")
+    @Description("The read replica the last attempt ran on, if any")
+    String replica;
 }

@@ -1,13 +1,18 @@
 package io.managedsession.internal;
 
 import java.sql.Connection;
+import java.sql.SQLException;
 import java.util.Optional;
 
 import org.jooq.Configuration;
 import org.jooq.DSLContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
+import io.managedsession.CommitPosition;
 import io.managedsession.NoTransactionException;
 import io.managedsession.SessionException;
+import io.managedsession.SessionManager;
 import io.managedsession.TransactionCallback;
 import io.managedsession.TransactionOptions;
 
@@ -23,14 +28,17 @@ import io.managedsession.TransactionOptions;
  */
 public final class TransactionRunner implements RetryLoop.Attempt {
 
+    private static final Logger log = LoggerFactory.getLogger(SessionManager.class);
+
     private final DSLContext baseDsl;
-    private final PooledConnections connections;
+    private final ServerRouter router;
     private final InFlightTransactions inFlight;
     private final ThreadScope threadScope = new ThreadScope();
     private final String managerName;
     private final Instrumentation instrumentation;
     private final RetryLoop retryLoop;
     private final boolean labelInApplicationName;
+    private final ThreadLocal<CommitPosition> lastCommitPosition = new ThreadLocal<>();
 
     /**
      * @param baseConfiguration      dialect and settings; the runner adds its {@link ScopeTransactionProvider}, and
@@ -38,10 +46,10 @@ public final class TransactionRunner implements RetryLoop.Attempt {
      *                               provider
      * @param labelInApplicationName whether a labelled transaction sets {@code application_name} to its label
      */
-    TransactionRunner(Configuration baseConfiguration, PooledConnections connections, InFlightTransactions inFlight,
+    TransactionRunner(Configuration baseConfiguration, ServerRouter router, InFlightTransactions inFlight,
             String managerName, Instrumentation instrumentation, boolean labelInApplicationName) {
         this.baseDsl = baseConfiguration.derive(new ScopeTransactionProvider(threadScope)).dsl();
-        this.connections = connections;
+        this.router = router;
         this.inFlight = inFlight;
         this.managerName = managerName;
         this.instrumentation = instrumentation;
@@ -64,6 +72,14 @@ public final class TransactionRunner implements RetryLoop.Attempt {
     public Optional<DSLContext> current() {
         TransactionScope scope = threadScope.get();
         return scope == null ? Optional.empty() : Optional.ofNullable(scope.dsl());
+    }
+
+    /**
+     * Where the last read-write transaction this thread committed stands in the WAL; empty without replicas, before
+     * the first such commit, or when the position could not be read.
+     */
+    public Optional<CommitPosition> lastCommitPosition() {
+        return Optional.ofNullable(lastCommitPosition.get());
     }
 
     /** Whether the calling thread is inside a transaction of this manager. */
@@ -170,31 +186,35 @@ public final class TransactionRunner implements RetryLoop.Attempt {
     }
 
     /**
-     * One attempt: takes a connection (waiting no longer than the deadline), runs the callback in a transaction on
-     * it, gives the connection back on every path, the JVM's own errors included, then runs the completion actions.
+     * One attempt: takes a connection where the {@link ServerRouter} says (waiting no longer than the deadline), runs
+     * the callback in a transaction on it, gives the connection back on every path, the JVM's own errors included,
+     * then runs the completion actions. With read replicas, a read-write transaction that committed first notes its
+     * commit position for read-your-writes.
      */
     @Override
     public <T, X extends Exception> T attempt(TransactionOptions options, TransactionCallback<T, X> callback,
-            TransactionScope suspended, Deadline deadline, int attempt) throws X {
+            TransactionScope suspended, TransactionRun run) throws X {
         Thread thread = Thread.currentThread();
         if (thread.isInterrupted()) {
             throw new SessionException("No transaction was started: thread " + MessageParts.thread(thread)
                     + " is interrupted (its interrupt flag is kept)");
         }
         long beforeAcquire = System.nanoTime();
-        Connection connection = connections.acquire(suspended == null ? 0 : suspended.heldConnections(), deadline,
-                options);
+        ServerRouter.Lease lease = router.acquire(options, suspended == null ? 0 : suspended.heldConnections(),
+                run.deadline());
         // From here on the connection is this attempt's: every path, whatever it throws, gives it back exactly once.
+        Connection connection = lease.connection();
         TransactionScope scope = null;
         LeakDetector.Watch watch = null;
         T result = null;
         Throwable failure = null;
-        long acquired = System.nanoTime();
+        long acquired = lease.acquiredNanos();
         try {
+            run.ranOn(lease.route(), lease.serverName());
             instrumentation.connectionAcquired(acquired - beforeAcquire);
             watch = instrumentation.watch(options);
-            instrumentation.attemptBegan(options, attempt);
-            scope = new TransactionScope(connection, thread, managerName, options, deadline, suspended,
+            instrumentation.attemptBegan(options, run);
+            scope = new TransactionScope(connection, thread, managerName, options, run.deadline(), suspended,
                     labelInApplicationName);
             TransactionScope previous = threadScope.enter(scope);
             try {
@@ -212,12 +232,16 @@ public final class TransactionRunner implements RetryLoop.Attempt {
             failure = scope == null ? t : scope.asTimeoutIfDeadlineEnforced(t);
         } finally {
             // A scope that never began leaves the connection as it came: fit for the pool.
-            connections.release(connection, scope == null || scope.finish(), failure);
+            boolean reusable = scope == null || scope.finish();
+            if (reusable && scope != null && scope.committed() && router.hasReplicas() && !options.isReadOnly()) {
+                reusable = noteCommitPosition(connection, options);
+            }
+            router.release(lease, reusable, failure);
             if (watch != null) {
                 watch.ended();
             }
         }
-        instrumentation.attemptEnded(options, attempt, acquired, failure);
+        instrumentation.attemptEnded(options, run.attempt(), acquired, failure);
         if (scope != null) {
             scope.runCompletionCallbacks(failure, inFlight);
         }
@@ -225,6 +249,24 @@ public final class TransactionRunner implements RetryLoop.Attempt {
             throw ExceptionTunnel.<X>rethrow(failure, failure);
         }
         return result;
+    }
+
+    /**
+     * Notes where a commit stands, for {@link #lastCommitPosition()}; returns whether the connection is still fit for
+     * the pool. The commit stands either way: failing to read its position only costs read-your-writes for this one
+     * commit, which a WARN says.
+     */
+    private boolean noteCommitPosition(Connection connection, TransactionOptions options) {
+        try {
+            lastCommitPosition.set(ServerRouter.commitPosition(connection));
+            return true;
+        } catch (SQLException | RuntimeException e) {
+            lastCommitPosition.remove();
+            log.warn("Transaction{} of SessionManager '{}' committed, but its commit position could not be read, so"
+                    + " lastCommitPosition() is empty and a read that should see this commit may run on a replica"
+                    + " that has not replayed it yet: {}", MessageParts.label(options), managerName, e.getMessage());
+            return false;
+        }
     }
 
     private <T, X extends Exception> T execute(TransactionScope scope, TransactionCallback<T, X> callback) throws X {

@@ -25,9 +25,10 @@ import io.managedsession.TransactionOutcome;
 /**
  * Micrometer metrics of one {@link SessionManager}:
  * <ul>
- *   <li>{@value #TRANSACTIONS} (counter): transactions that began and ended, tagged {@code name}, {@code label} and
+ *   <li>{@value #TRANSACTIONS} (counter): transactions that began and ended, tagged {@code name}, {@code label},
  *       {@code outcome} ({@code commit}, {@code rollback}, {@code rollback_only}, {@code timeout},
- *       {@code commit_unknown});</li>
+ *       {@code commit_unknown}) and {@code route} ({@code primary}, {@code replica}, {@code primary_fallback}: see
+ *       {@link io.managedsession.Route});</li>
  *   <li>{@value #DURATION} (timer, with p50/p95/p99): their duration, retries included, same tags;</li>
  *   <li>{@value #RETRIES} (counter): attempts that failed and were run again, tagged {@code name}, {@code label};</li>
  *   <li>{@value #ACTIVE} (gauge): transactions running now;</li>
@@ -128,14 +129,16 @@ public final class SessionManagerMetrics implements MeterBinder, TransactionObse
     public void transactionCompleted(CompletedTransaction transaction) {
         String label = transaction.label() == null ? NO_LABEL : transaction.label();
         String outcome = tagOf(transaction.outcome());
-        String key = label + '\u0000' + outcome;
+        String route = transaction.route().name().toLowerCase(Locale.ROOT);
+        String key = label + '\u0000' + outcome + '\u0000' + route;
         outcomes.computeIfAbsent(key, k -> Counter.builder(TRANSACTIONS)
-                .description("Transactions that began and ended, by outcome")
-                .tags(tags).tag("label", label).tag("outcome", outcome).register(registry)).increment();
+                .description("Transactions that began and ended, by outcome and server")
+                .tags(tags).tag("label", label).tag("outcome", outcome).tag("route", route).register(registry))
+                .increment();
         durations.computeIfAbsent(key, k -> Timer.builder(DURATION)
                 .description("Transaction duration, all attempts and backoffs included")
                 .publishPercentiles(0.5, 0.95, 0.99)
-                .tags(tags).tag("label", label).tag("outcome", outcome).register(registry))
+                .tags(tags).tag("label", label).tag("outcome", outcome).tag("route", route).register(registry))
                 .record(transaction.duration());
     }
 

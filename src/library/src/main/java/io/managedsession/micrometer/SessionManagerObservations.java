@@ -78,6 +78,7 @@ public final class SessionManagerObservations implements TransactionObserver {
         Observation observation = scope.getCurrentObservation();
         scope.close();
         observation.lowCardinalityKeyValue("outcome", SessionManagerMetrics.tagOf(transaction.outcome()));
+        observation.lowCardinalityKeyValue("route", transaction.route().name().toLowerCase(java.util.Locale.ROOT));
         if (transaction.failure() != null) {
             observation.error(transaction.failure());
         }
