@@ -175,4 +175,26 @@ class GuardedConnectionTest {
         });
         assertThat(rowCount(db, "notes")).isZero();
     }
+
+    @Test
+    void callsThatWouldChangeTheServerSessionAreRefusedAndNothingOutlivesTheTransaction() {
+        sessions.transaction(ctx -> ctx.connection(connection -> {
+            assertThatThrownBy(() -> connection.setTransactionIsolation(Connection.TRANSACTION_SERIALIZABLE))
+                    .isInstanceOf(UnsupportedOperationException.class)
+                    .hasMessageContaining("changes the server session").hasMessageContaining("isolation(...)");
+            assertThatThrownBy(() -> connection.setReadOnly(true))
+                    .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("readOnly(...)");
+            assertThatThrownBy(() -> connection.setSchema("elsewhere"))
+                    .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("SET LOCAL search_path");
+            assertThatThrownBy(() -> connection.setClientInfo("ApplicationName", "mine"))
+                    .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("application_name");
+        }));
+
+        // The pool's only connection serves the next transaction with the server's defaults.
+        sessions.transaction(ctx -> {
+            assertThat(ctx.fetchValue("SHOW transaction_isolation")).isEqualTo("read committed");
+            assertThat(ctx.fetchValue("SHOW transaction_read_only")).isEqualTo("off");
+            assertThat(ctx.fetchValue("SHOW search_path")).isEqualTo("\"$user\", public");
+        });
+    }
 }

@@ -93,6 +93,30 @@ class TransactionOptionsTest {
     }
 
     @Test
+    void defaultRetryRuleAcceptsAConnectionLostBeforeCommitButNeitherAnUnknownCommitNorAPoolThatTimedOut() {
+        DataAccessException connectionLost = new DataAccessException("x", new SQLException("An I/O error occurred",
+                "08006"));
+        DataAccessException serverShutDown = new DataAccessException("x", new SQLException("terminating connection",
+                "57P01"));
+        DataAccessException serialization = new DataAccessException("x", new SQLException("could not serialize",
+                "40001"));
+        DataAccessException unique = new DataAccessException("x", new SQLException("duplicate key", "23505"));
+        CommitOutcomeUnknownException duringCommit = new CommitOutcomeUnknownException("lost during COMMIT",
+                new SQLException("An I/O error occurred", "08006"));
+        ConnectionUnavailableException poolTimedOut = new ConnectionUnavailableException("no connection",
+                new java.sql.SQLTransientConnectionException("request timed out", "08001"));
+
+        assertThat(TransactionOptions.isTransientFailure(connectionLost)).isTrue();
+        assertThat(TransactionOptions.isTransientFailure(serverShutDown)).isTrue();
+        assertThat(TransactionOptions.isTransientFailure(serialization)).isTrue();
+        assertThat(TransactionOptions.isTransientFailure(unique)).isFalse();
+        assertThat(TransactionOptions.isTransientFailure(duringCommit)).isFalse();
+        assertThat(TransactionOptions.isTransientFailure(poolTimedOut)).isFalse();
+        assertThat(TransactionOptions.defaults().retryOn().test(connectionLost)).isTrue();
+        assertThat(TransactionOptions.serializable().retryOn().test(connectionLost)).isTrue();
+    }
+
+    @Test
     void isolationLevelsReadPostgresSpelling() {
         assertThat(Isolation.fromSetting("read committed")).isEqualTo(Isolation.READ_COMMITTED);
         assertThat(Isolation.fromSetting("REPEATABLE READ")).isEqualTo(Isolation.REPEATABLE_READ);
