@@ -63,7 +63,10 @@ class SessionManagerCloseTest {
         }
         assertThat(queryLong(db, "SELECT count(*) FROM events WHERE label = 'in flight at close'")).isEqualTo(1);
         assertThat(((HikariDataSource) sessions.dataSource()).isClosed()).isTrue();
-        assertThat(backends(db, "closing")).isZero();
+        if (!Managers.throughPgBouncer()) {
+            // Behind PgBouncer the server connections are PgBouncer's, and outlive the pool by design.
+            assertThat(backends(db, "closing")).isZero();
+        }
     }
 
     @Test

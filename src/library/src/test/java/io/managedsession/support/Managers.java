@@ -14,8 +14,25 @@ public final class Managers {
     private Managers() {
     }
 
-    /** A builder pointed at the test's database: a pool of 4, and timeouts that fail a stuck test in seconds. */
+    /**
+     * Set to {@code pgbouncer} by the build's run of the contract tests behind PgBouncer: then every manager of
+     * {@link #on} goes through a PgBouncer in transaction mode in front of the test's server.
+     */
+    public static final String THROUGH_PROPERTY = "managedsession.test.through";
+
+    /** Whether this run sends the managers of {@link #on} through PgBouncer. */
+    public static boolean throughPgBouncer() {
+        return "pgbouncer".equals(System.getProperty(THROUGH_PROPERTY));
+    }
+
+    /**
+     * A builder pointed at the test's database: a pool of 4, and timeouts that fail a stuck test in seconds. In the
+     * run behind PgBouncer, through a PgBouncer in transaction mode, with {@code transactionPooler(true)}.
+     */
     public static SessionManager.Builder on(TestDatabase db) {
+        if (throughPgBouncer()) {
+            return via(db, PgBouncer.shared(db).jdbcUrl(db.name())).transactionPooler(true);
+        }
         return db.sessionManagerBuilder()
                 .maximumPoolSize(4)
                 .connectionTimeout(Duration.ofSeconds(10))
