@@ -11,6 +11,7 @@ import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -27,6 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.platform.engine.discovery.DiscoverySelectors;
 import org.junit.platform.testkit.engine.EngineTestKit;
 
+import io.managedsession.database.PostgresCluster;
 import io.managedsession.support.Checkout;
 import io.managedsession.testing.DatabaseTest;
 import io.managedsession.testing.TestDatabase;
@@ -79,6 +81,20 @@ class ReadmeExamplesTest {
                 + " `deposit undone, carol's account kept`, `savepoint rolled back: Account 1 has 9100 but the"
                 + " transfer needs 100000`, `alice + bob = 10101`, `read-only refused a write: SQLSTATE 25006` and"
                 + " `timed out after 200 ms`.");
+    }
+
+    @Test
+    void readYourWritesRunsOnAPrimaryAndALaggingReplicaAndPrintsWhatTheReadmeSays() throws Exception {
+        String readme = readme();
+        String printed;
+        try (PostgresCluster cluster = PostgresCluster.builder().standbyApplyDelay(Duration.ofMillis(100)).start()) {
+            printed = run(() -> runMain("ReadYourWrites", cluster.primary().jdbcUrl("postgres"),
+                    cluster.standbys().get(0).jdbcUrl("postgres"), cluster.username(), ""), readme);
+        }
+
+        assertThat(printed.lines().filter(line -> !line.matches("\\d\\d:\\d\\d:\\d\\d\\.\\d{3} .*")))
+                .containsExactly("on a replica: true, alice has 12000");
+        assertThat(readme).contains("It prints `on a replica: true, alice has 12000`.");
     }
 
     @Test
@@ -161,14 +177,19 @@ class ReadmeExamplesTest {
     }
 
     private static String runMain(String className, TestDatabase db) throws Exception {
+        return runMain(className, db.jdbcUrl(), db.username() == null ? "" : db.username(),
+                db.password() == null ? "" : db.password());
+    }
+
+    /** Runs the README program {@code className} with {@code args}; returns what it printed. */
+    private static String runMain(String className, String... args) throws Exception {
         Method main = Thread.currentThread().getContextClassLoader().loadClass(className)
                 .getMethod("main", String[].class);
         PrintStream original = System.out;
         ByteArrayOutputStream output = new ByteArrayOutputStream();
         try {
             System.setOut(new PrintStream(output, true, StandardCharsets.UTF_8));
-            main.invoke(null, (Object) new String[] {db.jdbcUrl(), db.username() == null ? "" : db.username(),
-                    db.password() == null ? "" : db.password()});
+            main.invoke(null, (Object) args);
         } finally {
             System.setOut(original);
         }

@@ -25,7 +25,8 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * mvn -B -q -Pbench test-compile exec:exec -Dbench.args="--load --duration=10"
  * MANAGEDSESSION_DATABASE_URL=jdbc:postgresql://... mvn ... exec:exec   # on a given server
  * </pre>
- * Options: {@code --all} (default), {@code --load}, {@code --overhead}, {@code --clone-cost[=RUNS]} (what a fresh
+ * Options: {@code --all} (default), {@code --load}, {@code --overhead}, {@code --replicas} (what read replicas cost a
+ * transaction, on a cluster of its own), {@code --clone-cost[=RUNS]} (what a fresh
  * test database costs; prints a table and writes nothing), {@code --duration=SECONDS} per point,
  * {@code --rounds=N}, {@code --scale=N} (pgbench scale), {@code --clients=1,4,16,64}, {@code --virtual=1000},
  * {@code --pool=16}, {@code --out=docs/benchmarks}.
@@ -48,10 +49,16 @@ public final class BenchmarkSuite {
             CloneCost.main(runs.isEmpty() ? new String[0] : new String[] {runs});
             return;
         }
-        boolean all = options.containsKey("all") || !(options.containsKey("load") || options.containsKey("overhead"));
-        Files.writeString(out.resolve("machine.md"), Machine.describe());
+        boolean all = options.containsKey("all") || !(options.containsKey("load") || options.containsKey("overhead")
+                || options.containsKey("replicas"));
+        if (all || options.containsKey("load") || options.containsKey("overhead")) {
+            Files.writeString(out.resolve("machine.md"), Machine.describe());
+        }
         if (all || options.containsKey("overhead")) {
             Files.writeString(out.resolve("overhead.md"), overhead());
+        }
+        if (all || options.containsKey("replicas")) {
+            Files.writeString(out.resolve("replicas.md"), replicas());
         }
         if (all || options.containsKey("load")) {
             TpcbLoad.Settings settings = TpcbLoad.Settings.from(options);
@@ -133,6 +140,45 @@ public final class BenchmarkSuite {
                     observed[2] - plain[2]));
         }
         return md.toString();
+    }
+
+    /** Runs ReplicaBenchmark and renders each transaction's latency, and what the replicas add, as Markdown. */
+    static String replicas() throws Exception {
+        Options jmh = new OptionsBuilder()
+                .include(ReplicaBenchmark.class.getName())
+                .build();
+        Map<String, double[]> byName = new LinkedHashMap<>();
+        for (RunResult run : new Runner(jmh).run()) {
+            String name = run.getParams().getBenchmark();
+            Result<?> time = run.getPrimaryResult();
+            byName.put(name.substring(name.lastIndexOf('.') + 1), new double[] {time.getScore(),
+                    time.getScoreError()});
+        }
+        StringBuilder md = new StringBuilder();
+        md.append("# What read replicas cost a transaction\n\n")
+                .append("JMH `ReplicaBenchmark` (average time, 2 forks, 10 x 1 s after 5 x 1 s of warm-up, one client"
+                        + " thread): a PostgreSQL 18 primary and one streaming standby on loopback (`PostgresCluster`),"
+                        + " each transaction one statement, pools of one.\n\n")
+                .append("| benchmark | µs per transaction | ± (99.9 %) |\n| --- | ---: | ---: |\n");
+        byName.forEach((name, v) -> md.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f |%n", name, v[0],
+                v[1])));
+        md.append('\n');
+        appendLatency(md, byName, "writeWithReplicas", "writeWithoutReplicas",
+                "A write with replicas configured (its commit position read after COMMIT)");
+        appendLatency(md, byName, "readOnAReplica", "readOnThePrimary", "A read on a replica, against the primary");
+        appendLatency(md, byName, "readOnAReplicaNotBeforeACommit", "readOnAReplica",
+                "A read on a replica that first shows it has replayed a commit position");
+        md.append("\nWhere it ran:\n\n").append(Machine.describe().replaceFirst("(?s)^# Machine\\s*", ""));
+        return md.toString();
+    }
+
+    private static void appendLatency(StringBuilder md, Map<String, double[]> byName, String ours, String base,
+            String what) {
+        double[] a = byName.get(ours);
+        double[] b = byName.get(base);
+        if (a != null && b != null) {
+            md.append(String.format(Locale.ROOT, "- %s: %+.1f µs (%.2f x).%n", what, a[0] - b[0], a[0] / b[0]));
+        }
     }
 
     private static void appendDifference(StringBuilder md, Map<String, double[]> byName, String ours, String theirs,

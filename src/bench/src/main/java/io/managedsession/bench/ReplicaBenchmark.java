@@ -1,0 +1,100 @@
+package io.managedsession.bench;
+
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+import org.jooq.DSLContext;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import io.managedsession.CommitPosition;
+import io.managedsession.SessionManager;
+import io.managedsession.TransactionOptions;
+import io.managedsession.database.PostgresCluster;
+
+/**
+ * What read replicas cost a transaction, on a real primary and streaming standby on loopback (one client thread, so
+ * each figure is one transaction's latency): a write with and without replicas configured (with them, the commit
+ * position is read after COMMIT), and a read on the primary, on a replica, and on a replica that must first show it
+ * has replayed a commit position (already replayed here: the cost of asking, not of waiting).
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 5, time = 1)
+@Measurement(iterations = 10, time = 1)
+@Fork(value = 2, jvmArgsAppend = {"-Dorg.jooq.no-logo=true", "-Dorg.jooq.no-tips=true"})
+public class ReplicaBenchmark {
+
+    private static final TransactionOptions READ = TransactionOptions.readOnly();
+
+    private PostgresCluster cluster;
+    private SessionManager primaryOnly;
+    private SessionManager withReplica;
+    private TransactionOptions readAfterWrite;
+
+    @Setup
+    public void setUp() {
+        cluster = PostgresCluster.builder().standbys(1).start();
+        String primary = cluster.primary().jdbcUrl("postgres");
+        primaryOnly = SessionManager.builder().name("primary-only").jdbcUrl(primary).username(cluster.username())
+                .maximumPoolSize(1).build();
+        withReplica = SessionManager.builder().name("with-replica").jdbcUrl(primary).username(cluster.username())
+                .replicaUrls(cluster.standbys().get(0).jdbcUrl("postgres")).maximumPoolSize(1).build();
+        primaryOnly.transaction(ctx -> ctx.execute("CREATE TABLE counter (id int PRIMARY KEY, n bigint NOT NULL)"));
+        primaryOnly.transaction(ctx -> ctx.execute("INSERT INTO counter VALUES (1, 0)"));
+        withReplica.transaction(ReplicaBenchmark::write);
+        CommitPosition position = withReplica.lastCommitPosition().orElseThrow();
+        cluster.awaitStandbysCaughtUp(Duration.ofSeconds(30));
+        readAfterWrite = READ.toBuilder().notBefore(position).build();
+    }
+
+    @TearDown
+    public void tearDown() {
+        withReplica.close();
+        primaryOnly.close();
+        cluster.close();
+    }
+
+    private static int write(DSLContext ctx) {
+        return ctx.execute("UPDATE counter SET n = n + 1 WHERE id = 1");
+    }
+
+    private static long read(DSLContext ctx) {
+        return ctx.fetchOne("SELECT n FROM counter WHERE id = 1").get(0, Long.class);
+    }
+
+    @Benchmark
+    public int writeWithoutReplicas() {
+        return primaryOnly.transactionResult(ReplicaBenchmark::write);
+    }
+
+    @Benchmark
+    public int writeWithReplicas() {
+        return withReplica.transactionResult(ReplicaBenchmark::write);
+    }
+
+    @Benchmark
+    public long readOnThePrimary() {
+        return primaryOnly.transactionResult(READ, ReplicaBenchmark::read);
+    }
+
+    @Benchmark
+    public long readOnAReplica() {
+        return withReplica.transactionResult(READ, ReplicaBenchmark::read);
+    }
+
+    @Benchmark
+    public long readOnAReplicaNotBeforeACommit() {
+        return withReplica.transactionResult(readAfterWrite, ReplicaBenchmark::read);
+    }
+}

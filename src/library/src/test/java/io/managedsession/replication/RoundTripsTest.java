@@ -1,0 +1,132 @@
+package io.managedsession.replication;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.lang.reflect.InvocationHandler;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import javax.sql.DataSource;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.postgresql.ds.PGSimpleDataSource;
+
+import io.managedsession.CommitPosition;
+import io.managedsession.SessionManager;
+import io.managedsession.TransactionOptions;
+import io.managedsession.database.PostgresCluster;
+
+/**
+ * What replicas cost in round trips, counted at the driver: every statement execution and every COMMIT or ROLLBACK
+ * the manager sends (the PostgreSQL driver sends BEGIN with the first statement, so it costs none). A write pays one
+ * round trip more when replicas are configured (its commit position), a read that must see a commit one more (the
+ * replica's replay position, when it has caught up), and nothing changes without replicas.
+ */
+class RoundTripsTest {
+
+    private static final Set<String> ROUND_TRIPS = Set.of("execute", "executeQuery", "executeUpdate",
+            "executeLargeUpdate", "executeBatch", "commit", "rollback");
+
+    private static PostgresCluster cluster;
+
+    @BeforeAll
+    static void startCluster() throws Exception {
+        cluster = PostgresCluster.builder().standbys(1).start();
+        try (Connection connection = cluster.primary().connect("postgres");
+             Statement statement = connection.createStatement()) {
+            statement.execute("CREATE TABLE counter (id int PRIMARY KEY, n bigint NOT NULL)");
+            statement.execute("INSERT INTO counter VALUES (1, 0)");
+        }
+        cluster.awaitStandbysCaughtUp(Duration.ofSeconds(30));
+    }
+
+    @AfterAll
+    static void stopCluster() {
+        cluster.close();
+    }
+
+    /** A DataSource whose connections count the calls that reach the server. */
+    private static DataSource counting(PostgresCluster.Node node, AtomicInteger roundTrips) {
+        PGSimpleDataSource real = new PGSimpleDataSource();
+        real.setURL(node.jdbcUrl("postgres"));
+        real.setUser(cluster.username());
+        return (DataSource) Proxy.newProxyInstance(RoundTripsTest.class.getClassLoader(),
+                new Class<?>[] {DataSource.class}, forwarding(real, roundTrips));
+    }
+
+    /**
+     * Forwards every call; counts the ones that are round trips, and wraps what connections and statements hand out
+     * so that their calls are counted too.
+     */
+    private static InvocationHandler forwarding(Object target, AtomicInteger roundTrips) {
+        return (proxy, method, args) -> {
+            if (ROUND_TRIPS.contains(method.getName())) {
+                roundTrips.incrementAndGet();
+            }
+            Object result;
+            try {
+                result = method.invoke(target, args);
+            } catch (InvocationTargetException e) {
+                throw e.getCause();
+            }
+            Class<?> type = method.getReturnType();
+            if (result != null && type.isInterface() && (Connection.class.isAssignableFrom(type)
+                    || Statement.class.isAssignableFrom(type))) {
+                return Proxy.newProxyInstance(RoundTripsTest.class.getClassLoader(), new Class<?>[] {type},
+                        forwarding(result, roundTrips));
+            }
+            return result;
+        };
+    }
+
+    @Test
+    void aWritePaysOneRoundTripForItsCommitPositionOnlyWhenReplicasAreConfigured() {
+        AtomicInteger alone = new AtomicInteger();
+        AtomicInteger withReplica = new AtomicInteger();
+        AtomicInteger onReplica = new AtomicInteger();
+        try (SessionManager primaryOnly = SessionManager.builder()
+                     .dataSource(counting(cluster.primary(), alone)).build();
+             SessionManager routed = SessionManager.builder()
+                     .dataSource(counting(cluster.primary(), withReplica))
+                     .replicaDataSources(counting(cluster.standbys().get(0), onReplica)).build()) {
+            primaryOnly.transaction(ctx -> ctx.execute("UPDATE counter SET n = n + 1 WHERE id = 1"));
+            routed.transaction(ctx -> ctx.execute("UPDATE counter SET n = n + 1 WHERE id = 1"));
+
+            assertThat(alone).as("UPDATE (with BEGIN), COMMIT").hasValue(2);
+            assertThat(withReplica).as("UPDATE, COMMIT, the commit position").hasValue(3);
+            assertThat(onReplica).hasValue(0);
+            assertThat(primaryOnly.lastCommitPosition()).isEmpty();
+            assertThat(routed.lastCommitPosition()).isPresent();
+        }
+    }
+
+    @Test
+    void aReadThatMustSeeACommitPaysOneRoundTripForTheReplicasPosition() {
+        AtomicInteger primary = new AtomicInteger();
+        AtomicInteger replica = new AtomicInteger();
+        try (SessionManager routed = SessionManager.builder()
+                .dataSource(counting(cluster.primary(), primary))
+                .replicaDataSources(counting(cluster.standbys().get(0), replica)).build()) {
+            routed.transaction(ctx -> ctx.execute("UPDATE counter SET n = n + 1 WHERE id = 1"));
+            CommitPosition position = routed.lastCommitPosition().orElseThrow();
+            cluster.awaitStandbysCaughtUp(Duration.ofSeconds(30));
+            replica.set(0);
+
+            routed.transaction(TransactionOptions.readOnly(), ctx -> ctx.fetchCount(org.jooq.impl.DSL.table("counter")));
+            int plainRead = replica.getAndSet(0);
+            routed.transaction(TransactionOptions.readOnly().toBuilder().notBefore(position).build(),
+                    ctx -> ctx.fetchCount(org.jooq.impl.DSL.table("counter")));
+            int readAfterWrite = replica.get();
+
+            assertThat(plainRead).as("SET TRANSACTION READ ONLY (with BEGIN), the SELECT, COMMIT").isEqualTo(3);
+            assertThat(readAfterWrite).as("the replay position, then the same three").isEqualTo(4);
+        }
+    }
+}
