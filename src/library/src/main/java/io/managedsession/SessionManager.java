@@ -41,6 +41,12 @@ import io.managedsession.internal.TransactionRunner;
  * pool checkout). If such a joined block throws and the outer block swallows the exception, the transaction is rolled
  * back at its end and {@link RollbackOnlyException} is thrown instead of a silent commit.
  *
+ * <p>Beyond one server: with {@link Builder#replicaUrls(String...) read replicas}, read-only transactions run on a
+ * replica and everything else on the primary, and {@link #lastCommitPosition()} with
+ * {@link TransactionOptions.Builder#notBefore(CommitPosition)} gives read-your-writes; a multi-host URL with
+ * {@code targetServerType=primary} follows a failover, transactions that lost their connection before COMMIT running
+ * again when their options allow; {@link Builder#transactionPooler(boolean)} fits a PgBouncer in transaction mode.
+ *
  * <p>Logging: everything the manager logs goes to the SLF4J logger {@code io.managedsession.SessionManager}.
  *
  * <p>Thread safety: one {@code SessionManager} serves all threads of an application, platform or virtual. The
