@@ -77,8 +77,10 @@ class NetworkBlackholeTest {
             assertThat(failures).anySatisfy(failure -> assertThat(failure.getMessage()).containsIgnoringCase("timed out"));
 
             proxy.resumeForwarding();
-            await().atMost(Duration.ofSeconds(30)).ignoreExceptionsInstanceOf(ConnectionUnavailableException.class)
-                    .ignoreExceptionsInstanceOf(DataAccessException.class)
+            // One matcher for both: a second ignoreExceptionsInstanceOf would replace the first, not add to it.
+            await().atMost(Duration.ofSeconds(30))
+                    .ignoreExceptionsMatching(e -> e instanceof ConnectionUnavailableException
+                            || e instanceof DataAccessException)
                     .until(() -> sessions.transactionResult(ctx -> ctx.fetchValue("SELECT 1")) != null);
             // Every connection broken by the silence was replaced: a burst of work goes through.
             for (int i = 0; i < 20; i++) {
