@@ -56,6 +56,7 @@ public final class TransactionOptions {
     private final Duration maxBackoff;
     private final String label;
     private final CommitPosition notBefore;
+    private final boolean deferrable;
 
     private TransactionOptions(Builder builder) {
         this.propagation = builder.propagation;
@@ -68,6 +69,7 @@ public final class TransactionOptions {
         this.maxBackoff = builder.maxBackoff;
         this.label = builder.label;
         this.notBefore = builder.notBefore;
+        this.deferrable = builder.deferrable;
     }
 
     /**
@@ -126,6 +128,7 @@ public final class TransactionOptions {
         builder.maxBackoff = maxBackoff;
         builder.label = label;
         builder.notBefore = notBefore;
+        builder.deferrable = deferrable;
         return builder;
     }
 
@@ -210,6 +213,11 @@ public final class TransactionOptions {
         return Optional.ofNullable(label);
     }
 
+    /** @return whether a serializable read-only transaction waits for a snapshot that cannot fail (DEFERRABLE) */
+    public boolean isDeferrable() {
+        return deferrable;
+    }
+
     /**
      * @return the commit a read-only transaction must see when it runs on a replica, or empty when any replica will do
      */
@@ -229,13 +237,14 @@ public final class TransactionOptions {
                 && initialBackoff.equals(that.initialBackoff)
                 && maxBackoff.equals(that.maxBackoff)
                 && Objects.equals(label, that.label)
-                && Objects.equals(notBefore, that.notBefore);
+                && Objects.equals(notBefore, that.notBefore)
+                && deferrable == that.deferrable;
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(propagation, isolation, readOnly, deadline, maxAttempts, retryOn, initialBackoff,
-                maxBackoff, label, notBefore);
+                maxBackoff, label, notBefore, deferrable);
     }
 
     @Override
@@ -246,6 +255,9 @@ public final class TransactionOptions {
         }
         if (readOnly != null) {
             text.append(readOnly ? ", read-only" : ", read-write");
+        }
+        if (deferrable) {
+            text.append(", deferrable");
         }
         if (deadline != null) {
             text.append(", deadline ").append(deadline.toMillis()).append(" ms");
@@ -278,6 +290,7 @@ public final class TransactionOptions {
         private Duration maxBackoff = DEFAULT_MAX_BACKOFF;
         private String label;
         private CommitPosition notBefore;
+        private boolean deferrable;
 
         private Builder() {
         }
@@ -314,6 +327,21 @@ public final class TransactionOptions {
          */
         public Builder readOnly(boolean readOnly) {
             this.readOnly = readOnly;
+            return this;
+        }
+
+        /**
+         * Makes a SERIALIZABLE read-only transaction DEFERRABLE (default {@code false}): it may wait when it begins
+         * (until no serializable transaction that could conflict with it is running) and then runs on a snapshot that
+         * can never fail with a serialization failure and costs the other serializable transactions nothing to track.
+         * For long reports and backups under SERIALIZABLE. Only with {@code isolation(SERIALIZABLE)} and
+         * {@code readOnly(true)}, which {@link #build()} checks; PostgreSQL ignores it otherwise.
+         *
+         * @param deferrable whether to wait for a safe snapshot
+         * @return this builder
+         */
+        public Builder deferrable(boolean deferrable) {
+            this.deferrable = deferrable;
             return this;
         }
 
@@ -426,6 +454,13 @@ public final class TransactionOptions {
          * @throws IllegalStateException when the settings cannot work together
          */
         public TransactionOptions build() {
+            if (deferrable && (isolation != Isolation.SERIALIZABLE || !Boolean.TRUE.equals(readOnly))) {
+                throw new IllegalStateException("deferrable(true) needs isolation(SERIALIZABLE) and readOnly(true),"
+                        + " but the isolation is " + (isolation == null ? "the database's" : isolation)
+                        + " and the access mode " + (readOnly == null ? "the database's"
+                                : readOnly ? "read-only" : "read-write")
+                        + "; PostgreSQL would ignore DEFERRABLE");
+            }
             if (propagation == Propagation.MANDATORY && maxAttempts > 1) {
                 throw new IllegalStateException("maxAttempts " + maxAttempts + " cannot work with MANDATORY, which"
                         + " always joins a running transaction; only the transaction that begins is retried");

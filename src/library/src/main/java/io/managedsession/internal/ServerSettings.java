@@ -39,6 +39,9 @@ final class ServerSettings {
             characteristics += (characteristics.isEmpty() ? "" : ", ")
                     + (options.isReadOnly() ? "READ ONLY" : "READ WRITE");
         }
+        if (options.isDeferrable()) {
+            characteristics += ", DEFERRABLE";
+        }
         if (!characteristics.isEmpty()) {
             sql.append("SET TRANSACTION ").append(characteristics).append(';');
         }
@@ -62,14 +65,14 @@ final class ServerSettings {
      */
     static TransactionSettings actual(Connection connection, TransactionOptions options) {
         if (options.isolation().isPresent() && options.readOnlySetting().isPresent()) {
-            return new TransactionSettings(options.isolation().get(), options.isReadOnly());
+            return new TransactionSettings(options.isolation().get(), options.isReadOnly(), options.isDeferrable());
         }
         try (Statement statement = connection.createStatement();
-             ResultSet row = statement.executeQuery(
-                     "SELECT current_setting('transaction_isolation'), current_setting('transaction_read_only')")) {
+             ResultSet row = statement.executeQuery("SELECT current_setting('transaction_isolation'),"
+                     + " current_setting('transaction_read_only'), current_setting('transaction_deferrable')")) {
             row.next();
             return new TransactionSettings(options.isolation().orElse(Isolation.fromSetting(row.getString(1))),
-                    options.readOnlySetting().orElse("on".equals(row.getString(2))));
+                    options.readOnlySetting().orElse("on".equals(row.getString(2))), "on".equals(row.getString(3)));
         } catch (SQLException e) {
             throw new DataAccessException("Could not read the running transaction's isolation and access mode"
                     + " (SQLSTATE " + e.getSQLState() + "): " + e.getMessage(), e);

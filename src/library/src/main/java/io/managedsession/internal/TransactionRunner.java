@@ -170,6 +170,12 @@ public final class TransactionRunner implements RetryLoop.Attempt {
                     + running.labelText() + " it would join is " + accessMode(actual.readOnly()) + "; use the same"
                     + " access mode, or REQUIRES_NEW for a transaction of its own");
         }
+        if (requested.isDeferrable() && !actual.deferrable()) {
+            // Joining would give the caller a snapshot that can still fail with a serialization failure.
+            throw new SessionException("A " + requested.propagation() + " call" + MessageParts.label(requested)
+                    + " asks for a DEFERRABLE transaction but the running transaction" + running.labelText()
+                    + " it would join is not deferrable; use REQUIRES_NEW for a transaction of its own");
+        }
     }
 
     private static String accessMode(boolean readOnly) {
