@@ -326,6 +326,8 @@ public final class SessionManager implements AutoCloseable {
         private List<DataSource> replicaDataSources = List.of();
         private Duration replicaCatchUpTimeout = Duration.ofMillis(500);
         private boolean transactionPooler;
+        private boolean resolveCommitOutcomes;
+        private boolean lockDiagnostics = true;
 
         private Builder() {
         }
@@ -467,6 +469,38 @@ public final class SessionManager implements AutoCloseable {
          */
         public Builder transactionPooler(boolean transactionPooler) {
             this.transactionPooler = transactionPooler;
+            return this;
+        }
+
+        /**
+         * Whether a COMMIT whose connection fails while it is in flight is resolved by asking the server, for the
+         * transactions whose options do not say otherwise (default {@code false}; see
+         * {@link TransactionOptions.Builder#resolveCommitOutcome(boolean)}). It costs each read-write transaction one
+         * round trip before COMMIT, to learn its transaction id; in exchange a lost COMMIT reply becomes the
+         * callback's result when the server committed, or a retryable failure when it did not, and
+         * {@link CommitOutcomeUnknownException} remains only when the server cannot be asked within the time left to
+         * the deadline (the connection timeout when the transaction has none).
+         *
+         * @param resolve whether to ask the server
+         * @return this builder
+         */
+        public Builder resolveCommitOutcomes(boolean resolve) {
+            this.resolveCommitOutcomes = resolve;
+            return this;
+        }
+
+        /**
+         * Whether a statement that fails on a lock timeout, a deadline or a deadlock (SQLSTATE 55P03, 57014, 40P01)
+         * names the backends that blocked it (default {@code true}): their pid, {@code application_name} (which
+         * carries a transaction's label with {@link #labelInApplicationName(boolean)}), state, transaction age and
+         * query, read over a separate connection within a short timeout and added to the exception's message and the
+         * WARN line. It costs nothing until such a failure.
+         *
+         * @param enabled whether to look the blockers up
+         * @return this builder
+         */
+        public Builder lockDiagnostics(boolean enabled) {
+            this.lockDiagnostics = enabled;
             return this;
         }
 
@@ -718,7 +752,8 @@ public final class SessionManager implements AutoCloseable {
                     password, dataSource, maximumPoolSize, connectionTimeout, closeTimeout, socketTimeout,
                     fairConnectionQueue, migrateOnStart, migrationLocations, migrationUsername, migrationPassword,
                     jooqSettings, slowTransactionThreshold, leakDetectionThreshold, labelInApplicationName,
-                    replicaUrls, replicaDataSources, replicaCatchUpTimeout, transactionPooler);
+                    replicaUrls, replicaDataSources, replicaCatchUpTimeout, transactionPooler, resolveCommitOutcomes,
+                    lockDiagnostics);
             return new SessionManager(settings, SessionManagerCore.start(settings));
         }
 

@@ -57,6 +57,7 @@ public final class TransactionOptions {
     private final String label;
     private final CommitPosition notBefore;
     private final boolean deferrable;
+    private final Boolean resolveCommitOutcome;
 
     private TransactionOptions(Builder builder) {
         this.propagation = builder.propagation;
@@ -70,6 +71,7 @@ public final class TransactionOptions {
         this.label = builder.label;
         this.notBefore = builder.notBefore;
         this.deferrable = builder.deferrable;
+        this.resolveCommitOutcome = builder.resolveCommitOutcome;
     }
 
     /**
@@ -129,6 +131,7 @@ public final class TransactionOptions {
         builder.label = label;
         builder.notBefore = notBefore;
         builder.deferrable = deferrable;
+        builder.resolveCommitOutcome = resolveCommitOutcome;
         return builder;
     }
 
@@ -213,6 +216,15 @@ public final class TransactionOptions {
         return Optional.ofNullable(label);
     }
 
+    /**
+     * @return {@code true} or {@code false} when this transaction says whether a COMMIT whose connection failed is
+     *         resolved by asking the server, empty to follow the manager's
+     *         {@link SessionManager.Builder#resolveCommitOutcomes(boolean)}
+     */
+    public Optional<Boolean> resolveCommitOutcomeSetting() {
+        return Optional.ofNullable(resolveCommitOutcome);
+    }
+
     /** @return whether a serializable read-only transaction waits for a snapshot that cannot fail (DEFERRABLE) */
     public boolean isDeferrable() {
         return deferrable;
@@ -238,13 +250,14 @@ public final class TransactionOptions {
                 && maxBackoff.equals(that.maxBackoff)
                 && Objects.equals(label, that.label)
                 && Objects.equals(notBefore, that.notBefore)
-                && deferrable == that.deferrable;
+                && deferrable == that.deferrable
+                && Objects.equals(resolveCommitOutcome, that.resolveCommitOutcome);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(propagation, isolation, readOnly, deadline, maxAttempts, retryOn, initialBackoff,
-                maxBackoff, label, notBefore, deferrable);
+                maxBackoff, label, notBefore, deferrable, resolveCommitOutcome);
     }
 
     @Override
@@ -258,6 +271,9 @@ public final class TransactionOptions {
         }
         if (deferrable) {
             text.append(", deferrable");
+        }
+        if (resolveCommitOutcome != null) {
+            text.append(resolveCommitOutcome ? ", resolving commit outcomes" : ", not resolving commit outcomes");
         }
         if (deadline != null) {
             text.append(", deadline ").append(deadline.toMillis()).append(" ms");
@@ -291,6 +307,7 @@ public final class TransactionOptions {
         private String label;
         private CommitPosition notBefore;
         private boolean deferrable;
+        private Boolean resolveCommitOutcome;
 
         private Builder() {
         }
@@ -342,6 +359,24 @@ public final class TransactionOptions {
          */
         public Builder deferrable(boolean deferrable) {
             this.deferrable = deferrable;
+            return this;
+        }
+
+        /**
+         * Whether a COMMIT whose connection fails while it is in flight is resolved by asking the server (default: as
+         * the manager's {@link SessionManager.Builder#resolveCommitOutcomes(boolean)} says). When on, a read-write
+         * transaction learns its transaction id just before COMMIT (one more round trip, in the same transaction);
+         * if the connection then fails during COMMIT, a fresh connection asks PostgreSQL's {@code pg_xact_status}
+         * (ending the old backend first when it still holds the transaction open) within the time left to the
+         * deadline. The caller gets the real outcome: the callback's result when the server committed, a retryable
+         * failure when it rolled back, and {@link CommitOutcomeUnknownException} only when the server could not be
+         * asked in time. A read-only transaction never pays for it: it has nothing to lose.
+         *
+         * @param resolve whether to ask the server
+         * @return this builder
+         */
+        public Builder resolveCommitOutcome(boolean resolve) {
+            this.resolveCommitOutcome = resolve;
             return this;
         }
 

@@ -32,13 +32,17 @@ import org.jooq.conf.Settings;
  * @param replicaDataSources       read replicas passed in as DataSources; empty for none
  * @param replicaCatchUpTimeout    how long a read waits for a replica to replay the commit it must see
  * @param transactionPooler        whether connections go through a pooler in transaction mode (PgBouncer)
+ * @param resolveCommitOutcomes    whether transactions whose options do not say resolve a COMMIT whose connection
+ *                                 failed by asking the server
+ * @param lockDiagnostics          whether a lock or statement timeout and a deadlock name the blocking backends
  */
 public record ManagerSettings(String name, String jdbcUrl, String username, String password, DataSource dataSource,
         int maximumPoolSize, Duration connectionTimeout, Duration closeTimeout, Duration socketTimeout,
         boolean fairConnectionQueue, boolean migrateOnStart, List<String> migrationLocations,
         String migrationUsername, String migrationPassword, Settings jooqSettings, Duration slowTransactionThreshold,
         Duration leakDetectionThreshold, boolean labelInApplicationName, List<String> replicaUrls,
-        List<DataSource> replicaDataSources, Duration replicaCatchUpTimeout, boolean transactionPooler) {
+        List<DataSource> replicaDataSources, Duration replicaCatchUpTimeout, boolean transactionPooler,
+        boolean resolveCommitOutcomes, boolean lockDiagnostics) {
 
     /** The name of replica number {@code index} (from 0), which also names its owned pool. */
     public String replicaName(int index) {

@@ -56,7 +56,9 @@ public final class SessionManagerCore {
         ServerRouter router = new ServerRouter(connectionsOf(dataSource, settings, null), replicas,
                 settings.replicaCatchUpTimeout());
         this.runner = new TransactionRunner(jooqConfiguration(settings.jooqSettings()), router, inFlight,
-                settings.name(), instrumentation, settings.labelInApplicationName());
+                settings.name(), instrumentation, settings.labelInApplicationName(),
+                new CommitOutcomeResolver(SideConnections.to(settings, dataSource), settings.connectionTimeout()),
+                settings.resolveCommitOutcomes());
         if (router.hasReplicas()) {
             ServerRouter.logStart(settings.name(), router.replicaNames(), settings.replicaCatchUpTimeout());
         }

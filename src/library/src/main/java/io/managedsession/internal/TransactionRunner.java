@@ -39,15 +39,20 @@ public final class TransactionRunner implements RetryLoop.Attempt {
     private final RetryLoop retryLoop;
     private final boolean labelInApplicationName;
     private final ThreadLocal<CommitPosition> lastCommitPosition = new ThreadLocal<>();
+    private final CommitOutcomeResolver resolver;
+    private final boolean resolveByDefault;
 
     /**
      * @param baseConfiguration      dialect and settings; the runner adds its {@link ScopeTransactionProvider}, and
      *                               each transaction gets jOOQ's copy of it with its scope's gate as connection
      *                               provider
      * @param labelInApplicationName whether a labelled transaction sets {@code application_name} to its label
+     * @param resolver               asks the server about a COMMIT whose connection failed
+     * @param resolveByDefault       whether transactions whose options do not say resolve commit outcomes
      */
     TransactionRunner(Configuration baseConfiguration, ServerRouter router, InFlightTransactions inFlight,
-            String managerName, Instrumentation instrumentation, boolean labelInApplicationName) {
+            String managerName, Instrumentation instrumentation, boolean labelInApplicationName,
+            CommitOutcomeResolver resolver, boolean resolveByDefault) {
         this.baseDsl = baseConfiguration.derive(new ScopeTransactionProvider(threadScope)).dsl();
         this.router = router;
         this.inFlight = inFlight;
@@ -55,6 +60,8 @@ public final class TransactionRunner implements RetryLoop.Attempt {
         this.instrumentation = instrumentation;
         this.retryLoop = new RetryLoop(instrumentation, inFlight, managerName);
         this.labelInApplicationName = labelInApplicationName;
+        this.resolver = resolver;
+        this.resolveByDefault = resolveByDefault;
     }
 
     /** Runs {@code callback} as {@code options} say. */
@@ -221,7 +228,7 @@ public final class TransactionRunner implements RetryLoop.Attempt {
             watch = instrumentation.watch(options);
             instrumentation.attemptBegan(options, run);
             scope = new TransactionScope(connection, thread, managerName, options, run.deadline(), suspended,
-                    labelInApplicationName);
+                    labelInApplicationName, resolves(options) ? resolver : null);
             TransactionScope previous = threadScope.enter(scope);
             try {
                 if (previous != null) {
@@ -255,6 +262,11 @@ public final class TransactionRunner implements RetryLoop.Attempt {
             throw ExceptionTunnel.<X>rethrow(failure, failure);
         }
         return result;
+    }
+
+    /** Whether a lost COMMIT of a transaction with {@code options} is resolved: never for a read-only one. */
+    private boolean resolves(TransactionOptions options) {
+        return !options.isReadOnly() && options.resolveCommitOutcomeSetting().orElse(resolveByDefault);
     }
 
     /**

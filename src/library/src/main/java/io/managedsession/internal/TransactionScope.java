@@ -4,15 +4,19 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Savepoint;
 import java.sql.Statement;
+import java.util.concurrent.TimeUnit;
 
 import org.jooq.DSLContext;
 import org.jooq.exception.DataAccessException;
 import org.postgresql.core.BaseConnection;
 import org.postgresql.core.TransactionState;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import io.managedsession.CommitOutcomeUnknownException;
 import io.managedsession.RollbackOnlyException;
 import io.managedsession.SessionException;
+import io.managedsession.SessionManager;
 import io.managedsession.TransactionOptions;
 import io.managedsession.TransactionTimeoutException;
 
@@ -30,6 +34,14 @@ import io.managedsession.TransactionTimeoutException;
  */
 final class TransactionScope {
 
+    private static final Logger log = LoggerFactory.getLogger(SessionManager.class);
+
+    /**
+     * The least time a transaction with a deadline gets to ask the server about a lost COMMIT, for when the deadline
+     * has passed by then (a silent network holds COMMIT until just past it).
+     */
+    private static final long RESOLUTION_GRACE_NANOS = TimeUnit.SECONDS.toNanos(1);
+
     enum State { ACTIVE, COMMITTED, ROLLED_BACK, FAILED }
 
     private final Connection connection;
@@ -40,6 +52,7 @@ final class TransactionScope {
     private final DeadlineEnforcement deadline;
     private final TransactionScope suspendedParent;
     private final boolean labelInApplicationName;
+    private final CommitOutcomeResolver resolver;
 
     private volatile State state = State.ACTIVE;
     private volatile boolean suspended;
@@ -54,8 +67,13 @@ final class TransactionScope {
     private CompletionCallbacks completion;
     private Savepoints savepoints;
 
+    /**
+     * @param resolver asks the server about a COMMIT whose connection failed, or {@code null} when this transaction
+     *                 does not resolve commit outcomes
+     */
     TransactionScope(Connection connection, Thread owner, String managerName, TransactionOptions options,
-            Deadline deadline, TransactionScope suspendedParent, boolean labelInApplicationName) {
+            Deadline deadline, TransactionScope suspendedParent, boolean labelInApplicationName,
+            CommitOutcomeResolver resolver) {
         this.connection = connection;
         this.owner = owner;
         this.managerName = managerName;
@@ -63,6 +81,7 @@ final class TransactionScope {
         this.deadline = deadline == null ? null : new DeadlineEnforcement(deadline, options, connection);
         this.suspendedParent = suspendedParent;
         this.labelInApplicationName = labelInApplicationName;
+        this.resolver = resolver;
         this.gate = new ConnectionGate(this, connection, owner, managerName);
     }
 
@@ -117,13 +136,32 @@ final class TransactionScope {
             }
             return;
         }
+        CommitTicket ticket;
         try {
             if (deadline != null) {
                 deadline.beforeEnd();
             }
+            ticket = resolver == null ? null : CommitTicket.read(connection);
+        } catch (SQLException e) {
+            if (SqlStates.isConnectionFailure(e)) {
+                // COMMIT was not sent: the transaction cannot have committed, and a retry is safe.
+                state = State.FAILED;
+                connectionBroken = true;
+                throw new DataAccessException("The connection failed before COMMIT was sent (SQLSTATE "
+                        + e.getSQLState() + "), so the transaction" + labelText() + " was rolled back: "
+                        + e.getMessage(), e);
+            }
+            throw new DataAccessException("Could not read the transaction" + labelText() + "'s id before COMMIT"
+                    + " (SQLSTATE " + e.getSQLState() + "), so it was rolled back: " + e.getMessage(), e);
+        }
+        try {
             connection.commit();
             state = State.COMMITTED;
         } catch (SQLException e) {
+            if (SqlStates.isConnectionFailure(e) && ticket != null) {
+                resolveLostCommit(ticket, e);
+                return;
+            }
             if (SqlStates.isConnectionFailure(e)) {
                 state = State.FAILED;
                 connectionBroken = true;
@@ -137,6 +175,45 @@ final class TransactionScope {
             // transaction; jOOQ calls rollback() next, which the driver skips when nothing is open.
             throw new DataAccessException("COMMIT failed and the transaction" + labelText() + " was rolled back"
                     + " (SQLSTATE " + e.getSQLState() + "): " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The connection failed while COMMIT was in flight: asks the server what became of the transaction. Returns when
+     * it committed (or wrote nothing, so that there is nothing to lose); throws a retryable failure when it rolled
+     * back, and {@link CommitOutcomeUnknownException} when the server could not be asked in time.
+     */
+    private void resolveLostCommit(CommitTicket ticket, SQLException failure) {
+        state = State.FAILED;
+        connectionBroken = true;
+        if (!ticket.wroteAnything()) {
+            state = State.COMMITTED;
+            log.debug("The connection failed while COMMIT of transaction{} was in flight; it wrote nothing, so"
+                    + " nothing was lost", labelText());
+            return;
+        }
+        long budgetNanos = deadline == null ? resolver.budgetWithoutDeadline().toNanos()
+                : Math.max(deadline.deadline().remainingNanos(), RESOLUTION_GRACE_NANOS);
+        CommitOutcomeResolver.Resolution resolution = resolver.resolve(ticket, budgetNanos);
+        String lost = "The connection failed while COMMIT of transaction" + labelText() + " of SessionManager '"
+                + managerName + "' was in flight (SQLSTATE " + failure.getSQLState() + ": " + failure.getMessage()
+                + ")";
+        switch (resolution.outcome()) {
+            case COMMITTED -> {
+                state = State.COMMITTED;
+                log.warn("{}; the server says it committed: {}", lost, resolution.account());
+            }
+            case ABORTED -> {
+                log.warn("{}; the server says it rolled back: {}", lost, resolution.account());
+                throw new DataAccessException(lost + ", and the server says it rolled back, so nothing was committed"
+                        + " and running it again is safe: " + resolution.account(), failure);
+            }
+            default -> {
+                commitOutcomeUnknown = true;
+                throw new CommitOutcomeUnknownException(lost + ", and the server could not tell whether it"
+                        + " committed: " + resolution.account() + ". Check the data before doing the work again; it"
+                        + " is not retried automatically", failure);
+            }
         }
     }
 

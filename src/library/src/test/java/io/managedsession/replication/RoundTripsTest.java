@@ -2,13 +2,9 @@ package io.managedsession.replication;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.lang.reflect.InvocationHandler;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Proxy;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import javax.sql.DataSource;
@@ -22,6 +18,7 @@ import io.managedsession.CommitPosition;
 import io.managedsession.SessionManager;
 import io.managedsession.TransactionOptions;
 import io.managedsession.database.PostgresCluster;
+import io.managedsession.support.RoundTrips;
 
 /**
  * What replicas cost in round trips, counted at the driver: every statement execution and every COMMIT or ROLLBACK
@@ -30,9 +27,6 @@ import io.managedsession.database.PostgresCluster;
  * replica's replay position, when it has caught up), and nothing changes without replicas.
  */
 class RoundTripsTest {
-
-    private static final Set<String> ROUND_TRIPS = Set.of("execute", "executeQuery", "executeUpdate",
-            "executeLargeUpdate", "executeBatch", "commit", "rollback");
 
     private static PostgresCluster cluster;
 
@@ -57,33 +51,7 @@ class RoundTripsTest {
         PGSimpleDataSource real = new PGSimpleDataSource();
         real.setURL(node.jdbcUrl("postgres"));
         real.setUser(cluster.username());
-        return (DataSource) Proxy.newProxyInstance(RoundTripsTest.class.getClassLoader(),
-                new Class<?>[] {DataSource.class}, forwarding(real, roundTrips));
-    }
-
-    /**
-     * Forwards every call; counts the ones that are round trips, and wraps what connections and statements hand out
-     * so that their calls are counted too.
-     */
-    private static InvocationHandler forwarding(Object target, AtomicInteger roundTrips) {
-        return (proxy, method, args) -> {
-            if (ROUND_TRIPS.contains(method.getName())) {
-                roundTrips.incrementAndGet();
-            }
-            Object result;
-            try {
-                result = method.invoke(target, args);
-            } catch (InvocationTargetException e) {
-                throw e.getCause();
-            }
-            Class<?> type = method.getReturnType();
-            if (result != null && type.isInterface() && (Connection.class.isAssignableFrom(type)
-                    || Statement.class.isAssignableFrom(type))) {
-                return Proxy.newProxyInstance(RoundTripsTest.class.getClassLoader(), new Class<?>[] {type},
-                        forwarding(result, roundTrips));
-            }
-            return result;
-        };
+        return RoundTrips.counting(real, roundTrips);
     }
 
     @Test

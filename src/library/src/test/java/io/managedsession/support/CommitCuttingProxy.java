@@ -34,7 +34,17 @@ public final class CommitCuttingProxy implements AutoCloseable {
         /** Drop the COMMIT: the server never sees it and rolls the transaction back. */
         BEFORE_SERVER_SEES_COMMIT,
         /** Forward the COMMIT, then drop the server's reply: the transaction is committed. */
-        AFTER_SERVER_COMMITS
+        AFTER_SERVER_COMMITS,
+        /**
+         * Drop the COMMIT and go silent as {@link #blackhole()} does: every connection stays open and hears nothing,
+         * new ones too, until {@link #resumeForwarding()}. The transaction stays open on the server.
+         */
+        SILENCE_AT_COMMIT,
+        /**
+         * Drop the COMMIT and let this one connection go silent, open but forwarding nothing either way, while the
+         * others work: a network path that failed under one connection. The transaction stays open on the server.
+         */
+        SWALLOW_COMMIT
     }
 
     private static final int SSL_REQUEST = 80877103;
@@ -128,6 +138,7 @@ public final class CommitCuttingProxy implements AutoCloseable {
         private final Socket client;
         private final Socket server;
         private volatile boolean dropRepliesFromNowOn;
+        private volatile boolean silent;
 
         Connection(Socket client, Socket server) {
             this.client = client;
@@ -135,8 +146,10 @@ public final class CommitCuttingProxy implements AutoCloseable {
         }
 
         void clientToServer() {
-            try (DataInputStream in = new DataInputStream(client.getInputStream());
-                 DataOutputStream out = new DataOutputStream(server.getOutputStream())) {
+            // Not closed with the pump: closing a socket's stream closes the socket, and a swallowed connection keeps
+            // its server side open. closeQuietly below closes it when it should go.
+            try (DataInputStream in = new DataInputStream(client.getInputStream())) {
+                DataOutputStream out = new DataOutputStream(server.getOutputStream());
                 // Untyped messages first: optional SSL/GSS requests (refused by the server), then the startup message.
                 while (true) {
                     int length = in.readInt();
@@ -170,8 +183,14 @@ public final class CommitCuttingProxy implements AutoCloseable {
                         if (cut == Cut.AFTER_SERVER_COMMITS) {
                             dropRepliesFromNowOn = true;
                         }
+                        if (cut == Cut.SILENCE_AT_COMMIT) {
+                            blackholed = true;
+                        }
+                        if (cut == Cut.SWALLOW_COMMIT) {
+                            silent = true;
+                        }
                     }
-                    if (blackholed) {
+                    if (blackholed || silent) {
                         continue;
                     }
                     out.write(type);
@@ -182,7 +201,11 @@ public final class CommitCuttingProxy implements AutoCloseable {
             } catch (IOException closed) {
                 // One side went away; the other pump ends too.
             } finally {
-                closeQuietly(server);
+                if (!silent) {
+                    // A swallowed connection stays open towards the server: its backend waits on, as behind a
+                    // network path that failed, until the proxy closes.
+                    closeQuietly(server);
+                }
             }
         }
 
@@ -191,7 +214,7 @@ public final class CommitCuttingProxy implements AutoCloseable {
             try (InputStream in = server.getInputStream(); OutputStream out = client.getOutputStream()) {
                 int read;
                 while ((read = in.read(buffer)) >= 0) {
-                    if (blackholed) {
+                    if (blackholed || silent) {
                         continue;
                     }
                     if (dropRepliesFromNowOn) {
