@@ -33,7 +33,17 @@ record Deadline(Duration budget, long endNanos) {
 
     /** The exception for a transaction that ran past this deadline. */
     TransactionTimeoutException exceeded(TransactionOptions options, Throwable cause) {
+        return exceeded(options, cause, null);
+    }
+
+    /**
+     * The exception for a transaction that ran past this deadline, naming what blocked it when that is known.
+     *
+     * @param blockers who blocked its last statement, or {@code null}
+     */
+    TransactionTimeoutException exceeded(TransactionOptions options, Throwable cause, String blockers) {
         return new TransactionTimeoutException("The transaction" + MessageParts.label(options) + " exceeded its"
-                + " deadline of " + budget.toMillis() + " ms and was rolled back; nothing was committed", budget, cause);
+                + " deadline of " + budget.toMillis() + " ms and was rolled back; nothing was committed"
+                + (blockers == null ? "" : "; " + blockers), budget, cause);
     }
 }

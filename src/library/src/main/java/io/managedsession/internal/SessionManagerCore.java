@@ -53,12 +53,13 @@ public final class SessionManagerCore {
             connections.onConnectFailure(health::unreachable);
             replicas.add(new ServerRouter.Replica(replicaName, connections, health));
         }
+        SideConnections side = SideConnections.to(settings, dataSource);
         ServerRouter router = new ServerRouter(connectionsOf(dataSource, settings, null), replicas,
                 settings.replicaCatchUpTimeout());
         this.runner = new TransactionRunner(jooqConfiguration(settings.jooqSettings()), router, inFlight,
                 settings.name(), instrumentation, settings.labelInApplicationName(),
-                new CommitOutcomeResolver(SideConnections.to(settings, dataSource), settings.connectionTimeout()),
-                settings.resolveCommitOutcomes());
+                new CommitOutcomeResolver(side, settings.connectionTimeout()), settings.resolveCommitOutcomes(),
+                settings.lockDiagnostics() ? new LockDiagnostics(side) : null);
         if (router.hasReplicas()) {
             ServerRouter.logStart(settings.name(), router.replicaNames(), settings.replicaCatchUpTimeout());
         }

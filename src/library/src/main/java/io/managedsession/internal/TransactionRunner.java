@@ -41,6 +41,7 @@ public final class TransactionRunner implements RetryLoop.Attempt {
     private final ThreadLocal<CommitPosition> lastCommitPosition = new ThreadLocal<>();
     private final CommitOutcomeResolver resolver;
     private final boolean resolveByDefault;
+    private final LockDiagnostics lockDiagnostics;
 
     /**
      * @param baseConfiguration      dialect and settings; the runner adds its {@link ScopeTransactionProvider}, and
@@ -49,10 +50,11 @@ public final class TransactionRunner implements RetryLoop.Attempt {
      * @param labelInApplicationName whether a labelled transaction sets {@code application_name} to its label
      * @param resolver               asks the server about a COMMIT whose connection failed
      * @param resolveByDefault       whether transactions whose options do not say resolve commit outcomes
+     * @param lockDiagnostics        names who blocked a statement that failed on a lock, or {@code null} when off
      */
     TransactionRunner(Configuration baseConfiguration, ServerRouter router, InFlightTransactions inFlight,
             String managerName, Instrumentation instrumentation, boolean labelInApplicationName,
-            CommitOutcomeResolver resolver, boolean resolveByDefault) {
+            CommitOutcomeResolver resolver, boolean resolveByDefault, LockDiagnostics lockDiagnostics) {
         this.baseDsl = baseConfiguration.derive(new ScopeTransactionProvider(threadScope)).dsl();
         this.router = router;
         this.inFlight = inFlight;
@@ -62,6 +64,7 @@ public final class TransactionRunner implements RetryLoop.Attempt {
         this.labelInApplicationName = labelInApplicationName;
         this.resolver = resolver;
         this.resolveByDefault = resolveByDefault;
+        this.lockDiagnostics = lockDiagnostics;
     }
 
     /** Runs {@code callback} as {@code options} say. */
@@ -228,7 +231,7 @@ public final class TransactionRunner implements RetryLoop.Attempt {
             watch = instrumentation.watch(options);
             instrumentation.attemptBegan(options, run);
             scope = new TransactionScope(connection, thread, managerName, options, run.deadline(), suspended,
-                    labelInApplicationName, resolves(options) ? resolver : null);
+                    labelInApplicationName, resolves(options) ? resolver : null, lockDiagnostics);
             TransactionScope previous = threadScope.enter(scope);
             try {
                 if (previous != null) {
@@ -242,7 +245,7 @@ public final class TransactionRunner implements RetryLoop.Attempt {
                 }
             }
         } catch (Throwable t) {
-            failure = scope == null ? t : scope.asTimeoutIfDeadlineEnforced(t);
+            failure = scope == null ? t : scope.explain(t);
         } finally {
             // A scope that never began leaves the connection as it came: fit for the pool.
             boolean reusable = scope == null || scope.finish();
@@ -297,6 +300,7 @@ public final class TransactionRunner implements RetryLoop.Attempt {
                     result = callback.run(ctx);
                 } catch (Throwable t) {
                     scope.callbackFailed(t);
+                    scope.diagnoseLockFailure(t);
                     throw t;
                 }
                 scope.beforeCommit();

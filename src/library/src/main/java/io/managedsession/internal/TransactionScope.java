@@ -8,8 +8,10 @@ import java.util.concurrent.TimeUnit;
 
 import org.jooq.DSLContext;
 import org.jooq.exception.DataAccessException;
+import org.postgresql.PGConnection;
 import org.postgresql.core.BaseConnection;
 import org.postgresql.core.TransactionState;
+import org.postgresql.util.PSQLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,6 +55,7 @@ final class TransactionScope {
     private final TransactionScope suspendedParent;
     private final boolean labelInApplicationName;
     private final CommitOutcomeResolver resolver;
+    private final LockDiagnostics lockDiagnostics;
 
     private volatile State state = State.ACTIVE;
     private volatile boolean suspended;
@@ -66,14 +69,16 @@ final class TransactionScope {
     private TransactionSettings actualSettings;
     private CompletionCallbacks completion;
     private Savepoints savepoints;
+    private String lockReport;
 
     /**
-     * @param resolver asks the server about a COMMIT whose connection failed, or {@code null} when this transaction
-     *                 does not resolve commit outcomes
+     * @param resolver        asks the server about a COMMIT whose connection failed, or {@code null} when this
+     *                        transaction does not resolve commit outcomes
+     * @param lockDiagnostics names who blocked a statement that failed on a lock, or {@code null} when off
      */
     TransactionScope(Connection connection, Thread owner, String managerName, TransactionOptions options,
             Deadline deadline, TransactionScope suspendedParent, boolean labelInApplicationName,
-            CommitOutcomeResolver resolver) {
+            CommitOutcomeResolver resolver, LockDiagnostics lockDiagnostics) {
         this.connection = connection;
         this.owner = owner;
         this.managerName = managerName;
@@ -82,6 +87,7 @@ final class TransactionScope {
         this.suspendedParent = suspendedParent;
         this.labelInApplicationName = labelInApplicationName;
         this.resolver = resolver;
+        this.lockDiagnostics = lockDiagnostics;
         this.gate = new ConnectionGate(this, connection, owner, managerName);
     }
 
@@ -297,15 +303,65 @@ final class TransactionScope {
     }
 
     /**
-     * Turns a failure into a {@link TransactionTimeoutException} when it is the database enforcing this transaction's
-     * deadline; returns it unchanged otherwise.
+     * The callback failed with {@code failure}, and the transaction is still open: when a statement failed on a lock
+     * timeout, a deadline or a deadlock, asks the server who blocked it (within {@link LockDiagnostics#TIMEOUT}),
+     * while the blockers are likely still there.
      */
-    Throwable asTimeoutIfDeadlineEnforced(Throwable failure) {
-        if (deadline == null || failure instanceof TransactionTimeoutException
-                || failure instanceof CommitOutcomeUnknownException) {
+    void diagnoseLockFailure(Throwable failure) {
+        if (lockDiagnostics == null || lockReport != null) {
+            return;
+        }
+        PSQLException lockFailure = LockDiagnostics.lockFailure(failure);
+        if (lockFailure != null) {
+            lockReport = lockDiagnostics.describe(lockFailure, ownPid(lockFailure));
+            log.warn("Transaction{} of SessionManager '{}' failed on a lock (SQLSTATE {}: {}); {}", labelText(),
+                    managerName, lockFailure.getSQLState(), lockFailure.getMessage().lines().findFirst().orElse(""),
+                    lockReport);
+        }
+    }
+
+    /** This transaction's backend: the one a deadlock report starts with, else as the driver knows it. */
+    private int ownPid(PSQLException failure) {
+        String detail = failure.getServerErrorMessage() == null ? null : failure.getServerErrorMessage().getDetail();
+        if (detail != null && detail.startsWith("Process ")) {
+            int end = detail.indexOf(' ', "Process ".length());
+            try {
+                return Integer.parseInt(detail.substring("Process ".length(), end));
+            } catch (RuntimeException e) {
+                // Not the report's usual shape: ask the driver.
+            }
+        }
+        try {
+            return connection.unwrap(PGConnection.class).getBackendPID();
+        } catch (SQLException e) {
+            return -1;
+        }
+    }
+
+    /**
+     * What the caller gets for {@code failure}: a {@link TransactionTimeoutException} when it is the database
+     * enforcing this transaction's deadline, and the blocking backends named when a statement failed on a lock.
+     */
+    Throwable explain(Throwable failure) {
+        if (deadline != null && !(failure instanceof TransactionTimeoutException)
+                && !(failure instanceof CommitOutcomeUnknownException) && deadline.enforced(failure)) {
+            return deadline.deadline().exceeded(options, failure, lockReport);
+        }
+        if (lockReport == null) {
             return failure;
         }
-        return deadline.enforced(failure) ? deadline.deadline().exceeded(options, failure) : failure;
+        if (failure.getClass() == DataAccessException.class) {
+            // jOOQ's plain exception: the same again, with the blockers in its message.
+            DataAccessException named = new DataAccessException(failure.getMessage() + "; " + lockReport,
+                    failure.getCause());
+            named.setStackTrace(failure.getStackTrace());
+            for (Throwable suppressed : failure.getSuppressed()) {
+                named.addSuppressed(suppressed);
+            }
+            return named;
+        }
+        failure.addSuppressed(new SessionException("Lock diagnostics: " + lockReport));
+        return failure;
     }
 
     /**

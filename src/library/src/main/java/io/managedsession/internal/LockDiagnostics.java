@@ -1,0 +1,206 @@
+package io.managedsession.internal;
+
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.postgresql.util.PSQLException;
+import org.postgresql.util.ServerErrorMessage;
+
+/**
+ * Names the backends that blocked a statement which failed on a lock timeout, a deadline or a deadlock (SQLSTATE
+ * 55P03, 57014, 40P01), asked over a side connection while the failed transaction still holds its place.
+ *
+ * <p>PostgreSQL says who it was in different ways: a deadlock's DETAIL names the other processes; a wait for a row
+ * lock leaves a CONTEXT naming the row ({@code while updating tuple (0,1) in relation "accounts"}), whose
+ * {@code xmax} is the holder's transaction id. When neither is there (a table lock), the transactions older than the
+ * failed one that hold locks are named as the likely blockers, and said to be only likely.
+ *
+ * <p>The whole lookup takes at most {@link #TIMEOUT}: it runs on a virtual thread of its own and is abandoned when
+ * late, so that it never delays the original error by more. It costs nothing until such a failure.
+ *
+ * <p>Thread safety: immutable; each lookup uses a connection of its own.
+ */
+final class LockDiagnostics {
+
+    /** The longest a lookup may delay the failure it explains. */
+    static final Duration TIMEOUT = Duration.ofSeconds(1);
+
+    private static final String LOCK_NOT_AVAILABLE = "55P03";
+    private static final String QUERY_CANCELED = "57014";
+    private static final String DEADLOCK_DETECTED = "40P01";
+    private static final int QUERY_CHARACTERS = 200;
+    private static final int MOST_BLOCKERS = 5;
+    private static final Pattern BLOCKED_BY = Pattern.compile("blocked by process (\\d+)");
+    private static final Pattern ROW_CONTEXT = Pattern.compile(
+            "tuple \\((\\d+),(\\d+)\\) in relation \"((?:[^\"]|\"\")+)\"");
+    /** A password written in SQL ({@code PASSWORD 'secret'}): never copied into a message. */
+    private static final Pattern PASSWORD_LITERAL = Pattern.compile("(?i)(password\\s*)'(?:[^']|'')*'");
+
+    private final SideConnections side;
+
+    LockDiagnostics(SideConnections side) {
+        this.side = side;
+    }
+
+    /** The failed statement's error when it is one this class explains, else {@code null}. */
+    static PSQLException lockFailure(Throwable failure) {
+        Throwable current = failure;
+        for (int depth = 0; current != null && depth < 100; depth++) {
+            if (current instanceof PSQLException sql && (LOCK_NOT_AVAILABLE.equals(sql.getSQLState())
+                    || QUERY_CANCELED.equals(sql.getSQLState()) || DEADLOCK_DETECTED.equals(sql.getSQLState()))) {
+                return sql;
+            }
+            current = current.getCause() == current ? null : current.getCause();
+        }
+        return null;
+    }
+
+    /**
+     * Describes who blocked the failed statement of backend {@code ownPid}, in a sentence for messages and logs; says
+     * so when the lookup failed or took too long.
+     */
+    String describe(PSQLException failure, int ownPid) {
+        CompletableFuture<String> lookup = new CompletableFuture<>();
+        Thread.ofVirtual().name("managed-session-lock-diagnostics").start(() -> {
+            try {
+                lookup.complete(lookUp(failure, ownPid));
+            } catch (Throwable t) {
+                lookup.completeExceptionally(t);
+            }
+        });
+        try {
+            return lookup.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            return "the blocking backends could not be looked up within " + TIMEOUT.toMillis() + " ms";
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            return "the blocking backends could not be looked up (SQLSTATE " + SqlStates.sqlState(cause) + "): "
+                    + cause.getMessage();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "the blocking backends were not looked up: the thread was interrupted";
+        }
+    }
+
+    private String lookUp(PSQLException failure, int ownPid) throws SQLException {
+        ServerErrorMessage server = failure.getServerErrorMessage();
+        String detail = server == null ? null : server.getDetail();
+        String where = server == null ? null : server.getWhere();
+        try (Connection connection = side.open(TIMEOUT.toMillis())) {
+            Set<Integer> pids = new LinkedHashSet<>();
+            if (detail != null) {
+                Matcher blockedBy = BLOCKED_BY.matcher(detail);
+                while (blockedBy.find()) {
+                    pids.add(Integer.parseInt(blockedBy.group(1)));
+                }
+                pids.remove(ownPid);
+                if (!pids.isEmpty()) {
+                    return "the other party of the deadlock: " + describe(connection, pids);
+                }
+            }
+            Matcher row = where == null ? null : ROW_CONTEXT.matcher(where);
+            if (row != null && row.find()) {
+                String relation = row.group(3).replace("\"\"", "\"");
+                String tuple = "(" + row.group(1) + "," + row.group(2) + ")";
+                pids.addAll(rowHolders(connection, relation, tuple, ownPid));
+                if (!pids.isEmpty()) {
+                    return "blocked by the holder of row " + tuple + " in \"" + relation + "\": "
+                            + describe(connection, pids);
+                }
+            }
+            pids.addAll(olderLockHolders(connection, ownPid));
+            if (pids.isEmpty()) {
+                return "no other transaction holding locks was found";
+            }
+            return "the server did not say which lock was waited for; transactions older than this one that hold"
+                    + " locks: " + describe(connection, pids);
+        }
+    }
+
+    /** The backends whose transaction holds the row: the one whose id is the row's {@code xmax}. */
+    private static List<Integer> rowHolders(Connection connection, String relation, String tuple, int ownPid) {
+        List<Integer> pids = new ArrayList<>();
+        String table = "\"" + relation.replace("\"", "\"\"") + "\"";
+        try (PreparedStatement statement = connection.prepareStatement("SELECT a.pid FROM pg_stat_activity a"
+                + " WHERE a.pid <> ? AND a.backend_xid = (SELECT xmax FROM " + table + " WHERE ctid = ?::tid)")) {
+            statement.setInt(1, ownPid);
+            statement.setString(2, tuple);
+            try (ResultSet rows = statement.executeQuery()) {
+                while (rows.next()) {
+                    pids.add(rows.getInt(1));
+                }
+            }
+        } catch (SQLException e) {
+            // Not readable by this role, or not on its search path: the next way of looking applies.
+        }
+        return pids;
+    }
+
+    /** Backends in this database whose transaction began before the failed one's and that hold locks. */
+    private static List<Integer> olderLockHolders(Connection connection, int ownPid) throws SQLException {
+        List<Integer> pids = new ArrayList<>();
+        try (PreparedStatement statement = connection.prepareStatement("SELECT a.pid FROM pg_stat_activity a"
+                + " WHERE a.datname = current_database() AND a.pid <> ? AND a.pid <> pg_backend_pid()"
+                + " AND a.xact_start <= coalesce((SELECT xact_start FROM pg_stat_activity WHERE pid = ?), now())"
+                + " AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.granted"
+                + " AND l.mode <> 'AccessShareLock' AND l.locktype IN ('relation', 'tuple', 'transactionid'))"
+                + " ORDER BY a.xact_start LIMIT " + MOST_BLOCKERS)) {
+            statement.setInt(1, ownPid);
+            statement.setInt(2, ownPid);
+            try (ResultSet rows = statement.executeQuery()) {
+                while (rows.next()) {
+                    pids.add(rows.getInt(1));
+                }
+            }
+        }
+        return pids;
+    }
+
+    /** One line per backend: pid, application_name, state, transaction age and the start of its query. */
+    private static String describe(Connection connection, Set<Integer> pids) throws SQLException {
+        List<String> described = new ArrayList<>();
+        Array pidArray = connection.createArrayOf("int4", pids.toArray());
+        try (PreparedStatement statement = connection.prepareStatement("SELECT pid, application_name, state,"
+                + " extract(epoch FROM now() - xact_start), query FROM pg_stat_activity WHERE pid = ANY(?)"
+                + " ORDER BY xact_start")) {
+            statement.setArray(1, pidArray);
+            try (ResultSet rows = statement.executeQuery()) {
+                while (rows.next() && described.size() < MOST_BLOCKERS) {
+                    described.add(backend(rows.getInt(1), rows.getString(2), rows.getString(3),
+                            rows.getObject(4) == null ? null : rows.getDouble(4), rows.getString(5)));
+                }
+            }
+        }
+        if (described.isEmpty()) {
+            return "pid " + pids + " (ended since)";
+        }
+        return String.join("; ", described);
+    }
+
+    private static String backend(int pid, String applicationName, String state, Double transactionSeconds,
+            String query) {
+        String shortQuery = query == null ? "" : PASSWORD_LITERAL.matcher(query).replaceAll("$1'***'");
+        if (shortQuery.length() > QUERY_CHARACTERS) {
+            shortQuery = shortQuery.substring(0, QUERY_CHARACTERS) + "...";
+        }
+        return "pid " + pid + " (application_name '" + applicationName + "', " + state
+                + (transactionSeconds == null ? ", no transaction" : String.format(Locale.ROOT,
+                        ", transaction running %.1f s", transactionSeconds))
+                + ", query '" + shortQuery.replace('\n', ' ') + "')";
+    }
+}

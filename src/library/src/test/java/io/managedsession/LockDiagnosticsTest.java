@@ -1,0 +1,200 @@
+package io.managedsession;
+
+import static io.managedsession.support.SecondConnection.execute;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
+
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorCompletionService;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.jooq.DSLContext;
+import org.jooq.exception.DataAccessException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import io.managedsession.support.LogCapture;
+import io.managedsession.support.Managers;
+import io.managedsession.testing.DatabaseTest;
+import io.managedsession.testing.TestDatabase;
+
+/**
+ * A statement that fails on a lock timeout, a deadline or a deadlock names who blocked it: pid, application_name
+ * (carrying the blocker's label), state, transaction age and query, in the exception and in a WARN line.
+ */
+@DatabaseTest(migrations = {})
+class LockDiagnosticsTest {
+
+    private static final String LOCK_TIMEOUT = "SET LOCAL lock_timeout = '300ms'";
+
+    private final TestDatabase db;
+    private SessionManager sessions;
+    private ExecutorService threads;
+
+    LockDiagnosticsTest(TestDatabase db) {
+        this.db = db;
+    }
+
+    @BeforeEach
+    void start() {
+        execute(db, "DROP TABLE IF EXISTS stock", "CREATE TABLE stock (id int PRIMARY KEY, n int NOT NULL)",
+                "INSERT INTO stock VALUES (1, 0), (2, 0)");
+        sessions = Managers.on(db).name("diag").labelInApplicationName(true).build();
+        threads = Executors.newCachedThreadPool();
+    }
+
+    @AfterEach
+    void stop() {
+        threads.shutdownNow();
+        sessions.close();
+    }
+
+    private static TransactionOptions labelled(String label) {
+        return TransactionOptions.builder().label(label).build();
+    }
+
+    /** A transaction labelled {@code holder} that runs {@code sql} and holds its locks until released. */
+    private final class Holder implements AutoCloseable {
+
+        final CountDownLatch holding = new CountDownLatch(1);
+        final CountDownLatch release = new CountDownLatch(1);
+        final AtomicInteger pid = new AtomicInteger();
+        final Future<?> done;
+
+        Holder(String sql) throws InterruptedException {
+            done = threads.submit(() -> sessions.transactionResult(labelled("holder"), ctx -> {
+                pid.set(backendPid(ctx));
+                ctx.execute(sql);
+                holding.countDown();
+                release.await();
+                return null;
+            }));
+            assertThat(holding.await(10, TimeUnit.SECONDS)).isTrue();
+        }
+
+        @Override
+        public void close() throws Exception {
+            release.countDown();
+            done.get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    private static int backendPid(DSLContext ctx) {
+        return ctx.fetchSingle("SELECT pg_backend_pid()").get(0, Integer.class);
+    }
+
+    @Test
+    void aLockTimeoutNamesTheBlockingPidItsLabelStateAndQuery() throws Exception {
+        try (Holder holder = new Holder("UPDATE stock SET n = n + 1 WHERE id = 1");
+             LogCapture log = LogCapture.everything()) {
+            Throwable caught = catchThrowable(() -> sessions.transaction(labelled("waiter"), ctx -> {
+                ctx.execute(LOCK_TIMEOUT);
+                ctx.execute("UPDATE stock SET n = n + 10 WHERE id = 1");
+            }));
+
+            assertThat(caught).isExactlyInstanceOf(DataAccessException.class);
+            assertThat(((DataAccessException) caught).sqlState()).isEqualTo("55P03");
+            assertThat(caught.getMessage()).contains("canceling statement due to lock timeout")
+                    .contains("blocked by the holder of row (0,1) in \"stock\"")
+                    .contains("pid " + holder.pid.get() + " (application_name 'diag/holder', idle in transaction")
+                    .contains("transaction running").contains("query 'UPDATE stock SET n = n + 1 WHERE id = 1'");
+            assertThat(log.lines()).anySatisfy(line -> assertThat(line).startsWith("WARN")
+                    .contains("Transaction 'waiter' of SessionManager 'diag' failed on a lock (SQLSTATE 55P03")
+                    .contains("pid " + holder.pid.get() + " (application_name 'diag/holder'"));
+        }
+    }
+
+    @Test
+    void aDeadlineSpentWaitingForALockNamesTheBlocker() throws Exception {
+        try (Holder holder = new Holder("SELECT * FROM stock WHERE id = 2 FOR UPDATE")) {
+            Throwable caught = catchThrowable(() -> sessions.transaction(TransactionOptions.builder()
+                    .label("deadline").deadline(Duration.ofMillis(500)).build(),
+                    ctx -> ctx.execute("DELETE FROM stock WHERE id = 2")));
+
+            assertThat(caught).isInstanceOf(TransactionTimeoutException.class)
+                    .hasMessageContaining("exceeded its deadline of 500 ms")
+                    .hasMessageContaining("pid " + holder.pid.get() + " (application_name 'diag/holder'")
+                    .hasMessageContaining("FOR UPDATE");
+        }
+    }
+
+    @Test
+    void aDeadlockNamesTheOtherParty() throws Exception {
+        CyclicBarrier bothHoldOneRow = new CyclicBarrier(2);
+        CountDownLatch victimSeen = new CountDownLatch(1);
+        int[] pids = new int[2];
+        ExecutorCompletionService<Throwable> sides = new ExecutorCompletionService<>(threads);
+        for (int side = 0; side < 2; side++) {
+            int first = side + 1;
+            int second = 2 - side;
+            int index = side;
+            sides.submit(() -> catchThrowable(() -> sessions.transaction(labelled("side-" + index), ctx -> {
+                pids[index] = backendPid(ctx);
+                ctx.execute("UPDATE stock SET n = n + 1 WHERE id = " + first);
+                bothHoldOneRow.await(10, TimeUnit.SECONDS);
+                ctx.execute("UPDATE stock SET n = n + 1 WHERE id = " + second);
+                // The survivor goes on with its work, as it would: it is still there when it is named.
+                victimSeen.await(10, TimeUnit.SECONDS);
+            })));
+        }
+        Throwable caught = sides.take().get(30, TimeUnit.SECONDS);
+        victimSeen.countDown();
+        Throwable survivor = sides.take().get(30, TimeUnit.SECONDS);
+
+        assertThat(survivor).as("one side survives the deadlock").isNull();
+        assertThat(caught).as("the other is its victim").isInstanceOf(DataAccessException.class);
+        assertThat(((DataAccessException) caught).sqlState()).isEqualTo("40P01");
+        int other = caught.getMessage().contains("pid " + pids[0] + " (") ? 0 : 1;
+        assertThat(caught.getMessage()).contains("the other party of the deadlock: pid " + pids[other]
+                + " (application_name 'diag/side-" + other + "'").contains("UPDATE stock SET n = n + 1 WHERE id = ");
+    }
+
+    @Test
+    void aTableLockWithoutARowNamesTheOlderTransactionsHoldingLocksAsLikelyBlockers() throws Exception {
+        try (Holder holder = new Holder("LOCK TABLE stock IN ACCESS EXCLUSIVE MODE")) {
+            Throwable caught = catchThrowable(() -> sessions.transaction(labelled("reader"), ctx -> {
+                ctx.execute(LOCK_TIMEOUT);
+                ctx.fetch("SELECT * FROM stock");
+            }));
+
+            assertThat(caught.getMessage()).contains("the server did not say which lock was waited for")
+                    .contains("pid " + holder.pid.get() + " (application_name 'diag/holder'")
+                    .contains("LOCK TABLE stock");
+        }
+    }
+
+    @Test
+    void withDiagnosticsOffTheErrorIsThePlainOne() throws Exception {
+        try (SessionManager quiet = Managers.on(db).lockDiagnostics(false).build();
+             Holder holder = new Holder("UPDATE stock SET n = n + 1 WHERE id = 1")) {
+            Throwable caught = catchThrowable(() -> quiet.transaction(ctx -> {
+                ctx.execute(LOCK_TIMEOUT);
+                ctx.execute("UPDATE stock SET n = n + 10 WHERE id = 1");
+            }));
+
+            assertThat(((DataAccessException) caught).sqlState()).isEqualTo("55P03");
+            assertThat(caught.getMessage()).doesNotContain("pid " + holder.pid.get()).doesNotContain("holder");
+        }
+    }
+
+    @Test
+    void aPasswordInTheBlockersQueryIsNotCopied() throws Exception {
+        // As in ALTER ROLE ... PASSWORD '...': the literal after PASSWORD never reaches a message.
+        try (Holder holder = new Holder("UPDATE stock SET n = n + 1 WHERE id = 1 /* PASSWORD 'hunter2-secret' */")) {
+            Throwable caught = catchThrowable(() -> sessions.transaction(labelled("second"), ctx -> {
+                ctx.execute(LOCK_TIMEOUT);
+                ctx.execute("UPDATE stock SET n = 0 WHERE id = 1");
+            }));
+
+            assertThat(caught.getMessage()).contains("pid " + holder.pid.get()).contains("PASSWORD '***'")
+                    .doesNotContain("hunter2-secret");
+        }
+    }
+}
