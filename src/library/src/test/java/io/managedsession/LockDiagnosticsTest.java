@@ -90,6 +90,14 @@ class LockDiagnosticsTest {
         return ctx.fetchSingle("SELECT pg_backend_pid()").get(0, Integer.class);
     }
 
+    /** The blockers, as attached to the block's own exception, which is thrown as it was, never wrapped. */
+    private static String diagnostics(Throwable caught) {
+        assertThat(caught.getSuppressed()).hasSize(1);
+        assertThat(caught.getSuppressed()[0]).isExactlyInstanceOf(SessionException.class)
+                .hasMessageStartingWith("Lock diagnostics: ");
+        return caught.getSuppressed()[0].getMessage();
+    }
+
     @Test
     void aLockTimeoutNamesTheBlockingPidItsLabelStateAndQuery() throws Exception {
         try (Holder holder = new Holder("UPDATE stock SET n = n + 1 WHERE id = 1");
@@ -99,10 +107,10 @@ class LockDiagnosticsTest {
                 ctx.execute("UPDATE stock SET n = n + 10 WHERE id = 1");
             }));
 
-            assertThat(caught).isExactlyInstanceOf(DataAccessException.class);
+            assertThat(caught).isExactlyInstanceOf(DataAccessException.class)
+                    .hasMessageContaining("canceling statement due to lock timeout");
             assertThat(((DataAccessException) caught).sqlState()).isEqualTo("55P03");
-            assertThat(caught.getMessage()).contains("canceling statement due to lock timeout")
-                    .contains("blocked by the holder of row (0,1) in \"stock\"")
+            assertThat(diagnostics(caught)).contains("blocked by the holder of row (0,1) in \"stock\"")
                     .contains("pid " + holder.pid.get() + " (application_name 'diag/holder', idle in transaction")
                     .contains("transaction running").contains("query 'UPDATE stock SET n = n + 1 WHERE id = 1'");
             assertThat(log.lines()).anySatisfy(line -> assertThat(line).startsWith("WARN")
@@ -118,7 +126,8 @@ class LockDiagnosticsTest {
                     .label("deadline").deadline(Duration.ofMillis(500)).build(),
                     ctx -> ctx.execute("DELETE FROM stock WHERE id = 2")));
 
-            assertThat(caught).isInstanceOf(TransactionTimeoutException.class)
+            assertThat(caught).as("a deadline's own exception carries the blockers in its message")
+                    .isInstanceOf(TransactionTimeoutException.class)
                     .hasMessageContaining("exceeded its deadline of 500 ms")
                     .hasMessageContaining("pid " + holder.pid.get() + " (application_name 'diag/holder'")
                     .hasMessageContaining("FOR UPDATE");
@@ -151,8 +160,8 @@ class LockDiagnosticsTest {
         assertThat(survivor).as("one side survives the deadlock").isNull();
         assertThat(caught).as("the other is its victim").isInstanceOf(DataAccessException.class);
         assertThat(((DataAccessException) caught).sqlState()).isEqualTo("40P01");
-        int other = caught.getMessage().contains("pid " + pids[0] + " (") ? 0 : 1;
-        assertThat(caught.getMessage()).contains("the other party of the deadlock: pid " + pids[other]
+        int other = diagnostics(caught).contains("pid " + pids[0] + " (") ? 0 : 1;
+        assertThat(diagnostics(caught)).contains("the other party of the deadlock: pid " + pids[other]
                 + " (application_name 'diag/side-" + other + "'").contains("UPDATE stock SET n = n + 1 WHERE id = ");
     }
 
@@ -164,9 +173,22 @@ class LockDiagnosticsTest {
                 ctx.fetch("SELECT * FROM stock");
             }));
 
-            assertThat(caught.getMessage()).contains("the server did not say which lock was waited for")
+            assertThat(diagnostics(caught)).contains("the server did not say which lock was waited for")
                     .contains("pid " + holder.pid.get() + " (application_name 'diag/holder'")
                     .contains("LOCK TABLE stock");
+        }
+    }
+
+    @Test
+    void aStatementTimeoutThatWaitedForNoRowNamesNobody() throws Exception {
+        try (Holder holder = new Holder("UPDATE stock SET n = n + 1 WHERE id = 1")) {
+            Throwable caught = catchThrowable(() -> sessions.transaction(labelled("slow"), ctx -> {
+                ctx.execute("SET LOCAL statement_timeout = '100ms'");
+                ctx.execute("SELECT pg_sleep(5)");
+            }));
+
+            assertThat(((DataAccessException) caught).sqlState()).isEqualTo("57014");
+            assertThat(caught.getSuppressed()).as("a slow query, not a lock: nobody to name").isEmpty();
         }
     }
 
@@ -180,7 +202,7 @@ class LockDiagnosticsTest {
             }));
 
             assertThat(((DataAccessException) caught).sqlState()).isEqualTo("55P03");
-            assertThat(caught.getMessage()).doesNotContain("pid " + holder.pid.get()).doesNotContain("holder");
+            assertThat(caught.getSuppressed()).isEmpty();
         }
     }
 
@@ -193,7 +215,7 @@ class LockDiagnosticsTest {
                 ctx.execute("UPDATE stock SET n = 0 WHERE id = 1");
             }));
 
-            assertThat(caught.getMessage()).contains("pid " + holder.pid.get()).contains("PASSWORD '***'")
+            assertThat(diagnostics(caught)).contains("pid " + holder.pid.get()).contains("PASSWORD '***'")
                     .doesNotContain("hunter2-secret");
         }
     }

@@ -25,7 +25,8 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * mvn -B -q -Pbench test-compile exec:exec -Dbench.args="--load --duration=10"
  * MANAGEDSESSION_DATABASE_URL=jdbc:postgresql://... mvn ... exec:exec   # on a given server
  * </pre>
- * Options: {@code --all} (default), {@code --load}, {@code --overhead}, {@code --replicas} (what read replicas cost a
+ * Options: {@code --all} (default), {@code --load}, {@code --overhead}, {@code --outcomes} (what commit outcome resolution and lock
+ * diagnostics cost a transaction that succeeds), {@code --replicas} (what read replicas cost a
  * transaction, on a cluster of its own), {@code --clone-cost[=RUNS]} (what a fresh
  * test database costs; prints a table and writes nothing), {@code --duration=SECONDS} per point,
  * {@code --rounds=N}, {@code --scale=N} (pgbench scale), {@code --clients=1,4,16,64}, {@code --virtual=1000},
@@ -50,7 +51,7 @@ public final class BenchmarkSuite {
             return;
         }
         boolean all = options.containsKey("all") || !(options.containsKey("load") || options.containsKey("overhead")
-                || options.containsKey("replicas"));
+                || options.containsKey("replicas") || options.containsKey("outcomes"));
         if (all || options.containsKey("load") || options.containsKey("overhead")) {
             Files.writeString(out.resolve("machine.md"), Machine.describe());
         }
@@ -59,6 +60,9 @@ public final class BenchmarkSuite {
         }
         if (all || options.containsKey("replicas")) {
             Files.writeString(out.resolve("replicas.md"), replicas());
+        }
+        if (all || options.containsKey("outcomes")) {
+            Files.writeString(out.resolve("outcomes.md"), outcomes());
         }
         if (all || options.containsKey("load")) {
             TpcbLoad.Settings settings = TpcbLoad.Settings.from(options);
@@ -144,16 +148,7 @@ public final class BenchmarkSuite {
 
     /** Runs ReplicaBenchmark and renders each transaction's latency, and what the replicas add, as Markdown. */
     static String replicas() throws Exception {
-        Options jmh = new OptionsBuilder()
-                .include(ReplicaBenchmark.class.getName())
-                .build();
-        Map<String, double[]> byName = new LinkedHashMap<>();
-        for (RunResult run : new Runner(jmh).run()) {
-            String name = run.getParams().getBenchmark();
-            Result<?> time = run.getPrimaryResult();
-            byName.put(name.substring(name.lastIndexOf('.') + 1), new double[] {time.getScore(),
-                    time.getScoreError()});
-        }
+        Map<String, double[]> byName = latencies(ReplicaBenchmark.class);
         StringBuilder md = new StringBuilder();
         md.append("# What read replicas cost a transaction\n\n")
                 .append("JMH `ReplicaBenchmark` (average time, 2 forks, 10 x 1 s after 5 x 1 s of warm-up, one client"
@@ -170,6 +165,41 @@ public final class BenchmarkSuite {
                 "A read on a replica that first shows it has replayed a commit position");
         md.append("\nWhere it ran:\n\n").append(Machine.describe().replaceFirst("(?s)^# Machine\\s*", ""));
         return md.toString();
+    }
+
+    /** Runs OutcomeBenchmark and renders what resolution and diagnostics cost a transaction that succeeds. */
+    static String outcomes() throws Exception {
+        Map<String, double[]> byName = latencies(OutcomeBenchmark.class);
+        StringBuilder md = new StringBuilder();
+        md.append("# What knowing the outcome costs a transaction that succeeds\n\n")
+                .append("JMH `OutcomeBenchmark` (average time, 2 forks, 10 x 1 s after 5 x 1 s of warm-up, one client"
+                        + " thread): a PostgreSQL 18 on loopback (`PostgresCluster` without standbys), each transaction"
+                        + " one statement, pools of one.\n\n")
+                .append("| benchmark | µs per transaction | ± (99.9 %) |\n| --- | ---: | ---: |\n");
+        byName.forEach((name, v) -> md.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f |%n", name, v[0],
+                v[1])));
+        md.append('\n');
+        appendLatency(md, byName, "writeResolutionOn", "writeResolutionOff",
+                "A write with commit outcome resolution (its transaction id read before COMMIT)");
+        appendLatency(md, byName, "readResolutionOn", "readResolutionOff",
+                "A read-only transaction with resolution on (nothing to resolve, nothing read)");
+        appendLatency(md, byName, "writeResolutionOff", "writeLockDiagnosticsOff",
+                "A write with lock diagnostics on (the default), against off");
+        md.append("\nWhere it ran:\n\n").append(Machine.describe().replaceFirst("(?s)^# Machine\\s*", ""));
+        return md.toString();
+    }
+
+    /** Runs a JMH benchmark class with its own settings; returns score and error by method name. */
+    private static Map<String, double[]> latencies(Class<?> benchmark) throws Exception {
+        Options jmh = new OptionsBuilder().include(benchmark.getName()).build();
+        Map<String, double[]> byName = new LinkedHashMap<>();
+        for (RunResult run : new Runner(jmh).run()) {
+            String name = run.getParams().getBenchmark();
+            Result<?> time = run.getPrimaryResult();
+            byName.put(name.substring(name.lastIndexOf('.') + 1), new double[] {time.getScore(),
+                    time.getScoreError()});
+        }
+        return byName;
     }
 
     private static void appendLatency(StringBuilder md, Map<String, double[]> byName, String ours, String base,

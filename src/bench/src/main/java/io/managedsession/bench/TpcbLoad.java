@@ -7,6 +7,7 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -109,7 +110,11 @@ final class TpcbLoad {
                  SessionManager observed = managerOn(server, database, "bench-observed", settings.poolSize())
                          .build();
                  SessionManager unfair = managerOn(server, database, "bench-unfair", settings.poolSize())
-                         .fairConnectionQueue(false).build()) {
+                         .fairConnectionQueue(false).build();
+                 SessionManager resolving = managerOn(server, database, "bench-resolving", settings.poolSize())
+                         .resolveCommitOutcomes(true).build();
+                 SessionManager undiagnosed = managerOn(server, database, "bench-undiagnosed", settings.poolSize())
+                         .lockDiagnostics(false).build()) {
                 System.out.println("Loading pgbench's data set, scale " + settings.scale() + " ...");
                 sessions.transaction(ctx -> Tpcb.populate(ctx, settings.scale()));
                 try (Connection connection = pool.getConnection()) {
@@ -123,6 +128,10 @@ final class TpcbLoad {
                         TpcbImplementations.sessionManagerJdbc(sessions, "SessionManager, JDBC statements"),
                         TpcbImplementations.sessionManagerJdbc(unfair,
                                 "SessionManager, JDBC statements, fair queue off"),
+                        TpcbImplementations.sessionManagerJdbc(resolving,
+                                "SessionManager, JDBC statements, commit outcomes resolved"),
+                        TpcbImplementations.sessionManagerJdbc(undiagnosed,
+                                "SessionManager, JDBC statements, lock diagnostics off"),
                         TpcbImplementations.jooqJdbc(pool),
                         TpcbImplementations.springJdbc(pool),
                         TpcbImplementations.jdbiJdbc(pool),
@@ -133,7 +142,8 @@ final class TpcbLoad {
                         TpcbImplementations.spring(pool),
                         TpcbImplementations.jdbi(pool));
                 List<Implementation> implementations = all.stream()
-                        .filter(i -> i.name().contains(settings.only())).toList();
+                        .filter(i -> settings.only().isEmpty() || Arrays.stream(settings.only().split("\\|"))
+                                .anyMatch(i.name()::contains)).toList();
 
                 for (Implementation implementation : implementations) {
                     System.out.println("Warming up " + implementation.name());

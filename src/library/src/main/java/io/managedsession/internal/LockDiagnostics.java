@@ -13,6 +13,7 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.regex.Matcher;
@@ -52,17 +53,23 @@ final class LockDiagnostics {
     private static final Pattern PASSWORD_LITERAL = Pattern.compile("(?i)(password\\s*)'(?:[^']|'')*'");
 
     private final SideConnections side;
+    private final Semaphore oneAtATime = new Semaphore(1);
 
     LockDiagnostics(SideConnections side) {
         this.side = side;
     }
 
-    /** The failed statement's error when it is one this class explains, else {@code null}. */
+    /**
+     * The failed statement's error when it is one this class explains, else {@code null}: a deadlock, a lock not
+     * available, or a cancellation (a timeout, a deadline) while waiting for a row. A cancellation without a row it
+     * waited for may have had nothing to do with a lock (a slow query), and is left alone.
+     */
     static PSQLException lockFailure(Throwable failure) {
         Throwable current = failure;
         for (int depth = 0; current != null && depth < 100; depth++) {
             if (current instanceof PSQLException sql && (LOCK_NOT_AVAILABLE.equals(sql.getSQLState())
-                    || QUERY_CANCELED.equals(sql.getSQLState()) || DEADLOCK_DETECTED.equals(sql.getSQLState()))) {
+                    || DEADLOCK_DETECTED.equals(sql.getSQLState())
+                    || QUERY_CANCELED.equals(sql.getSQLState()) && waitedForARow(sql))) {
                 return sql;
             }
             current = current.getCause() == current ? null : current.getCause();
@@ -70,11 +77,29 @@ final class LockDiagnostics {
         return null;
     }
 
+    private static boolean waitedForARow(PSQLException failure) {
+        ServerErrorMessage server = failure.getServerErrorMessage();
+        return server != null && server.getWhere() != null && ROW_CONTEXT.matcher(server.getWhere()).find();
+    }
+
     /**
      * Describes who blocked the failed statement of backend {@code ownPid}, in a sentence for messages and logs; says
-     * so when the lookup failed or took too long.
+     * so when the lookup failed or took too long. Returns {@code null} when no blocker is left to name, and when
+     * another lookup of this manager is still running: one at a time, so that a storm of lock failures does not open
+     * a storm of connections.
      */
     String describe(PSQLException failure, int ownPid) {
+        if (!oneAtATime.tryAcquire()) {
+            return null;
+        }
+        try {
+            return lookUpWithin(failure, ownPid);
+        } finally {
+            oneAtATime.release();
+        }
+    }
+
+    private String lookUpWithin(PSQLException failure, int ownPid) {
         CompletableFuture<String> lookup = new CompletableFuture<>();
         Thread.ofVirtual().name("managed-session-lock-diagnostics").start(() -> {
             try {
@@ -125,7 +150,8 @@ final class LockDiagnostics {
             }
             pids.addAll(olderLockHolders(connection, ownPid));
             if (pids.isEmpty()) {
-                return "no other transaction holding locks was found";
+                // The holder is gone already: nothing to name.
+                return null;
             }
             return "the server did not say which lock was waited for; transactions older than this one that hold"
                     + " locks: " + describe(connection, pids);

@@ -314,9 +314,11 @@ final class TransactionScope {
         PSQLException lockFailure = LockDiagnostics.lockFailure(failure);
         if (lockFailure != null) {
             lockReport = lockDiagnostics.describe(lockFailure, ownPid(lockFailure));
-            log.warn("Transaction{} of SessionManager '{}' failed on a lock (SQLSTATE {}: {}); {}", labelText(),
-                    managerName, lockFailure.getSQLState(), lockFailure.getMessage().lines().findFirst().orElse(""),
-                    lockReport);
+            if (lockReport != null) {
+                log.warn("Transaction{} of SessionManager '{}' failed on a lock (SQLSTATE {}: {}); {}", labelText(),
+                        managerName, lockFailure.getSQLState(),
+                        lockFailure.getMessage().lines().findFirst().orElse(""), lockReport);
+            }
         }
     }
 
@@ -340,27 +342,19 @@ final class TransactionScope {
 
     /**
      * What the caller gets for {@code failure}: a {@link TransactionTimeoutException} when it is the database
-     * enforcing this transaction's deadline, and the blocking backends named when a statement failed on a lock.
+     * enforcing this transaction's deadline, naming the blocking backends when it was spent waiting for a lock;
+     * otherwise the very exception the block threw, with the blocking backends attached as a suppressed
+     * {@link SessionException} when a statement failed on a lock.
      */
     Throwable explain(Throwable failure) {
         if (deadline != null && !(failure instanceof TransactionTimeoutException)
                 && !(failure instanceof CommitOutcomeUnknownException) && deadline.enforced(failure)) {
             return deadline.deadline().exceeded(options, failure, lockReport);
         }
-        if (lockReport == null) {
-            return failure;
+        if (lockReport != null) {
+            // The block's own exception stays the one thrown, never wrapped: the blockers ride along with it.
+            failure.addSuppressed(new SessionException("Lock diagnostics: " + lockReport));
         }
-        if (failure.getClass() == DataAccessException.class) {
-            // jOOQ's plain exception: the same again, with the blockers in its message.
-            DataAccessException named = new DataAccessException(failure.getMessage() + "; " + lockReport,
-                    failure.getCause());
-            named.setStackTrace(failure.getStackTrace());
-            for (Throwable suppressed : failure.getSuppressed()) {
-                named.addSuppressed(suppressed);
-            }
-            return named;
-        }
-        failure.addSuppressed(new SessionException("Lock diagnostics: " + lockReport));
         return failure;
     }
 
