@@ -174,9 +174,10 @@ public final class BenchmarkSuite {
         md.append("# What knowing the outcome costs a transaction that succeeds\n\n")
                 .append("JMH `OutcomeBenchmark` (average time, 2 forks, 10 x 1 s after 5 x 1 s of warm-up, one client"
                         + " thread): a PostgreSQL 18 on loopback (`PostgresCluster` without standbys), each transaction"
-                        + " one statement, pools of one.\n\n")
+                        + " one statement, pools of one; the `noIo` pair on connections that do no I/O (a jOOQ"
+                        + " `MockConnection`).\n\n")
                 .append("| benchmark | µs per transaction | ± (99.9 %) |\n| --- | ---: | ---: |\n");
-        byName.forEach((name, v) -> md.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f |%n", name, v[0],
+        byName.forEach((name, v) -> md.append(String.format(Locale.ROOT, "| %s | %.2f | %.2f |%n", name, v[0],
                 v[1])));
         md.append('\n');
         appendLatency(md, byName, "writeResolutionOn", "writeResolutionOff",
@@ -184,7 +185,9 @@ public final class BenchmarkSuite {
         appendLatency(md, byName, "readResolutionOn", "readResolutionOff",
                 "A read-only transaction with resolution on (nothing to resolve, nothing read)");
         appendLatency(md, byName, "writeResolutionOff", "writeLockDiagnosticsOff",
-                "A write with lock diagnostics on (the default), against off");
+                "A write with lock diagnostics on (the default), against off, on the server");
+        appendLatency(md, byName, "noIoWriteLockDiagnosticsOn", "noIoWriteLockDiagnosticsOff",
+                "The same on connections that do no I/O (the client's own work alone)");
         md.append("\nWhere it ran:\n\n").append(Machine.describe().replaceFirst("(?s)^# Machine\\s*", ""));
         return md.toString();
     }

@@ -23,7 +23,8 @@ import io.managedsession.database.PostgresCluster;
  * What knowing the outcome costs a transaction that succeeds, on a real PostgreSQL on loopback (one client thread, so
  * each figure is one transaction's latency): a write and a read with commit outcome resolution off and on (on, a
  * write reads its transaction id before COMMIT; a read-only transaction skips it), and a write with lock diagnostics
- * off (they are on by default, and do nothing until a statement fails on a lock).
+ * off (they are on by default, and do nothing until a statement fails on a lock), on the server and on connections
+ * that do no I/O, where the client's own work is measured alone.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -39,6 +40,8 @@ public class OutcomeBenchmark {
     private SessionManager plain;
     private SessionManager resolving;
     private SessionManager noDiagnostics;
+    private SessionManager noIoDiagnosed;
+    private SessionManager noIoUndiagnosed;
 
     @Setup
     public void setUp() {
@@ -50,12 +53,18 @@ public class OutcomeBenchmark {
                 .maximumPoolSize(1).resolveCommitOutcomes(true).build();
         noDiagnostics = SessionManager.builder().name("no-diagnostics").jdbcUrl(url).username(server.username())
                 .maximumPoolSize(1).lockDiagnostics(false).build();
+        NoIoDataSource noIo = new NoIoDataSource();
+        noIoDiagnosed = SessionManager.builder().name("no-io").dataSource(noIo).build();
+        noIoUndiagnosed = SessionManager.builder().name("no-io-undiagnosed").dataSource(noIo).lockDiagnostics(false)
+                .build();
         plain.transaction(ctx -> ctx.execute("CREATE TABLE counter (id int PRIMARY KEY, n bigint NOT NULL)"));
         plain.transaction(ctx -> ctx.execute("INSERT INTO counter VALUES (1, 0)"));
     }
 
     @TearDown
     public void tearDown() {
+        noIoUndiagnosed.close();
+        noIoDiagnosed.close();
         noDiagnostics.close();
         resolving.close();
         plain.close();
@@ -93,5 +102,17 @@ public class OutcomeBenchmark {
     @Benchmark
     public int writeLockDiagnosticsOff() {
         return noDiagnostics.transactionResult(OutcomeBenchmark::write);
+    }
+
+    /** The client's own work alone, on connections that do no I/O: diagnostics on (the default). */
+    @Benchmark
+    public int noIoWriteLockDiagnosticsOn() {
+        return noIoDiagnosed.transactionResult(OutcomeBenchmark::write);
+    }
+
+    /** The same with diagnostics off. */
+    @Benchmark
+    public int noIoWriteLockDiagnosticsOff() {
+        return noIoUndiagnosed.transactionResult(OutcomeBenchmark::write);
     }
 }
