@@ -149,15 +149,9 @@ public final class BenchmarkSuite {
     /** Runs ReplicaBenchmark and renders each transaction's latency, and what the replicas add, as Markdown. */
     static String replicas() throws Exception {
         Map<String, double[]> byName = latencies(ReplicaBenchmark.class);
-        StringBuilder md = new StringBuilder();
-        md.append("# What read replicas cost a transaction\n\n")
-                .append("JMH `ReplicaBenchmark` (average time, 2 forks, 10 x 1 s after 5 x 1 s of warm-up, one client"
-                        + " thread): a PostgreSQL 18 primary and one streaming standby on loopback (`PostgresCluster`),"
-                        + " each transaction one statement, pools of one.\n\n")
-                .append("| benchmark | µs per transaction | ± (99.9 %) |\n| --- | ---: | ---: |\n");
-        byName.forEach((name, v) -> md.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f |%n", name, v[0],
-                v[1])));
-        md.append('\n');
+        StringBuilder md = latencyTable("What read replicas cost a transaction", ReplicaBenchmark.class,
+                "a PostgreSQL 18 primary and one streaming standby on loopback (`PostgresCluster`), each transaction"
+                        + " one statement, pools of one", byName, "%.1f");
         appendLatency(md, byName, "writeWithReplicas", "writeWithoutReplicas",
                 "A write with replicas configured (its commit position read after COMMIT)");
         appendLatency(md, byName, "readOnAReplica", "readOnThePrimary", "A read on a replica, against the primary");
@@ -170,16 +164,10 @@ public final class BenchmarkSuite {
     /** Runs OutcomeBenchmark and renders what resolution and diagnostics cost a transaction that succeeds. */
     static String outcomes() throws Exception {
         Map<String, double[]> byName = latencies(OutcomeBenchmark.class);
-        StringBuilder md = new StringBuilder();
-        md.append("# What knowing the outcome costs a transaction that succeeds\n\n")
-                .append("JMH `OutcomeBenchmark` (average time, 2 forks, 10 x 1 s after 5 x 1 s of warm-up, one client"
-                        + " thread): a PostgreSQL 18 on loopback (`PostgresCluster` without standbys), each transaction"
-                        + " one statement, pools of one; the `noIo` pair on connections that do no I/O (a jOOQ"
-                        + " `MockConnection`).\n\n")
-                .append("| benchmark | µs per transaction | ± (99.9 %) |\n| --- | ---: | ---: |\n");
-        byName.forEach((name, v) -> md.append(String.format(Locale.ROOT, "| %s | %.2f | %.2f |%n", name, v[0],
-                v[1])));
-        md.append('\n');
+        StringBuilder md = latencyTable("What knowing the outcome costs a transaction that succeeds",
+                OutcomeBenchmark.class, "a PostgreSQL 18 on loopback (`PostgresCluster` without standbys), each"
+                        + " transaction one statement, pools of one; the `noIo` pair on connections that do no I/O"
+                        + " (a jOOQ `MockConnection`)", byName, "%.2f");
         appendLatency(md, byName, "writeResolutionOn", "writeResolutionOff",
                 "A write with commit outcome resolution (its transaction id read before COMMIT)");
         appendLatency(md, byName, "readResolutionOn", "readResolutionOff",
@@ -190,6 +178,20 @@ public final class BenchmarkSuite {
                 "The same on connections that do no I/O (the client's own work alone)");
         md.append("\nWhere it ran:\n\n").append(Machine.describe().replaceFirst("(?s)^# Machine\\s*", ""));
         return md.toString();
+    }
+
+    /** The title, what ran where, and a row per benchmark of a latency report (one client thread, µs). */
+    private static StringBuilder latencyTable(String title, Class<?> benchmark, String setting,
+            Map<String, double[]> byName, String number) {
+        StringBuilder md = new StringBuilder();
+        md.append("# ").append(title).append("\n\n")
+                .append("JMH `").append(benchmark.getSimpleName()).append("` (average time, 2 forks, 10 x 1 s after"
+                        + " 5 x 1 s of warm-up, one client thread): ").append(setting).append(".\n\n")
+                .append("| benchmark | µs per transaction | ± (99.9 %) |\n| --- | ---: | ---: |\n");
+        String row = "| %s | " + number + " | " + number + " |%n";
+        byName.forEach((name, v) -> md.append(String.format(Locale.ROOT, row, name, v[0], v[1])));
+        md.append('\n');
+        return md;
     }
 
     /** Runs a JMH benchmark class with its own settings; returns score and error by method name. */

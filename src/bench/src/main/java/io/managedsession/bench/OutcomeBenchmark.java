@@ -2,7 +2,6 @@ package io.managedsession.bench;
 
 import java.util.concurrent.TimeUnit;
 
-import org.jooq.DSLContext;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -57,8 +56,7 @@ public class OutcomeBenchmark {
         noIoDiagnosed = SessionManager.builder().name("no-io").dataSource(noIo).build();
         noIoUndiagnosed = SessionManager.builder().name("no-io-undiagnosed").dataSource(noIo).lockDiagnostics(false)
                 .build();
-        plain.transaction(ctx -> ctx.execute("CREATE TABLE counter (id int PRIMARY KEY, n bigint NOT NULL)"));
-        plain.transaction(ctx -> ctx.execute("INSERT INTO counter VALUES (1, 0)"));
+        CounterTable.create(plain);
     }
 
     @TearDown
@@ -71,48 +69,41 @@ public class OutcomeBenchmark {
         server.close();
     }
 
-    private static int write(DSLContext ctx) {
-        return ctx.execute("UPDATE counter SET n = n + 1 WHERE id = 1");
-    }
-
-    private static long read(DSLContext ctx) {
-        return ctx.fetchOne("SELECT n FROM counter WHERE id = 1").get(0, Long.class);
-    }
 
     @Benchmark
     public int writeResolutionOff() {
-        return plain.transactionResult(OutcomeBenchmark::write);
+        return plain.transactionResult(CounterTable::increment);
     }
 
     @Benchmark
     public int writeResolutionOn() {
-        return resolving.transactionResult(OutcomeBenchmark::write);
+        return resolving.transactionResult(CounterTable::increment);
     }
 
     @Benchmark
     public long readResolutionOff() {
-        return plain.transactionResult(READ, OutcomeBenchmark::read);
+        return plain.transactionResult(READ, CounterTable::read);
     }
 
     @Benchmark
     public long readResolutionOn() {
-        return resolving.transactionResult(READ, OutcomeBenchmark::read);
+        return resolving.transactionResult(READ, CounterTable::read);
     }
 
     @Benchmark
     public int writeLockDiagnosticsOff() {
-        return noDiagnostics.transactionResult(OutcomeBenchmark::write);
+        return noDiagnostics.transactionResult(CounterTable::increment);
     }
 
     /** The client's own work alone, on connections that do no I/O: diagnostics on (the default). */
     @Benchmark
     public int noIoWriteLockDiagnosticsOn() {
-        return noIoDiagnosed.transactionResult(OutcomeBenchmark::write);
+        return noIoDiagnosed.transactionResult(CounterTable::increment);
     }
 
     /** The same with diagnostics off. */
     @Benchmark
     public int noIoWriteLockDiagnosticsOff() {
-        return noIoUndiagnosed.transactionResult(OutcomeBenchmark::write);
+        return noIoUndiagnosed.transactionResult(CounterTable::increment);
     }
 }

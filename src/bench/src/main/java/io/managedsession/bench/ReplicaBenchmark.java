@@ -3,7 +3,6 @@ package io.managedsession.bench;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
-import org.jooq.DSLContext;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -50,9 +49,8 @@ public class ReplicaBenchmark {
                 .maximumPoolSize(1).build();
         withReplica = SessionManager.builder().name("with-replica").jdbcUrl(primary).username(cluster.username())
                 .replicaUrls(cluster.standbys().get(0).jdbcUrl("postgres")).maximumPoolSize(1).build();
-        primaryOnly.transaction(ctx -> ctx.execute("CREATE TABLE counter (id int PRIMARY KEY, n bigint NOT NULL)"));
-        primaryOnly.transaction(ctx -> ctx.execute("INSERT INTO counter VALUES (1, 0)"));
-        withReplica.transaction(ReplicaBenchmark::write);
+        CounterTable.create(primaryOnly);
+        withReplica.transaction(CounterTable::increment);
         CommitPosition position = withReplica.lastCommitPosition().orElseThrow();
         cluster.awaitStandbysCaughtUp(Duration.ofSeconds(30));
         readAfterWrite = READ.toBuilder().notBefore(position).build();
@@ -65,36 +63,29 @@ public class ReplicaBenchmark {
         cluster.close();
     }
 
-    private static int write(DSLContext ctx) {
-        return ctx.execute("UPDATE counter SET n = n + 1 WHERE id = 1");
-    }
-
-    private static long read(DSLContext ctx) {
-        return ctx.fetchOne("SELECT n FROM counter WHERE id = 1").get(0, Long.class);
-    }
 
     @Benchmark
     public int writeWithoutReplicas() {
-        return primaryOnly.transactionResult(ReplicaBenchmark::write);
+        return primaryOnly.transactionResult(CounterTable::increment);
     }
 
     @Benchmark
     public int writeWithReplicas() {
-        return withReplica.transactionResult(ReplicaBenchmark::write);
+        return withReplica.transactionResult(CounterTable::increment);
     }
 
     @Benchmark
     public long readOnThePrimary() {
-        return primaryOnly.transactionResult(READ, ReplicaBenchmark::read);
+        return primaryOnly.transactionResult(READ, CounterTable::read);
     }
 
     @Benchmark
     public long readOnAReplica() {
-        return withReplica.transactionResult(READ, ReplicaBenchmark::read);
+        return withReplica.transactionResult(READ, CounterTable::read);
     }
 
     @Benchmark
     public long readOnAReplicaNotBeforeACommit() {
-        return withReplica.transactionResult(readAfterWrite, ReplicaBenchmark::read);
+        return withReplica.transactionResult(readAfterWrite, CounterTable::read);
     }
 }
