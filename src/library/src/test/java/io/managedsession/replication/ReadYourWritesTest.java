@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.jooq.impl.DSL.field;
 import static org.jooq.impl.DSL.table;
 
+import java.sql.Connection;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -135,19 +137,27 @@ class ReadYourWritesTest {
     }
 
     @Test
-    void aReplicaThatDoesNotCatchUpInTimeSendsTheReadToThePrimary() {
+    void aReplicaThatDoesNotCatchUpInTimeSendsTheReadToThePrimary() throws Exception {
         try (SessionManager sessions = ReadReplicasTest.managerOn(cluster).replicaCatchUpTimeout(Duration.ZERO)
-                .build()) {
-            Map<Route, AtomicInteger> routes = countRoutes(sessions);
-            sessions.transaction(ctx -> ctx.insertInto(table("note"), field("id"), field("thread"))
-                    .values(20_000, 0).execute());
-            CommitPosition position = sessions.lastCommitPosition().orElseThrow();
+                .build();
+             Connection standby = cluster.standbys().get(0).connect("postgres");
+             Statement replay = standby.createStatement()) {
+            // Replay paused: the replica cannot have caught up, however slow the machine is between write and read.
+            replay.execute("SELECT pg_wal_replay_pause()");
+            try {
+                Map<Route, AtomicInteger> routes = countRoutes(sessions);
+                sessions.transaction(ctx -> ctx.insertInto(table("note"), field("id"), field("thread"))
+                        .values(20_000, 0).execute());
+                CommitPosition position = sessions.lastCommitPosition().orElseThrow();
 
-            int seen = sessions.transactionResult(TransactionOptions.readOnly().toBuilder().notBefore(position).build(),
-                    ctx -> ctx.fetchCount(table("note"), field("id").eq(20_000)));
+                int seen = sessions.transactionResult(TransactionOptions.readOnly().toBuilder().notBefore(position)
+                        .build(), ctx -> ctx.fetchCount(table("note"), field("id").eq(20_000)));
 
-            assertThat(seen).isEqualTo(1);
-            assertThat(routes).containsOnlyKeys(Route.PRIMARY_FALLBACK);
+                assertThat(seen).isEqualTo(1);
+                assertThat(routes).containsOnlyKeys(Route.PRIMARY_FALLBACK);
+            } finally {
+                replay.execute("SELECT pg_wal_replay_resume()");
+            }
         }
     }
 
