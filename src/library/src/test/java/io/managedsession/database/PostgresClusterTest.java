@@ -11,9 +11,13 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.Properties;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+import io.managedsession.support.OwnServers;
+
 /** The test cluster is real streaming replication: standbys follow, refuse writes, lag when told, take over. */
+@Tag(OwnServers.TAG)
 class PostgresClusterTest {
 
     @Test

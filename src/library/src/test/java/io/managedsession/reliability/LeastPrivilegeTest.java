@@ -8,17 +8,20 @@ import java.nio.file.Path;
 import org.jooq.exception.DataAccessException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.managedsession.SessionManager;
 import io.managedsession.support.Bank;
 import io.managedsession.support.OwnPostgres;
+import io.managedsession.support.OwnServers;
 
 /**
  * Migrations run as a schema-owner role; the application runs as a role that may only read and write rows. Roles are
  * server-wide, so this test creates them on a server of its own.
  */
+@Tag(OwnServers.TAG)
 class LeastPrivilegeTest {
 
     @TempDir

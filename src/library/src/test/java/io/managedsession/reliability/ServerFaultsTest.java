@@ -30,6 +30,7 @@ import java.util.concurrent.locks.LockSupport;
 import org.jooq.exception.DataAccessException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -42,12 +43,14 @@ import io.managedsession.RollbackOnlyException;
 import io.managedsession.SessionManager;
 import io.managedsession.support.Bank;
 import io.managedsession.support.OwnPostgres;
+import io.managedsession.support.OwnServers;
 
 /**
  * A backend killed in the middle of a transaction, and the whole server stopped and started again under load, on an
  * embedded PostgreSQL of the test's own. A client-side journal of every transfer's outcome is checked against the
  * database afterwards.
  */
+@Tag(OwnServers.TAG)
 class ServerFaultsTest {
 
     private static final Duration CONNECTION_TIMEOUT = Duration.ofSeconds(1);

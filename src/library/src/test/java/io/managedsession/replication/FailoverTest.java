@@ -26,6 +26,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 
 import org.jooq.DSLContext;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import io.managedsession.CommitOutcomeUnknownException;
@@ -33,12 +34,14 @@ import io.managedsession.SessionManager;
 import io.managedsession.TransactionObserver;
 import io.managedsession.TransactionOptions;
 import io.managedsession.database.PostgresCluster;
+import io.managedsession.support.OwnServers;
 
 /**
  * A failover under load: eight threads of transfers against a primary with a synchronous standby, through a multi-host
  * URL ({@code targetServerType=primary}); the primary is killed ({@code pg_ctl stop -m immediate}) and the standby
  * promoted mid-run. A client-side journal of every transfer's outcome is then checked against the new primary.
  */
+@Tag(OwnServers.TAG)
 class FailoverTest {
 
     private static final int THREADS = 8;

@@ -19,6 +19,7 @@ import org.jooq.DSLContext;
 import org.jooq.exception.DataAccessException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -32,11 +33,13 @@ import io.managedsession.TransactionOptions;
 import io.managedsession.database.PostgresCluster;
 import io.managedsession.micrometer.SessionManagerMetrics;
 import io.managedsession.support.LogCapture;
+import io.managedsession.support.OwnServers;
 
 /**
  * Read-only transactions on streaming replicas of a real cluster: routed, balanced, visible, and skipping a replica
  * that is down. Tests that kill a node start a cluster of their own.
  */
+@Tag(OwnServers.TAG)
 class ReadReplicasTest {
 
     private static final TransactionOptions READ = TransactionOptions.readOnly();

@@ -20,6 +20,7 @@ import java.util.stream.IntStream;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import io.managedsession.CommitPosition;
@@ -29,11 +30,13 @@ import io.managedsession.SessionManager;
 import io.managedsession.TransactionObserver;
 import io.managedsession.TransactionOptions;
 import io.managedsession.database.PostgresCluster;
+import io.managedsession.support.OwnServers;
 
 /**
  * Read-your-writes through the commit position, against a standby that applies every commit 30 ms late
  * ({@code recovery_min_apply_delay}): with the position every read sees its write; without it the lag shows.
  */
+@Tag(OwnServers.TAG)
 class ReadYourWritesTest {
 
     private static final Duration LAG = Duration.ofMillis(30);

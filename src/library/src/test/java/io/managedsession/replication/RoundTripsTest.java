@@ -11,6 +11,7 @@ import javax.sql.DataSource;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.postgresql.ds.PGSimpleDataSource;
 
@@ -18,6 +19,7 @@ import io.managedsession.CommitPosition;
 import io.managedsession.SessionManager;
 import io.managedsession.TransactionOptions;
 import io.managedsession.database.PostgresCluster;
+import io.managedsession.support.OwnServers;
 import io.managedsession.support.RoundTrips;
 
 /**
@@ -26,6 +28,7 @@ import io.managedsession.support.RoundTrips;
  * round trip more when replicas are configured (its commit position), a read that must see a commit one more (the
  * replica's replay position, when it has caught up), and nothing changes without replicas.
  */
+@Tag(OwnServers.TAG)
 class RoundTripsTest {
 
     private static PostgresCluster cluster;
