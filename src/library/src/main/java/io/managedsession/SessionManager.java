@@ -47,6 +47,11 @@ import io.managedsession.internal.TransactionRunner;
  * {@code targetServerType=primary} follows a failover, transactions that lost their connection before COMMIT running
  * again when their options allow; {@link Builder#transactionPooler(boolean)} fits a PgBouncer in transaction mode.
  *
+ * <p>Knowing what happened: with {@link Builder#resolveCommitOutcomes(boolean)}, a COMMIT whose connection failed is
+ * resolved by asking the server, so that {@link CommitOutcomeUnknownException} remains only when it cannot be asked in
+ * time; a statement that fails on a lock timeout, a deadline or a deadlock names the backends that blocked it
+ * ({@link Builder#lockDiagnostics(boolean)}, on by default).
+ *
  * <p>Logging: everything the manager logs goes to the SLF4J logger {@code io.managedsession.SessionManager}.
  *
  * <p>Thread safety: one {@code SessionManager} serves all threads of an application, platform or virtual. The
