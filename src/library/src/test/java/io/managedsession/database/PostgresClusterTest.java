@@ -14,10 +14,10 @@ import java.util.Properties;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
-import io.managedsession.support.OwnServers;
+import io.managedsession.support.TestGroups;
 
 /** The test cluster is real streaming replication: standbys follow, refuse writes, lag when told, take over. */
-@Tag(OwnServers.TAG)
+@Tag(TestGroups.OWN_SERVERS)
 class PostgresClusterTest {
 
     @Test

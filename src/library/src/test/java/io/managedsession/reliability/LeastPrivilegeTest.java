@@ -15,13 +15,13 @@ import org.junit.jupiter.api.io.TempDir;
 import io.managedsession.SessionManager;
 import io.managedsession.support.Bank;
 import io.managedsession.support.OwnPostgres;
-import io.managedsession.support.OwnServers;
+import io.managedsession.support.TestGroups;
 
 /**
  * Migrations run as a schema-owner role; the application runs as a role that may only read and write rows. Roles are
  * server-wide, so this test creates them on a server of its own.
  */
-@Tag(OwnServers.TAG)
+@Tag(TestGroups.OWN_SERVERS)
 class LeastPrivilegeTest {
 
     @TempDir

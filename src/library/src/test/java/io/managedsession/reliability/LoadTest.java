@@ -22,16 +22,19 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import org.HdrHistogram.ConcurrentHistogram;
 import org.jooq.exception.DataAccessException;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import io.managedsession.SessionManager;
 import io.managedsession.TransactionOptions;
 import io.managedsession.support.Bank;
 import io.managedsession.support.Managers;
+import io.managedsession.support.TestGroups;
 import io.managedsession.testing.DatabaseTest;
 import io.managedsession.testing.TestDatabase;
 
 /** Load on the real thing: serializable transfers with retries, ten thousand virtual threads, and hygiene over 100,000 transactions. */
+@Tag(TestGroups.LOAD)
 @DatabaseTest(migrations = Bank.MIGRATIONS)
 class LoadTest {
 

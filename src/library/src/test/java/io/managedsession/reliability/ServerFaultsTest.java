@@ -43,14 +43,14 @@ import io.managedsession.RollbackOnlyException;
 import io.managedsession.SessionManager;
 import io.managedsession.support.Bank;
 import io.managedsession.support.OwnPostgres;
-import io.managedsession.support.OwnServers;
+import io.managedsession.support.TestGroups;
 
 /**
  * A backend killed in the middle of a transaction, and the whole server stopped and started again under load, on an
  * embedded PostgreSQL of the test's own. A client-side journal of every transfer's outcome is checked against the
  * database afterwards.
  */
-@Tag(OwnServers.TAG)
+@Tag(TestGroups.OWN_SERVERS)
 class ServerFaultsTest {
 
     private static final Duration CONNECTION_TIMEOUT = Duration.ofSeconds(1);

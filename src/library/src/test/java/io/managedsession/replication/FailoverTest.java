@@ -34,14 +34,14 @@ import io.managedsession.SessionManager;
 import io.managedsession.TransactionObserver;
 import io.managedsession.TransactionOptions;
 import io.managedsession.database.PostgresCluster;
-import io.managedsession.support.OwnServers;
+import io.managedsession.support.TestGroups;
 
 /**
  * A failover under load: eight threads of transfers against a primary with a synchronous standby, through a multi-host
  * URL ({@code targetServerType=primary}); the primary is killed ({@code pg_ctl stop -m immediate}) and the standby
  * promoted mid-run. A client-side journal of every transfer's outcome is then checked against the new primary.
  */
-@Tag(OwnServers.TAG)
+@Tag(TestGroups.OWN_SERVERS)
 class FailoverTest {
 
     private static final int THREADS = 8;

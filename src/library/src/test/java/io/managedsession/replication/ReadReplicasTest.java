@@ -33,13 +33,13 @@ import io.managedsession.TransactionOptions;
 import io.managedsession.database.PostgresCluster;
 import io.managedsession.micrometer.SessionManagerMetrics;
 import io.managedsession.support.LogCapture;
-import io.managedsession.support.OwnServers;
+import io.managedsession.support.TestGroups;
 
 /**
  * Read-only transactions on streaming replicas of a real cluster: routed, balanced, visible, and skipping a replica
  * that is down. Tests that kill a node start a cluster of their own.
  */
-@Tag(OwnServers.TAG)
+@Tag(TestGroups.OWN_SERVERS)
 class ReadReplicasTest {
 
     private static final TransactionOptions READ = TransactionOptions.readOnly();

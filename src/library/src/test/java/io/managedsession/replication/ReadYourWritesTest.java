@@ -30,13 +30,13 @@ import io.managedsession.SessionManager;
 import io.managedsession.TransactionObserver;
 import io.managedsession.TransactionOptions;
 import io.managedsession.database.PostgresCluster;
-import io.managedsession.support.OwnServers;
+import io.managedsession.support.TestGroups;
 
 /**
  * Read-your-writes through the commit position, against a standby that applies every commit 30 ms late
  * ({@code recovery_min_apply_delay}): with the position every read sees its write; without it the lag shows.
  */
-@Tag(OwnServers.TAG)
+@Tag(TestGroups.OWN_SERVERS)
 class ReadYourWritesTest {
 
     private static final Duration LAG = Duration.ofMillis(30);

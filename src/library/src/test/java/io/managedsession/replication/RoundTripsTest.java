@@ -19,7 +19,7 @@ import io.managedsession.CommitPosition;
 import io.managedsession.SessionManager;
 import io.managedsession.TransactionOptions;
 import io.managedsession.database.PostgresCluster;
-import io.managedsession.support.OwnServers;
+import io.managedsession.support.TestGroups;
 import io.managedsession.support.RoundTrips;
 
 /**
@@ -28,7 +28,7 @@ import io.managedsession.support.RoundTrips;
  * round trip more when replicas are configured (its commit position), a read that must see a commit one more (the
  * replica's replay position, when it has caught up), and nothing changes without replicas.
  */
-@Tag(OwnServers.TAG)
+@Tag(TestGroups.OWN_SERVERS)
 class RoundTripsTest {
 
     private static PostgresCluster cluster;
