@@ -111,11 +111,12 @@ final class HikariPools {
     }
 
     /**
-     * An unpooled DataSource to the same database, for Flyway at startup. Flyway holds two connections at once while
+     * An unpooled DataSource to the same database, for Flyway at startup and for the side connections that ask the
+     * server about a failed transaction ({@link SideConnections}). Flyway holds two connections at once while
      * it migrates (one for its lock and history table, one for the migrations); taking them from the pool would
      * deadlock a pool of one, and would hold back connections the application needs.
      */
-    private static DataSource unpooled(String applicationName, String jdbcUrl, String username, String password,
+    static DataSource unpooled(String applicationName, String jdbcUrl, String username, String password,
             Duration connectionTimeout, boolean transactionPooler) {
         PGSimpleDataSource dataSource = new PGSimpleDataSource();
         dataSource.setURL(JdbcUrls.withoutPassword(jdbcUrl));

@@ -65,16 +65,9 @@ final class LockDiagnostics {
      * waited for may have had nothing to do with a lock (a slow query), and is left alone.
      */
     static PSQLException lockFailure(Throwable failure) {
-        Throwable current = failure;
-        for (int depth = 0; current != null && depth < 100; depth++) {
-            if (current instanceof PSQLException sql && (LOCK_NOT_AVAILABLE.equals(sql.getSQLState())
-                    || DEADLOCK_DETECTED.equals(sql.getSQLState())
-                    || QUERY_CANCELED.equals(sql.getSQLState()) && waitedForARow(sql))) {
-                return sql;
-            }
-            current = current.getCause() == current ? null : current.getCause();
-        }
-        return null;
+        return (PSQLException) SqlStates.find(failure, sql -> sql instanceof PSQLException psql
+                && (LOCK_NOT_AVAILABLE.equals(sql.getSQLState()) || DEADLOCK_DETECTED.equals(sql.getSQLState())
+                        || QUERY_CANCELED.equals(sql.getSQLState()) && waitedForARow(psql)));
     }
 
     private static boolean waitedForARow(PSQLException failure) {

@@ -2,11 +2,9 @@ package io.managedsession.internal;
 
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.util.Locale;
+import java.time.Duration;
 
 import javax.sql.DataSource;
-
-import org.postgresql.ds.PGSimpleDataSource;
 
 /**
  * Short-lived connections to the primary, outside the pool, for asking the server about a transaction that went wrong:
@@ -39,44 +37,22 @@ final class SideConnections {
     /** Side connections to the primary of the manager {@code settings} describe, whose pool is {@code primary}. */
     static SideConnections to(ManagerSettings settings, DataSource primary) {
         if (settings.ownsPool()) {
-            return new SideConnections(settings.name() + "-side", JdbcUrls.withoutPassword(settings.jdbcUrl()),
-                    settings.username(),
-                    settings.password() != null ? settings.password() : JdbcUrls.password(settings.jdbcUrl()),
-                    settings.transactionPooler(), null);
+            return new SideConnections(settings.name() + "-side", settings.jdbcUrl(), settings.username(),
+                    settings.password(), settings.transactionPooler(), null);
         }
         return new SideConnections(null, null, null, null, false, primary);
     }
 
     /**
      * Opens a connection in auto-commit mode whose login and reads each take at most {@code millis} (at least one
-     * second for the login, the driver's unit).
+     * second for the login, the driver's unit), made as Flyway's are at start: unpooled, from the same URL and
+     * credentials.
      */
     Connection open(long millis) throws SQLException {
         int limit = (int) Math.max(1, Math.min(Integer.MAX_VALUE, millis));
-        Connection connection;
-        if (dataSource != null) {
-            connection = dataSource.getConnection();
-        } else {
-            PGSimpleDataSource direct = new PGSimpleDataSource();
-            direct.setURL(jdbcUrl);
-            if (username != null) {
-                direct.setUser(username);
-            }
-            if (password != null) {
-                direct.setPassword(password);
-            }
-            String lowerCaseUrl = jdbcUrl.toLowerCase(Locale.ROOT);
-            if (!lowerCaseUrl.contains("applicationname=")) {
-                direct.setApplicationName(applicationName);
-            }
-            int seconds = (int) Math.max(1, (limit + 999) / 1000);
-            direct.setLoginTimeout(seconds);
-            direct.setConnectTimeout(seconds);
-            if (transactionPooler && !lowerCaseUrl.contains("preparethreshold=")) {
-                direct.setPrepareThreshold(0);
-            }
-            connection = direct.getConnection();
-        }
+        Connection connection = dataSource != null ? dataSource.getConnection()
+                : HikariPools.unpooled(applicationName, jdbcUrl, username, password, Duration.ofMillis(limit),
+                        transactionPooler).getConnection();
         try {
             connection.setNetworkTimeout(Runnable::run, limit);
             if (!connection.getAutoCommit()) {

@@ -56,7 +56,7 @@ public final class SqlStates {
     }
 
     /** The first {@link SQLException} in the cause chain that {@code matching} accepts, or {@code null}. */
-    private static SQLException find(Throwable failure, Predicate<SQLException> matching) {
+    static SQLException find(Throwable failure, Predicate<SQLException> matching) {
         Throwable current = failure;
         for (int depth = 0; current != null && depth < MAX_DEPTH; depth++) {
             if (current instanceof SQLException sql && matching.test(sql)) {
