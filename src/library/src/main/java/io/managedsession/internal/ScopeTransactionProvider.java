@@ -10,31 +10,13 @@ import org.jooq.TransactionProvider;
 import org.jooq.exception.DataAccessException;
 
 /**
- * The {@link TransactionProvider} behind every SessionManager transaction.
- *
- * <p>jOOQ's {@code DefaultTransactionProvider} asks the driver for the isolation level at every begin, which the
- * PostgreSQL driver answers with a server round trip; this one begins with {@code setAutoCommit(false)} only, which
- * the driver keeps local until the first statement. A jOOQ transaction nested inside a running one (a user calling
- * {@code ctx.transaction(...)} on the transaction's {@code DSLContext}) becomes a savepoint, as with jOOQ's own
- * provider. The transaction's state lives in its {@link TransactionScope}: at the outermost begin, the provider makes
- * the {@link ConnectionGate} of the scope that the runner entered for this thread the connection provider of the
- * configuration jOOQ derived for the transaction (a copy of its own, so setting it touches nothing shared), and finds
- * the scope through it afterwards.
+ * The {@link TransactionProvider} of every SessionManager transaction's configuration, for what jOOQ still begins:
+ * a {@code ctx.transaction(...)} inside a running transaction (a user's, or the runner's for
+ * {@code Propagation.NESTED}) becomes a savepoint, as with jOOQ's own provider. The transaction itself is begun,
+ * committed and rolled back by the {@link TransactionRunner} through its {@link TransactionScope}; jOOQ finds that
+ * scope through the {@link ConnectionGate}, the connection provider of the configuration it derived.
  */
 final class ScopeTransactionProvider implements TransactionProvider {
-
-    private final ThreadScope threadScope;
-
-    /**
-     * @param threadScope where the runner enters the scope of a transaction that is about to begin
-     */
-    ScopeTransactionProvider(ThreadScope threadScope) {
-        this.threadScope = threadScope;
-    }
-
-    /** Marks the outermost jOOQ transaction of a scope, which commits or rolls back the connection itself. */
-    private static final Transaction OUTERMOST = new Transaction() {
-    };
 
     /** A jOOQ transaction nested inside another: a savepoint. */
     private record SavepointTransaction(Savepoint savepoint) implements Transaction {
@@ -42,23 +24,16 @@ final class ScopeTransactionProvider implements TransactionProvider {
 
     @Override
     public void begin(TransactionContext ctx) {
-        TransactionScope scope;
-        if (ctx.configuration().connectionProvider() instanceof ConnectionGate running) {
-            scope = running.scope(); // a jOOQ transaction nested inside ours: a savepoint
-        } else {
-            scope = threadScope.get();
-            if (scope == null || scope.begun()) {
-                throw new IllegalStateException("A SessionManager transaction can only be begun by the"
-                        + " SessionManager itself");
-            }
-            ctx.configuration().set(scope.gate());
+        if (!(ctx.configuration().connectionProvider() instanceof ConnectionGate running)) {
+            throw new IllegalStateException("A SessionManager transaction can only be begun by the SessionManager"
+                    + " itself");
         }
+        TransactionScope scope = running.scope();
         scope.gate().check();
         try {
-            Savepoint savepoint = scope.begin();
-            ctx.transaction(savepoint == null ? OUTERMOST : new SavepointTransaction(savepoint));
+            ctx.transaction(new SavepointTransaction(scope.begin()));
         } catch (SQLException e) {
-            throw new DataAccessException("Could not begin a transaction: " + e.getMessage(), e);
+            throw new DataAccessException("Could not set a savepoint: " + e.getMessage(), e);
         }
     }
 

@@ -27,15 +27,19 @@ final class ServerSettings {
      *
      * @param labelInApplicationName whether a labelled transaction shows {@code <manager>/<label>} in
      *                               {@code pg_stat_activity}
+     * @param readOnlyByDriver       whether the driver begins the transaction {@code READ ONLY} itself, so that the
+     *                               access mode needs no statement of its own
      */
-    static String atBegin(TransactionOptions options, String managerName, boolean labelInApplicationName) {
+    static String atBegin(TransactionOptions options, String managerName, boolean labelInApplicationName,
+            boolean readOnlyByDriver) {
         boolean labelled = labelInApplicationName && options.label().isPresent();
-        if (options.isolation().isEmpty() && options.readOnlySetting().isEmpty() && !labelled) {
+        boolean accessMode = options.readOnlySetting().isPresent() && !readOnlyByDriver;
+        if (options.isolation().isEmpty() && !accessMode && !labelled) {
             return null;
         }
         StringBuilder sql = new StringBuilder();
         String characteristics = options.isolation().map(i -> "ISOLATION LEVEL " + i.sql()).orElse("");
-        if (options.readOnlySetting().isPresent()) {
+        if (accessMode) {
             characteristics += (characteristics.isEmpty() ? "" : ", ")
                     + (options.isReadOnly() ? "READ ONLY" : "READ WRITE");
         }

@@ -6,6 +6,7 @@ import java.util.Optional;
 
 import org.jooq.Configuration;
 import org.jooq.DSLContext;
+import org.jooq.exception.DataAccessException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,8 +20,8 @@ import io.managedsession.TransactionOptions;
 /**
  * Runs callbacks in transactions according to their propagation: joins the thread's running transaction, opens a
  * savepoint in it, or begins one (suspending the running one for REQUIRES_NEW). A transaction that begins runs its
- * attempts through the {@link RetryLoop}; each attempt takes a pooled connection, runs the callback through
- * {@code DSLContext.transactionResult}, ends on every path, gives the connection back, and then runs the completion
+ * attempts through the {@link RetryLoop}; each attempt takes a pooled connection, runs the callback in a transaction
+ * on it, ends it on every path, gives the connection back, and then runs the completion
  * callbacks.
  *
  * <p>Thread safety: one runner serves all threads; everything per transaction lives in a {@link TransactionScope}
@@ -30,7 +31,7 @@ public final class TransactionRunner implements RetryLoop.Attempt {
 
     private static final Logger log = LoggerFactory.getLogger(SessionManager.class);
 
-    private final DSLContext baseDsl;
+    private final Configuration baseConfiguration;
     private final ServerRouter router;
     private final InFlightTransactions inFlight;
     private final ThreadScope threadScope = new ThreadScope();
@@ -45,8 +46,8 @@ public final class TransactionRunner implements RetryLoop.Attempt {
 
     /**
      * @param baseConfiguration      dialect and settings; the runner adds its {@link ScopeTransactionProvider}, and
-     *                               each transaction gets jOOQ's copy of it with its scope's gate as connection
-     *                               provider
+     *                               each transaction reads it through a {@link TransactionConfiguration} with its
+     *                               scope's gate as connection provider
      * @param labelInApplicationName whether a labelled transaction sets {@code application_name} to its label
      * @param resolver               asks the server about a COMMIT whose connection failed
      * @param resolveByDefault       whether transactions whose options do not say resolve commit outcomes
@@ -55,7 +56,7 @@ public final class TransactionRunner implements RetryLoop.Attempt {
     TransactionRunner(Configuration baseConfiguration, ServerRouter router, InFlightTransactions inFlight,
             String managerName, Instrumentation instrumentation, boolean labelInApplicationName,
             CommitOutcomeResolver resolver, boolean resolveByDefault, LockDiagnostics lockDiagnostics) {
-        this.baseDsl = baseConfiguration.derive(new ScopeTransactionProvider(threadScope)).dsl();
+        this.baseConfiguration = baseConfiguration.derive(new ScopeTransactionProvider());
         this.router = router;
         this.inFlight = inFlight;
         this.managerName = managerName;
@@ -290,24 +291,49 @@ public final class TransactionRunner implements RetryLoop.Attempt {
         }
     }
 
+    /**
+     * Runs the callback in the scope's transaction: begins it, commits when the callback returns, rolls back when it
+     * throws (or when the transaction may not commit), on every path. jOOQ's {@code transactionResult} would do the
+     * same, but derives a full copy of the configuration per transaction; the scope drives the connection itself,
+     * and the callback's {@code DSLContext} reads the manager's configuration through a {@link TransactionConfiguration}.
+     * A {@code ctx.transaction(...)} inside it is jOOQ's again, a savepoint through the {@link ScopeTransactionProvider}.
+     */
     private <T, X extends Exception> T execute(TransactionScope scope, TransactionCallback<T, X> callback) throws X {
+        DSLContext ctx = new TransactionConfiguration(baseConfiguration, scope.gate()).dsl();
+        scope.bind(ctx);
+        scope.gate().check();
         try {
-            return baseDsl.transactionResult(configuration -> {
-                DSLContext ctx = configuration.dsl();
-                scope.bind(ctx);
-                T result;
-                try {
-                    result = callback.run(ctx);
-                } catch (Throwable t) {
-                    scope.callbackFailed(t);
-                    scope.diagnoseLockFailure(t);
-                    throw t;
-                }
-                scope.beforeCommit();
-                return result;
-            });
-        } catch (Throwable thrown) {
-            throw ExceptionTunnel.<X>rethrow(thrown, scope.callbackFailure());
+            scope.begin();
+        } catch (SQLException e) {
+            throw new DataAccessException("Could not begin a transaction: " + e.getMessage(), e);
         }
+        T result;
+        try {
+            result = callback.run(ctx);
+        } catch (Throwable t) {
+            scope.callbackFailed(t);
+            scope.diagnoseLockFailure(t);
+            throw rolledBack(scope, t);
+        }
+        try {
+            scope.beforeCommit();
+            scope.commit(null);
+        } catch (Throwable t) {
+            throw rolledBack(scope, t);
+        }
+        return result;
+    }
+
+    /**
+     * Rolls the transaction back after {@code failure}, which stays the exception thrown; a failed rollback rides along
+     * as suppressed, as with jOOQ.
+     */
+    private static <X extends Exception> RuntimeException rolledBack(TransactionScope scope, Throwable failure) throws X {
+        try {
+            scope.rollback(null);
+        } catch (Throwable rollbackFailure) {
+            failure.addSuppressed(rollbackFailure);
+        }
+        throw ExceptionTunnel.<X>rethrow(failure, failure);
     }
 }

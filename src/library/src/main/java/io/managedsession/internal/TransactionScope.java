@@ -62,6 +62,7 @@ final class TransactionScope {
     private DSLContext dsl;
     private boolean begun;
     private boolean autoCommitToRestore;
+    private boolean readOnlyToRestore;
     private Throwable callbackFailure;
     private Throwable rollbackOnlyCause;
     private boolean connectionBroken;
@@ -92,7 +93,7 @@ final class TransactionScope {
     }
 
     // ---------------------------------------------------------------------------------------------------------------
-    // Lifecycle, driven by ScopeTransactionProvider (jOOQ) and TransactionRunner
+    // Lifecycle, driven by TransactionRunner (the transaction) and ScopeTransactionProvider (jOOQ's savepoints)
     // ---------------------------------------------------------------------------------------------------------------
 
     /** Whether the transaction has begun (on the server side: will begin with the first statement). */
@@ -111,7 +112,8 @@ final class TransactionScope {
             connection.setAutoCommit(false);
             autoCommitToRestore = true;
         }
-        String settings = ServerSettings.atBegin(options, managerName, labelInApplicationName);
+        String settings = ServerSettings.atBegin(options, managerName, labelInApplicationName,
+                readOnlyByDriver());
         if (deadline != null) {
             String timeouts = deadline.begin();
             settings = settings == null ? timeouts : settings + timeouts;
@@ -123,6 +125,25 @@ final class TransactionScope {
             }
         }
         return null;
+    }
+
+    /**
+     * Asks the driver to begin the transaction {@code READ ONLY}, which it sends with the first statement instead of
+     * a {@code SET TRANSACTION READ ONLY} round trip of its own. The PostgreSQL driver does so in its default
+     * {@code readOnlyMode=transaction} (and in {@code always}); with {@code readOnlyMode=ignore}, or another driver,
+     * this returns {@code false} and the access mode is set by statement. A deferrable transaction sets its
+     * characteristics in one statement anyway.
+     */
+    private boolean readOnlyByDriver() throws SQLException {
+        if (!options.isReadOnly() || options.readOnlySetting().isEmpty() || options.isDeferrable()
+                || !connection.isWrapperFor(BaseConnection.class)) {
+            return false;
+        }
+        if (!connection.isReadOnly()) { // a pool of replicas may hand out read-only connections: left as they are
+            connection.setReadOnly(true);
+            readOnlyToRestore = true;
+        }
+        return connection.unwrap(BaseConnection.class).hintReadOnly();
     }
 
     /** Before a statement is used (the gate has let it through): the deadline's turn. */
@@ -382,7 +403,11 @@ final class TransactionScope {
             return false;
         }
         try {
-            // Both local to the driver: no transaction is open, so no round trip.
+            // All local to the driver: no transaction is open, so no round trip. Read-only first, while auto-commit
+            // is still off: with readOnlyMode=always the driver would otherwise send SET SESSION CHARACTERISTICS.
+            if (readOnlyToRestore) {
+                connection.setReadOnly(false);
+            }
             if (autoCommitToRestore) {
                 connection.setAutoCommit(true);
             }

@@ -1,0 +1,351 @@
+package io.managedsession;
+
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+import org.jooq.Configuration;
+import org.jooq.ConnectionProvider;
+import org.jooq.DSLContext;
+import org.jooq.DataType;
+import org.jooq.Field;
+import org.jooq.Query;
+import org.jooq.Record;
+import org.jooq.RecordMapper;
+import org.jooq.ResultQuery;
+import org.jooq.SQLDialect;
+import org.jooq.TableRecord;
+import org.jooq.conf.Settings;
+import org.jooq.conf.SettingsTools;
+import org.jooq.exception.DataAccessException;
+import org.jooq.exception.TooManyRowsException;
+import org.jooq.impl.DSL;
+import org.jooq.impl.DefaultConfiguration;
+
+import io.managedsession.internal.JdbcValues;
+import io.managedsession.internal.RenderedStatement;
+
+/**
+ * A statement written once with jOOQ's DSL and generated classes, rendered once per dialect and settings, and then
+ * executed with only binding and fetching: typed SQL at the speed of a JDBC prepared statement.
+ *
+ * <pre>{@code
+ * static final Param<Long> ID = DSL.param("id", ACCOUNTS.AID);
+ * static final PreparedQuery<Record1<Long>> BALANCE = PreparedQuery.of(
+ *         DSL.select(ACCOUNTS.ABALANCE).from(ACCOUNTS).where(ACCOUNTS.AID.eq(ID)), "id");
+ *
+ * long balance = BALANCE.fetchOne(ctx, 42L).value1();
+ * }</pre>
+ *
+ * <p>Values reach the statement only as named parameters ({@code DSL.param(name, type)}), bound, never spliced into
+ * the SQL; each call's arguments are checked against the parameters' types. A query that cannot be rendered once for
+ * all calls is refused when declared: a bind value without a name (a value captured when the query was built, which
+ * would be the same for every call), a parameter jOOQ renders inline, a parameter of a type the driver does not bind
+ * itself (jOOQ enums, JSON, arrays, user bindings: use the DSL for those). Constants are written
+ * {@code DSL.inline(value)}. Dynamic SQL, whose shape depends on the call, stays with the DSL.
+ *
+ * <p>jOOQ renders the SQL (with the dialect and {@code Settings} of the {@code DSLContext} it is first used with, and
+ * again for other ones); execution goes to the context's connection provider, so inside a SessionManager transaction
+ * it runs on the transaction's connection, under the same checks as the DSL (its thread, its deadline), and with any
+ * other {@code DSLContext} on the connection that context would use. What it skips is jOOQ's execution machinery:
+ * {@code ExecuteListener}s (jOOQ's logging among them) do not see these statements, and results are read with the
+ * driver's getters, converted by the fields' converters, into the query's record type.
+ *
+ * <p>Immutable and safe to share between threads: keep instances in static fields.
+ *
+ * @param <R> the record type of the rows it returns ({@link Record} for a statement returning none)
+ */
+public final class PreparedQuery<R extends Record> {
+
+    /** The most dialect and settings combinations one statement keeps rendered; beyond them it renders each call. */
+    private static final int MAX_RENDERINGS = 8;
+
+    private final Query query;
+    private final String description;
+    private final List<String> parameterNames;
+    private final DataType<?>[] argumentTypes;
+    private final Field<?>[] fields;
+    private final MethodHandle recordConstructor;
+    private volatile Rendering[] renderings = new Rendering[0];
+
+    /**
+     * @param settings the instance it was rendered for, matched by identity: every transaction of a SessionManager
+     *                 shares its manager's, which never changes
+     * @param snapshot a copy of it, matched by equality: jOOQ copies its Settings whenever it derives a configuration
+     */
+    private record Rendering(SQLDialect dialect, Settings settings, Settings snapshot, RenderedStatement statement) {
+    }
+
+    private PreparedQuery(Query query, List<String> parameterNames, Field<?>[] fields, Class<?> recordType) {
+        this.query = query;
+        this.parameterNames = parameterNames;
+        this.description = "Prepared query [" + DSL.using(SQLDialect.POSTGRES).render(query) + "]";
+        RenderedStatement declared = RenderedStatement.render(query, description, parameterNames,
+                new DefaultConfiguration().set(SQLDialect.POSTGRES));
+        this.argumentTypes = declared.argumentTypes(parameterNames.size());
+        this.fields = fields;
+        if (fields != null) {
+            for (Field<?> field : fields) {
+                String unsupported = JdbcValues.unsupported(field.getDataType());
+                if (unsupported != null) {
+                    throw new IllegalArgumentException(description + ": column " + field.getName() + " cannot be read"
+                            + " by a prepared query: " + unsupported + "; use the DSL for this statement");
+                }
+            }
+        }
+        this.recordConstructor = recordType != null && TableRecord.class.isAssignableFrom(recordType)
+                ? constructorOf(recordType) : null;
+    }
+
+    /**
+     * Declares a statement that returns rows.
+     *
+     * @param query          the query, with a {@code DSL.param(name, type)} for every value that varies
+     * @param parameterNames the names of its parameters, in the order calls give their arguments; each exactly once
+     * @param <R>            its record type
+     * @return the statement
+     * @throws IllegalArgumentException when the query cannot be prepared once for all calls (see the class comment)
+     */
+    public static <R extends Record> PreparedQuery<R> of(ResultQuery<R> query, String... parameterNames) {
+        Objects.requireNonNull(query, "query");
+        return new PreparedQuery<>(query, names(parameterNames), query.fields(), query.getRecordType());
+    }
+
+    /**
+     * Declares a statement that returns no rows: an {@code INSERT}, {@code UPDATE} or {@code DELETE} without
+     * {@code RETURNING}.
+     *
+     * @param query          the statement, with a {@code DSL.param(name, type)} for every value that varies
+     * @param parameterNames the names of its parameters, in the order calls give their arguments; each exactly once
+     * @return the statement
+     * @throws IllegalArgumentException when the query cannot be prepared once for all calls (see the class comment)
+     */
+    public static PreparedQuery<Record> of(Query query, String... parameterNames) {
+        Objects.requireNonNull(query, "query");
+        if (query instanceof ResultQuery<?> rows) {
+            return new PreparedQuery<>(query, names(parameterNames), rows.fields(), rows.getRecordType());
+        }
+        return new PreparedQuery<>(query, names(parameterNames), null, null);
+    }
+
+    private static List<String> names(String... parameterNames) {
+        List<String> names = List.of(parameterNames);
+        if (names.size() != names.stream().distinct().count()) {
+            throw new IllegalArgumentException("Parameter names must be distinct, but are " + names);
+        }
+        return names;
+    }
+
+    private static MethodHandle constructorOf(Class<?> recordType) {
+        try {
+            return MethodHandles.publicLookup().findConstructor(recordType, MethodType.methodType(void.class));
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalArgumentException("Record type " + recordType.getName() + " has no public constructor"
+                    + " without arguments, which generated records have", e);
+        }
+    }
+
+    /** The names of its parameters, in the order calls give their arguments. */
+    public List<String> parameterNames() {
+        return parameterNames;
+    }
+
+    /** The SQL it runs with {@code ctx}'s dialect and settings, rendered on first use. */
+    public String sql(DSLContext ctx) {
+        return rendered(ctx.configuration()).sql();
+    }
+
+    /**
+     * Runs the statement.
+     *
+     * @param ctx       where it runs: a transaction's {@code DSLContext}, or any other
+     * @param arguments one per parameter, in {@link #parameterNames()} order, of the parameters' types
+     * @return the number of rows it changed (or returned)
+     * @throws IllegalArgumentException when the arguments do not fit the parameters
+     * @throws DataAccessException      when the database refuses it
+     */
+    public int execute(DSLContext ctx, Object... arguments) {
+        return run(ctx, arguments, PreparedStatement::executeUpdate);
+    }
+
+    /**
+     * Runs the query and returns its rows as records of its type.
+     *
+     * @param ctx       where it runs
+     * @param arguments one per parameter, in {@link #parameterNames()} order
+     * @return the rows, in the order the database returned them
+     */
+    public List<R> fetch(DSLContext ctx, Object... arguments) {
+        return fetch(ctx, record -> record, arguments);
+    }
+
+    /**
+     * Runs the query and maps each row.
+     *
+     * @param ctx       where it runs
+     * @param mapper    what each row becomes
+     * @param arguments one per parameter, in {@link #parameterNames()} order
+     * @param <E>       what the rows become
+     * @return the mapped rows, in the order the database returned them
+     */
+    public <E> List<E> fetch(DSLContext ctx, RecordMapper<? super R, E> mapper, Object... arguments) {
+        requireRows();
+        return run(ctx, arguments, statement -> {
+            try (ResultSet rows = statement.executeQuery()) {
+                List<E> mapped = new ArrayList<>();
+                while (rows.next()) {
+                    mapped.add(mapper.map(record(ctx, rows)));
+                }
+                return mapped;
+            }
+        });
+    }
+
+    /**
+     * Runs the query and returns its only row.
+     *
+     * @return the row, or {@code null} when there is none
+     * @throws TooManyRowsException when there is more than one
+     */
+    public R fetchOne(DSLContext ctx, Object... arguments) {
+        requireRows();
+        return run(ctx, arguments, statement -> {
+            statement.setMaxRows(2);
+            try (ResultSet rows = statement.executeQuery()) {
+                if (!rows.next()) {
+                    return null;
+                }
+                R record = record(ctx, rows);
+                if (rows.next()) {
+                    throw new TooManyRowsException(description + " returned more than one row");
+                }
+                return record;
+            }
+        });
+    }
+
+    /** {@link #fetchOne}, empty when there is no row. */
+    public Optional<R> fetchOptional(DSLContext ctx, Object... arguments) {
+        return Optional.ofNullable(fetchOne(ctx, arguments));
+    }
+
+    private void requireRows() {
+        if (fields == null) {
+            throw new IllegalStateException(description + " returns no rows; run it with execute(...)");
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private R record(DSLContext ctx, ResultSet row) throws SQLException {
+        Record record;
+        if (recordConstructor != null) {
+            try {
+                record = (Record) recordConstructor.invoke();
+            } catch (Throwable e) {
+                throw new IllegalStateException("Could not create a " + recordConstructor.type().returnType()
+                        + " for " + description, e);
+            }
+            record.attach(ctx.configuration());
+        } else {
+            record = ctx.newRecord(fields);
+        }
+        for (int i = 0; i < fields.length; i++) {
+            set(record, fields[i], JdbcValues.read(row, i + 1, fields[i].getDataType()));
+        }
+        record.changed(false);
+        return (R) record;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <T> void set(Record record, Field<T> field, Object value) {
+        record.set(field, (T) value);
+    }
+
+    @FunctionalInterface
+    private interface StatementWork<T> {
+        T run(PreparedStatement statement) throws SQLException;
+    }
+
+    private <T> T run(DSLContext ctx, Object[] arguments, StatementWork<T> work) {
+        check(arguments);
+        Configuration configuration = ctx.configuration();
+        RenderedStatement statement = rendered(configuration);
+        ConnectionProvider provider = configuration.connectionProvider();
+        Connection connection = provider.acquire();
+        try (PreparedStatement prepared = connection.prepareStatement(statement.sql())) {
+            int[] argumentOf = statement.argumentOf();
+            DataType<?>[] typeOf = statement.typeOf();
+            for (int i = 0; i < argumentOf.length; i++) {
+                JdbcValues.bind(prepared, i + 1, typeOf[i], arguments[argumentOf[i]]);
+            }
+            Settings settings = configuration.settings();
+            if (settings.getQueryTimeout() != null && settings.getQueryTimeout() > 0) {
+                prepared.setQueryTimeout(settings.getQueryTimeout());
+            }
+            return work.run(prepared);
+        } catch (SQLException e) {
+            throw new DataAccessException("SQL [" + statement.sql() + "]; " + e.getMessage(), e);
+        } finally {
+            provider.release(connection);
+        }
+    }
+
+    private void check(Object[] arguments) {
+        if (arguments.length != argumentTypes.length) {
+            throw new IllegalArgumentException(description + " takes " + argumentTypes.length + " arguments "
+                    + parameterNames + ", but was given " + arguments.length);
+        }
+        for (int i = 0; i < arguments.length; i++) {
+            Object argument = arguments[i];
+            Class<?> expected = argumentTypes[i].getType();
+            if (argument != null && !expected.isInstance(argument)) {
+                throw new IllegalArgumentException(description + ": parameter '" + parameterNames.get(i) + "' takes "
+                        + expected.getName() + ", but was given a " + argument.getClass().getName());
+            }
+        }
+    }
+
+    /** The statement rendered for {@code configuration}'s dialect and settings: looked up, or rendered once. */
+    private RenderedStatement rendered(Configuration configuration) {
+        SQLDialect dialect = configuration.dialect();
+        Settings settings = configuration.settings();
+        Rendering[] known = renderings;
+        for (Rendering r : known) {
+            if (r.dialect == dialect && r.settings == settings) {
+                return r.statement;
+            }
+        }
+        for (Rendering r : known) {
+            if (r.dialect == dialect && r.snapshot.equals(settings)) {
+                return r.statement;
+            }
+        }
+        return renderFor(configuration, dialect, settings);
+    }
+
+    private synchronized RenderedStatement renderFor(Configuration configuration, SQLDialect dialect,
+            Settings settings) {
+        RenderedStatement statement = RenderedStatement.render(query, description, parameterNames, configuration);
+        Rendering[] known = renderings;
+        if (known.length < MAX_RENDERINGS) {
+            Rendering[] more = Arrays.copyOf(known, known.length + 1);
+            more[known.length] = new Rendering(dialect, settings, SettingsTools.clone(settings), statement);
+            renderings = more;
+        }
+        return statement;
+    }
+
+    @Override
+    public String toString() {
+        return description;
+    }
+}
