@@ -5,9 +5,16 @@ import static io.managedsession.ledger.schema.Tables.BRANCHES;
 import static io.managedsession.ledger.schema.Tables.HISTORY;
 import static io.managedsession.ledger.schema.Tables.TELLERS;
 import static org.jooq.impl.DSL.currentOffsetDateTime;
+import static org.jooq.impl.DSL.param;
 import static org.jooq.impl.DSL.val;
 
 import org.jooq.DSLContext;
+import org.jooq.Param;
+import org.jooq.Record;
+import org.jooq.Record1;
+import org.jooq.impl.DSL;
+
+import io.managedsession.PreparedQuery;
 
 /**
  * pgbench's TPC-B-like transaction on the ledger tables, so that benchmarks run exactly what pgbench runs.
@@ -29,6 +36,36 @@ public final class Tpcb {
     public static final int ACCOUNTS_PER_BRANCH = 100_000;
 
     private Tpcb() {
+    }
+
+    private static final Param<Long> AID = param("aid", ACCOUNTS.AID);
+    private static final Param<Integer> TID = param("tid", TELLERS.TID);
+    private static final Param<Integer> BID = param("bid", BRANCHES.BID);
+    private static final Param<Long> DELTA = param("delta", ACCOUNTS.ABALANCE);
+
+    private static final PreparedQuery<Record> UPDATE_ACCOUNT = PreparedQuery.of(DSL.update(ACCOUNTS)
+            .set(ACCOUNTS.ABALANCE, ACCOUNTS.ABALANCE.plus(DELTA)).where(ACCOUNTS.AID.eq(AID)), "delta", "aid");
+    private static final PreparedQuery<Record1<Long>> SELECT_ACCOUNT = PreparedQuery.of(
+            DSL.select(ACCOUNTS.ABALANCE).from(ACCOUNTS).where(ACCOUNTS.AID.eq(AID)), "aid");
+    private static final PreparedQuery<Record> UPDATE_TELLER = PreparedQuery.of(DSL.update(TELLERS)
+            .set(TELLERS.TBALANCE, TELLERS.TBALANCE.plus(DELTA)).where(TELLERS.TID.eq(TID)), "delta", "tid");
+    private static final PreparedQuery<Record> UPDATE_BRANCH = PreparedQuery.of(DSL.update(BRANCHES)
+            .set(BRANCHES.BBALANCE, BRANCHES.BBALANCE.plus(DELTA)).where(BRANCHES.BID.eq(BID)), "delta", "bid");
+    private static final PreparedQuery<Record> INSERT_HISTORY = PreparedQuery.of(
+            DSL.insertInto(HISTORY, HISTORY.TID, HISTORY.BID, HISTORY.AID, HISTORY.DELTA, HISTORY.MTIME)
+                    .values(TID, BID, AID, DELTA, currentOffsetDateTime()), "tid", "bid", "aid", "delta");
+
+    /**
+     * {@link #step}, with the same statements declared once as {@link PreparedQuery}s: rendered once, then only
+     * bound and fetched.
+     */
+    public static long preparedStep(DSLContext ctx, long aid, int tid, int bid, long delta) {
+        UPDATE_ACCOUNT.execute(ctx, delta, aid);
+        long balance = SELECT_ACCOUNT.fetchOne(ctx, aid).value1();
+        UPDATE_TELLER.execute(ctx, delta, tid);
+        UPDATE_BRANCH.execute(ctx, delta, bid);
+        INSERT_HISTORY.execute(ctx, tid, bid, aid, delta);
+        return balance;
     }
 
     /**

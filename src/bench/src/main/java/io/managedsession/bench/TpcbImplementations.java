@@ -121,6 +121,12 @@ final class TpcbImplementations {
                 Tpcb.step(ctx, d.aid(), d.tid(), d.bid(), d.delta())));
     }
 
+    /** SessionManager with the same statements declared once as PreparedQuerys. */
+    static Implementation sessionManagerPrepared(SessionManager sessions, String name) {
+        return new Implementation(name, d -> sessions.transactionResult(ctx ->
+                Tpcb.preparedStep(ctx, d.aid(), d.tid(), d.bid(), d.delta())));
+    }
+
     /** SessionManager around plain JDBC statements: the transaction layer's own cost against raw JDBC. */
     static Implementation sessionManagerJdbc(SessionManager sessions, String name) {
         return new Implementation(name, d -> sessions.transactionResult(ctx ->

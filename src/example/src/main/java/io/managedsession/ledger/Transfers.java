@@ -4,17 +4,65 @@ import static io.managedsession.ledger.schema.Tables.ACCOUNTS;
 import static io.managedsession.ledger.schema.Tables.HISTORY;
 import static io.managedsession.ledger.schema.Tables.TRANSFERS;
 
+import static org.jooq.impl.DSL.inline;
+import static org.jooq.impl.DSL.param;
+
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 
 import org.jooq.DSLContext;
+import org.jooq.Param;
+import org.jooq.Record;
+import org.jooq.Record2;
+import org.jooq.impl.DSL;
 
+import io.managedsession.PreparedQuery;
 import io.managedsession.ledger.schema.tables.records.TransfersRecord;
 
-/** Moving money between accounts. Each operation runs in the caller's transaction. */
+/**
+ * Moving money between accounts. Each operation runs in the caller's transaction.
+ *
+ * <p>A transfer is the ledger's hot path, so its statements are {@link PreparedQuery}s: written with jOOQ's DSL and
+ * the generated classes like the rest, rendered once, then only bound and fetched on each call.
+ */
 public final class Transfers {
+
+    private static final Param<Long> FROM = param("from", ACCOUNTS.AID);
+    private static final Param<Long> TO = param("to", ACCOUNTS.AID);
+    private static final Param<Long> AMOUNT = param("amount", ACCOUNTS.ABALANCE);
+    private static final Param<String> KEY = param("key", TRANSFERS.IDEMPOTENCY_KEY);
+
+    private static final PreparedQuery<TransfersRecord> FIND = PreparedQuery.of(
+            DSL.selectFrom(TRANSFERS).where(TRANSFERS.IDEMPOTENCY_KEY.eq(KEY)), "key");
+
+    /** Both accounts' balances, locked in id order. */
+    private static final PreparedQuery<Record2<Long, Long>> LOCK_BALANCES = PreparedQuery.of(
+            DSL.select(ACCOUNTS.AID, ACCOUNTS.ABALANCE).from(ACCOUNTS).where(ACCOUNTS.AID.in(FROM, TO))
+                    .orderBy(ACCOUNTS.AID).forUpdate(), "from", "to");
+
+    private static final PreparedQuery<TransfersRecord> INSERT = PreparedQuery.of(
+            DSL.insertInto(TRANSFERS)
+                    .set(TRANSFERS.ID, param("id", TRANSFERS.ID))
+                    .set(TRANSFERS.FROM_AID, FROM)
+                    .set(TRANSFERS.TO_AID, TO)
+                    .set(TRANSFERS.AMOUNT, AMOUNT)
+                    .set(TRANSFERS.IDEMPOTENCY_KEY, KEY)
+                    .onConflict(TRANSFERS.IDEMPOTENCY_KEY).doNothing()
+                    .returning(), "id", "from", "to", "amount", "key");
+
+    private static final PreparedQuery<Record> MOVE = PreparedQuery.of(
+            DSL.update(ACCOUNTS).set(ACCOUNTS.ABALANCE, DSL.when(ACCOUNTS.AID.eq(FROM), ACCOUNTS.ABALANCE.minus(AMOUNT))
+                            .otherwise(ACCOUNTS.ABALANCE.plus(AMOUNT)))
+                    .where(ACCOUNTS.AID.in(FROM, TO)), "from", "to", "amount");
+
+    private static final PreparedQuery<Record> RECORD_HISTORY = PreparedQuery.of(
+            DSL.insertInto(HISTORY, HISTORY.AID, HISTORY.BID, HISTORY.DELTA, HISTORY.TRANSFER_ID)
+                    .values(FROM, inline(Accounts.LEDGER_BRANCH), AMOUNT.neg(), param("transfer", HISTORY.TRANSFER_ID))
+                    .values(TO, inline(Accounts.LEDGER_BRANCH), AMOUNT, param("transfer", HISTORY.TRANSFER_ID)),
+            "from", "to", "amount", "transfer");
 
     /** The longest idempotency key the schema takes. */
     public static final int MAX_IDEMPOTENCY_KEY_LENGTH = 200;
@@ -61,12 +109,10 @@ public final class Transfers {
             return replay(earlier.get(), fromAccount, toAccount, amount);
         }
 
-        Map<Long, Long> balances = ctx.select(ACCOUNTS.AID, ACCOUNTS.ABALANCE)
-                .from(ACCOUNTS)
-                .where(ACCOUNTS.AID.in(fromAccount, toAccount))
-                .orderBy(ACCOUNTS.AID)
-                .forUpdate()
-                .fetchMap(ACCOUNTS.AID, ACCOUNTS.ABALANCE);
+        Map<Long, Long> balances = new HashMap<>();
+        for (Record2<Long, Long> row : LOCK_BALANCES.fetch(ctx, fromAccount, toAccount)) {
+            balances.put(row.value1(), row.value2());
+        }
         for (long account : new long[] {fromAccount, toAccount}) {
             if (!balances.containsKey(account)) {
                 throw new UnknownAccountException(account);
@@ -74,15 +120,8 @@ public final class Transfers {
         }
 
         // Another call with this key may have committed while this one waited for the account locks.
-        TransfersRecord inserted = ctx.insertInto(TRANSFERS)
-                .set(TRANSFERS.ID, UUID.randomUUID())
-                .set(TRANSFERS.FROM_AID, fromAccount)
-                .set(TRANSFERS.TO_AID, toAccount)
-                .set(TRANSFERS.AMOUNT, amount)
-                .set(TRANSFERS.IDEMPOTENCY_KEY, idempotencyKey)
-                .onConflict(TRANSFERS.IDEMPOTENCY_KEY).doNothing()
-                .returning()
-                .fetchOne();
+        TransfersRecord inserted = INSERT.fetchOne(ctx, UUID.randomUUID(), fromAccount, toAccount, amount,
+                idempotencyKey);
         if (inserted == null) {
             Transfer existing = find(ctx, idempotencyKey).orElseThrow(() -> new IllegalStateException(
                     "Idempotency key '" + idempotencyKey + "' conflicted but its transfer cannot be read"));
@@ -93,14 +132,8 @@ public final class Transfers {
         if (fromBalance < amount) {
             throw new InsufficientFundsException(fromAccount, fromBalance, amount);
         }
-        ctx.update(ACCOUNTS).set(ACCOUNTS.ABALANCE, ACCOUNTS.ABALANCE.minus(amount))
-                .where(ACCOUNTS.AID.eq(fromAccount)).execute();
-        ctx.update(ACCOUNTS).set(ACCOUNTS.ABALANCE, ACCOUNTS.ABALANCE.plus(amount))
-                .where(ACCOUNTS.AID.eq(toAccount)).execute();
-        ctx.insertInto(HISTORY, HISTORY.AID, HISTORY.BID, HISTORY.DELTA, HISTORY.TRANSFER_ID)
-                .values(fromAccount, Accounts.LEDGER_BRANCH, -amount, inserted.getId())
-                .values(toAccount, Accounts.LEDGER_BRANCH, amount, inserted.getId())
-                .execute();
+        MOVE.execute(ctx, fromAccount, toAccount, amount);
+        RECORD_HISTORY.execute(ctx, fromAccount, toAccount, amount, inserted.getId());
         return toTransfer(inserted, false);
     }
 
@@ -112,10 +145,7 @@ public final class Transfers {
      * @return the transfer, or empty when the key was not used
      */
     public static Optional<Transfer> find(DSLContext ctx, String idempotencyKey) {
-        return ctx.selectFrom(TRANSFERS)
-                .where(TRANSFERS.IDEMPOTENCY_KEY.eq(idempotencyKey))
-                .fetchOptional()
-                .map(r -> toTransfer(r, true));
+        return FIND.fetchOptional(ctx, idempotencyKey).map(r -> toTransfer(r, true));
     }
 
     /**

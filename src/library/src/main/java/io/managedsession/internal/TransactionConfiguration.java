@@ -39,6 +39,8 @@ import org.jooq.conf.Settings;
 import org.jooq.impl.AbstractConfiguration;
 import org.jooq.impl.AnnotatedPojoMemberProvider;
 import org.jooq.impl.DefaultDSLContext;
+import org.jooq.impl.DefaultRecordMapperProvider;
+import org.jooq.impl.DefaultRecordUnmapperProvider;
 
 import io.r2dbc.spi.ConnectionFactory;
 
@@ -89,6 +91,26 @@ final class TransactionConfiguration extends AbstractConfiguration {
     /** A new full copy, as jOOQ's {@code derive()} makes it. */
     private Configuration copy() {
         return writable != null ? writable.derive() : base.derive(gate);
+    }
+
+    /*
+     * jOOQ's DefaultConfiguration makes a few providers on demand, bound to itself, when none was set (the manager
+     * sets none): the meta data and migration commits, which use its connection, and the record mappers, which attach
+     * the records they make to it. Here they are bound to the transaction's configuration, as in jOOQ's copy.
+     */
+
+    /** jOOQ's default record mapper provider, bound to a transaction's configuration. */
+    private static final class MapperProvider extends DefaultRecordMapperProvider {
+        MapperProvider(Configuration configuration) {
+            super(configuration);
+        }
+    }
+
+    /** jOOQ's default record unmapper provider, bound to a transaction's configuration. */
+    private static final class UnmapperProvider extends DefaultRecordUnmapperProvider {
+        UnmapperProvider(Configuration configuration) {
+            super(configuration);
+        }
     }
 
     @Override
@@ -146,7 +168,7 @@ final class TransactionConfiguration extends AbstractConfiguration {
 
     @Override
     public CommitProvider commitProvider() {
-        return target().commitProvider();
+        return writable != null ? writable.commitProvider() : copy().commitProvider();
     }
 
     @Override
@@ -192,7 +214,7 @@ final class TransactionConfiguration extends AbstractConfiguration {
 
     @Override
     public MetaProvider metaProvider() {
-        return target().metaProvider();
+        return writable != null ? writable.metaProvider() : copy().metaProvider();
     }
 
     @Override
@@ -207,12 +229,12 @@ final class TransactionConfiguration extends AbstractConfiguration {
 
     @Override
     public RecordMapperProvider recordMapperProvider() {
-        return target().recordMapperProvider();
+        return writable != null ? writable.recordMapperProvider() : new MapperProvider(this);
     }
 
     @Override
     public RecordUnmapperProvider recordUnmapperProvider() {
-        return target().recordUnmapperProvider();
+        return writable != null ? writable.recordUnmapperProvider() : new UnmapperProvider(this);
     }
 
     @Override

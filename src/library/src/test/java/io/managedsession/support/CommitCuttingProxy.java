@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.postgresql.Driver;
@@ -55,6 +56,7 @@ public final class CommitCuttingProxy implements AutoCloseable {
     private final int targetPort;
     private final AtomicReference<Cut> armed = new AtomicReference<>();
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+    private final AtomicLong roundTrips = new AtomicLong();
     private volatile boolean refusing;
     private volatile boolean blackholed;
 
@@ -78,6 +80,16 @@ public final class CommitCuttingProxy implements AutoCloseable {
 
     public int port() {
         return listener.getLocalPort();
+    }
+
+    /**
+     * The round trips clients have made through the proxy so far: the messages after which a client waits for the
+     * server's answer, Sync (which ends each batch of the extended protocol) and Query (the simple protocol). The
+     * PostgreSQL driver's BEGIN is a Query it sends in the same write as the statement after it, whose answer it reads
+     * with that statement's: it is not counted.
+     */
+    public long roundTrips() {
+        return roundTrips.get();
     }
 
     /** Cuts the connection that sends the next COMMIT, as {@code cut} says; only once. */
@@ -121,6 +133,9 @@ public final class CommitCuttingProxy implements AutoCloseable {
                     continue;
                 }
                 Socket server = new Socket(targetHost, targetPort);
+                // Forward each message as it comes: Nagle's algorithm would hold small replies back for tens of ms.
+                client.setTcpNoDelay(true);
+                server.setTcpNoDelay(true);
                 sockets.add(client);
                 sockets.add(server);
                 Connection connection = new Connection(client, server);
@@ -193,6 +208,9 @@ public final class CommitCuttingProxy implements AutoCloseable {
                     if (blackholed || silent) {
                         continue;
                     }
+                    if (type == 'S' || (type == 'Q' && !isBegin(body))) {
+                        roundTrips.incrementAndGet();
+                    }
                     out.write(type);
                     out.writeInt(length);
                     out.write(body);
@@ -232,6 +250,12 @@ public final class CommitCuttingProxy implements AutoCloseable {
                 closeQuietly(client);
             }
         }
+    }
+
+    /** The body of a simple query that begins a transaction, as the PostgreSQL driver sends it. */
+    private static boolean isBegin(byte[] body) {
+        String sql = new String(body, 0, Math.max(0, body.length - 1), StandardCharsets.UTF_8).trim();
+        return sql.equalsIgnoreCase("BEGIN") || sql.equalsIgnoreCase("BEGIN READ ONLY");
     }
 
     /** A simple query or a Parse message whose SQL is exactly COMMIT. */
