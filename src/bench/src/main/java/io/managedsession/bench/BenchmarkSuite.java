@@ -143,6 +143,20 @@ public final class BenchmarkSuite {
                     + " %+.0f ns and %+.0f bytes per transaction of one statement.%n", observed[0] - plain[0],
                     observed[2] - plain[2]));
         }
+        double[] jdbc = byName.get("sessionManagerJdbcUpdate");
+        if (jdbc != null) {
+            md.append("\nOne typed UPDATE with two parameters in a SessionManager transaction, written three ways; the"
+                    + " cost over the JDBC prepared statement of the same SQL:\n\n")
+                    .append("| statement | ns over JDBC | bytes over JDBC |\n| --- | ---: | ---: |\n");
+            for (String[] way : new String[][] {{"sessionManagerDslUpdate", "jOOQ DSL, rendered per call"},
+                    {"sessionManagerPreparedUpdate", "PreparedQuery, rendered once"}}) {
+                double[] v = byName.get(way[0]);
+                if (v != null) {
+                    md.append(String.format(Locale.ROOT, "| %s | %+.0f | %+.0f |%n", way[1], v[0] - jdbc[0],
+                            v[2] - jdbc[2]));
+                }
+            }
+        }
         return md.toString();
     }
 

@@ -9,8 +9,12 @@ import javax.sql.DataSource;
 
 import org.jdbi.v3.core.Jdbi;
 import org.jooq.DSLContext;
+import org.jooq.Field;
+import org.jooq.Record;
 import org.jooq.SQLDialect;
+import org.jooq.Table;
 import org.jooq.impl.DSL;
+import org.jooq.impl.SQLDataType;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -27,6 +31,7 @@ import org.springframework.transaction.support.TransactionTemplate;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
+import io.managedsession.PreparedQuery;
 import io.managedsession.Propagation;
 import io.managedsession.SessionManager;
 import io.managedsession.TransactionOptions;
@@ -50,6 +55,14 @@ public class OverheadBenchmark {
             .build();
 
     private static final String UPDATE = "UPDATE t SET x = 1";
+
+    private static final Table<Record> T = DSL.table(DSL.name("t"));
+    private static final Field<Integer> ID = DSL.field(DSL.name("t", "id"), SQLDataType.INTEGER);
+    private static final Field<Long> X = DSL.field(DSL.name("t", "x"), SQLDataType.BIGINT);
+
+    /** The same UPDATE as {@link #sessionManagerDslUpdate()}'s, declared once. */
+    private static final PreparedQuery<Record> PREPARED_UPDATE = PreparedQuery.of(DSL.update(T)
+            .set(X, X.plus(DSL.param("delta", X))).where(ID.eq(DSL.param("id", ID))), "delta", "id");
 
     private DataSource noIo;
     private DSLContext jooq;
@@ -119,6 +132,31 @@ public class OverheadBenchmark {
     @Benchmark
     public Integer layerJdbi() throws SQLException {
         return jdbi.inTransaction(handle -> oneStatement(handle.getConnection()));
+    }
+
+    /** A typed UPDATE written with jOOQ's DSL, rendered on every call. */
+    @Benchmark
+    public Integer sessionManagerDslUpdate() {
+        return sessions.transactionResult(ctx -> ctx.update(T).set(X, X.plus(5L)).where(ID.eq(7)).execute());
+    }
+
+    /** The same UPDATE as a PreparedQuery: rendered once, then only bound and executed. */
+    @Benchmark
+    public Integer sessionManagerPreparedUpdate() {
+        return sessions.transactionResult(ctx -> PREPARED_UPDATE.execute(ctx, 5L, 7));
+    }
+
+    /** The same UPDATE as a JDBC prepared statement on the transaction's connection. */
+    @Benchmark
+    public Integer sessionManagerJdbcUpdate() {
+        return sessions.transactionResult(ctx -> ctx.connectionResult(connection -> {
+            try (PreparedStatement update = connection.prepareStatement(
+                    "update \"t\" set \"x\" = (\"t\".\"x\" + ?) where \"t\".\"id\" = ?")) {
+                update.setLong(1, 5L);
+                update.setInt(2, 7);
+                return update.executeUpdate();
+            }
+        }));
     }
 
     @Benchmark

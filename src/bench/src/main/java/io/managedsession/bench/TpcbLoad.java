@@ -1,5 +1,10 @@
 package io.managedsession.bench;
 
+import java.awt.BasicStroke;
+import java.awt.Color;
+import java.awt.Graphics2D;
+import java.awt.geom.Rectangle2D;
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,13 +27,17 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import javax.imageio.ImageIO;
+
 import jdk.jfr.Recording;
 
 import org.HdrHistogram.Histogram;
 import org.jfree.chart.ChartFactory;
-import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.LogAxis;
+import org.jfree.chart.axis.NumberAxis;
 import org.jfree.chart.plot.PlotOrientation;
+import org.jfree.chart.renderer.category.LineAndShapeRenderer;
 import org.jfree.data.category.DefaultCategoryDataset;
 import org.postgresql.Driver;
 
@@ -54,8 +63,12 @@ final class TpcbLoad {
     private TpcbLoad() {
     }
 
+    /**
+     * @param serverConfig {@code fast} (fsync off), {@code durable} (fsync and synchronous_commit on), or empty for
+     *                     the server as it is; only a server the run started itself is reconfigured
+     */
     record Settings(int durationSeconds, int warmupSeconds, int rounds, int scale, List<Integer> clients,
-            int virtualThreads, int poolSize, String only, boolean pgbench) {
+            int virtualThreads, int poolSize, String only, boolean pgbench, String serverConfig) {
 
         static Settings from(Map<String, String> options) {
             return new Settings(
@@ -67,7 +80,8 @@ final class TpcbLoad {
                     Integer.parseInt(options.getOrDefault("virtual", "1000")),
                     Integer.parseInt(options.getOrDefault("pool", "16")),
                     options.getOrDefault("only", ""),
-                    !options.containsKey("no-pgbench"));
+                    !options.containsKey("no-pgbench"),
+                    options.getOrDefault("server", ""));
         }
     }
 
@@ -93,6 +107,7 @@ final class TpcbLoad {
 
     static void run(Settings settings, Path out) throws Exception {
         try (PostgresDatabase server = DatabaseResolver.fromEnvironment().resolve()) {
+            configure(server, settings.serverConfig());
             String database = "bench_tpcb";
             server.dropDatabase(database);
             server.createDatabase(database, null);
@@ -136,6 +151,8 @@ final class TpcbLoad {
                         TpcbImplementations.springJdbc(pool),
                         TpcbImplementations.jdbiJdbc(pool),
                         TpcbImplementations.sessionManager(sessions, "SessionManager + jOOQ"),
+                        TpcbImplementations.sessionManagerPrepared(sessions,
+                                "SessionManager + jOOQ, prepared statements"),
                         TpcbImplementations.sessionManager(observed, observedName),
                         TpcbImplementations.sessionManager(unfair, "SessionManager + jOOQ, fair queue off"),
                         TpcbImplementations.jooq(pool),
@@ -200,6 +217,53 @@ final class TpcbLoad {
                 chart(out.resolve("tpcb-throughput.png"), columns, results);
             } finally {
                 server.dropDatabase(database);
+            }
+        }
+    }
+
+    /**
+     * Sets the server's durability for the run: {@code fast} turns fsync off (commits wait for no disk),
+     * {@code durable} turns fsync and synchronous_commit on (each commit waits for its WAL to reach the disk). Only a
+     * server this run started itself (embedded or a container) is changed; a server given by URL is measured as it
+     * is.
+     */
+    private static void configure(PostgresDatabase server, String config) throws SQLException {
+        if (config.isEmpty()) {
+            return;
+        }
+        if (!config.equals("fast") && !config.equals("durable")) {
+            throw new IllegalArgumentException("--server must be fast or durable, but was " + config);
+        }
+        if (server.origin() == PostgresDatabase.Origin.EXPLICIT_URL) {
+            throw new IllegalArgumentException("--server=" + config + " reconfigures the server, which this run"
+                    + " only does to a server it started itself, not to " + server);
+        }
+        boolean durable = config.equals("durable");
+        try (Connection connection = server.connect();
+             var statement = connection.createStatement()) {
+            statement.execute("ALTER SYSTEM SET fsync = " + (durable ? "on" : "off"));
+            statement.execute("ALTER SYSTEM SET synchronous_commit = on");
+            statement.execute("SELECT pg_reload_conf()");
+        }
+        // The postmaster reloads asynchronously: wait until new connections see the new setting.
+        String wanted = durable ? "on" : "off";
+        long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (true) {
+            try (Connection connection = server.connect();
+                 ResultSet row = connection.createStatement().executeQuery("SHOW fsync")) {
+                row.next();
+                if (row.getString(1).equals(wanted)) {
+                    return;
+                }
+            }
+            if (System.nanoTime() > giveUp) {
+                throw new IllegalStateException("The server did not take fsync = " + wanted + " within 10 s");
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("Interrupted while waiting for the server's new settings", e);
             }
         }
     }
@@ -413,19 +477,74 @@ final class TpcbLoad {
         return text.toString();
     }
 
+    /**
+     * Draws the run as four panels: throughput as a ratio to raw JDBC, and p99 latency, each for the transaction layers
+     * around plain JDBC statements and for the statement stacks (jOOQ, Jdbi's own statements), so that neither group
+     * drowns the other.
+     */
     private static void chart(Path file, List<String> columns, Map<String, Map<String, Point>> results)
             throws IOException {
-        DefaultCategoryDataset dataset = new DefaultCategoryDataset();
+        Map<String, Point> raw = results.getOrDefault("raw JDBC + HikariCP", results.values().iterator().next());
+        DefaultCategoryDataset layerRatios = new DefaultCategoryDataset();
+        DefaultCategoryDataset stackRatios = new DefaultCategoryDataset();
+        DefaultCategoryDataset layerP99 = new DefaultCategoryDataset();
+        DefaultCategoryDataset stackP99 = new DefaultCategoryDataset();
         results.forEach((name, points) -> {
+            boolean layer = isLayer(name);
             for (String column : columns) {
                 Point p = points.get(column);
-                if (p != null) {
-                    dataset.addValue(p.tps(), name, column.endsWith("virtual") ? column + " threads" : column);
+                Point r = raw.get(column);
+                if (p == null || r == null) {
+                    continue;
                 }
+                String label = column.endsWith("virtual") ? column + " threads" : column;
+                (layer ? layerRatios : stackRatios).addValue(p.tps() / r.tps(), name, label);
+                (layer ? layerP99 : stackP99).addValue(p.p99Millis(), name, label);
             }
         });
-        JFreeChart chart = ChartFactory.createLineChart("TPC-B throughput against clients", "clients",
-                "transactions per second", dataset, PlotOrientation.VERTICAL, true, false, false);
-        ChartUtils.saveChartAsPNG(file.toFile(), chart, 1000, 560);
+        JFreeChart[] panels = {
+                panel("Transaction layers around JDBC statements: throughput / raw JDBC", "ratio", layerRatios),
+                panel("Statement stacks (jOOQ, Jdbi): throughput / raw JDBC", "ratio", stackRatios),
+                panel("Transaction layers: p99 latency", "ms (log)", layerP99),
+                panel("Statement stacks: p99 latency", "ms (log)", stackP99)};
+        for (int i = 2; i < panels.length; i++) {
+            LogAxis axis = new LogAxis("ms (log)");
+            axis.setSmallestValue(0.1);
+            panels[i].getCategoryPlot().setRangeAxis(axis);
+        }
+        int width = 900;
+        int height = 560;
+        BufferedImage image = new BufferedImage(2 * width, 2 * height, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = image.createGraphics();
+        try {
+            for (int i = 0; i < panels.length; i++) {
+                panels[i].draw(g, new Rectangle2D.Double((i % 2) * width, (i / 2) * height, width, height));
+            }
+        } finally {
+            g.dispose();
+        }
+        ImageIO.write(image, "png", file.toFile());
+    }
+
+    /** Whether an implementation is a transaction layer around plain JDBC statements (or the floor and ceiling). */
+    static boolean isLayer(String name) {
+        return name.contains("JDBC") || name.startsWith("pgbench");
+    }
+
+    private static JFreeChart panel(String title, String rangeLabel, DefaultCategoryDataset data) {
+        JFreeChart chart = ChartFactory.createLineChart(title, "clients", rangeLabel, data, PlotOrientation.VERTICAL,
+                true, false, false);
+        chart.getCategoryPlot().setBackgroundPaint(Color.WHITE);
+        chart.getCategoryPlot().setRangeGridlinePaint(Color.LIGHT_GRAY);
+        if (chart.getCategoryPlot().getRenderer() instanceof LineAndShapeRenderer lines) {
+            lines.setDefaultShapesVisible(true);
+            for (int series = 0; series < data.getRowCount(); series++) {
+                lines.setSeriesStroke(series, new BasicStroke(2f));
+            }
+        }
+        if (rangeLabel.equals("ratio")) {
+            ((NumberAxis) chart.getCategoryPlot().getRangeAxis()).setAutoRangeIncludesZero(false);
+        }
+        return chart;
     }
 }
