@@ -68,4 +68,35 @@ class TpcbTest {
             assertThat(sessions.transactionResult(Audits::audit).holds()).isTrue();
         }
     }
+
+    @Test
+    void thePreparedStepRunsTheSameStatementsAsTheDslStep(TestDatabase db) {
+        try (SessionManager sessions = Managers.on(db).build()) {
+            sessions.transaction(ctx -> Tpcb.populate(ctx, 1));
+            long viaDsl = sessions.transactionResult(ctx -> Tpcb.step(ctx, 42, 3, 1, 777));
+            long viaPrepared = sessions.transactionResult(ctx -> Tpcb.preparedStep(ctx, 42, 3, 1, -777));
+
+            assertThat(viaDsl).isEqualTo(777);
+            assertThat(viaPrepared).as("the balance read back after the prepared update").isZero();
+            assertThat(queryLong(db, "SELECT abalance FROM accounts WHERE aid = 42")).isZero();
+            assertThat(queryLong(db, "SELECT tbalance FROM tellers WHERE tid = 3")).isZero();
+            assertThat(queryLong(db, "SELECT bbalance FROM branches WHERE bid = 1")).isZero();
+            assertThat(queryLong(db, "SELECT count(*) FROM history WHERE aid = 42 AND tid = 3 AND bid = 1"
+                    + " AND delta IN (777, -777) AND mtime IS NOT NULL")).isEqualTo(2);
+
+            long deltas = 0;
+            for (int i = 0; i < 100; i++) {
+                ThreadLocalRandom random = ThreadLocalRandom.current();
+                long aid = 1 + random.nextInt(Tpcb.ACCOUNTS_PER_BRANCH);
+                int tid = 1 + random.nextInt(Tpcb.TELLERS_PER_BRANCH);
+                long delta = random.nextInt(-5000, 5001);
+                deltas += delta;
+                long balance = sessions.transactionResult(ctx -> Tpcb.preparedStep(ctx, aid, tid, 1, delta));
+                assertThat(balance).isEqualTo(queryLong(db, "SELECT abalance FROM accounts WHERE aid = ?", aid));
+            }
+            assertThat(queryLong(db, "SELECT bbalance FROM branches WHERE bid = 1")).isEqualTo(deltas);
+            assertThat(queryLong(db, "SELECT sum(abalance) FROM accounts")).isEqualTo(deltas);
+            assertThat(sessions.transactionResult(Audits::audit).holds()).isTrue();
+        }
+    }
 }
