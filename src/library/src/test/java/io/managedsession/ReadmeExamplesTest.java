@@ -84,6 +84,19 @@ class ReadmeExamplesTest {
     }
 
     @Test
+    void hotPathsRunPreparedQueriesAndPrintWhatTheReadmeSays(TestDatabase db) throws Exception {
+        String readme = readme();
+
+        String printed = run(() -> runMain("HotPaths", db), readme);
+
+        String refusal = "Prepared query [update accounts set balance = (balance + ?) where id = ?]: parameter"
+                + " 'amount' takes java.lang.Long, but was given a java.lang.Integer";
+        assertThat(printed.lines().filter(line -> !line.matches("\\d\\d:\\d\\d:\\d\\d\\.\\d{3} .*")))
+                .containsExactly("carol 1600", refusal);
+        assertThat(readme).contains("It prints `carol 1600`, then\n`" + refusal + "`.");
+    }
+
+    @Test
     void readYourWritesRunsOnAPrimaryAndALaggingReplicaAndPrintsWhatTheReadmeSays() throws Exception {
         String readme = readme();
         String printed;

@@ -122,10 +122,21 @@ final class Instrumentation {
         }
     }
 
-    void completed(long startNanos, TransactionFlightEvent event, TransactionOptions options, TransactionRun run,
-            Throwable failure) {
+    /**
+     * Whether anything looks at how long transactions take: an observer, the slow-transaction warning, a recording
+     * that wants flight events, DEBUG logging. When nothing does, the runner reads no clock for the transaction (an
+     * observer registered while it runs first hears of the next one).
+     */
+    boolean timed() {
+        return !observers.isEmpty() || slowThreshold != null || FLIGHT_EVENT.isEnabled() || log.isDebugEnabled();
+    }
+
+    void completed(TransactionFlightEvent event, TransactionOptions options, TransactionRun run, Throwable failure) {
+        if (!run.timed()) {
+            return;
+        }
         int attempts = run.attempt();
-        long nanos = System.nanoTime() - startNanos;
+        long nanos = System.nanoTime() - run.startNanos();
         TransactionOutcome outcome = TransactionOutcome.of(failure);
         if (slowThreshold != null && nanos > slowThreshold.toNanos()) {
             log.warn("Transaction{} of SessionManager '{}' took {} ms (slowTransactionThreshold {} ms), {} attempt(s),"

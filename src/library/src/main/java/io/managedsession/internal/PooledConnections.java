@@ -50,7 +50,8 @@ final class PooledConnections {
     private final String server;
     private final Semaphore admission;
     private final long admissionTimeoutNanos;
-    private final AtomicLong lastRetirementNanos = new AtomicLong(System.nanoTime());
+    /** How many times the pool's connections were retired; a connection taken since the last time may retire them. */
+    private final AtomicLong retirements = new AtomicLong();
     private volatile Consumer<SQLException> connectFailureListener = failure -> { };
 
     private PooledConnections(DataSource dataSource, HikariDataSource ownedPool, String managerName, String server,
@@ -83,6 +84,14 @@ final class PooledConnections {
             boolean fair, Duration admissionTimeout) {
         return new PooledConnections(pool, pool, managerName, server, new Semaphore(poolSize, fair),
                 admissionTimeout.toNanos());
+    }
+
+    /**
+     * Which retirement of the pool's connections a connection taken now comes after: a counter, read with the
+     * connection, that needs no clock.
+     */
+    long generation() {
+        return retirements.get();
     }
 
     /** Tells {@code listener} each time the DataSource fails to hand out a connection (not when admission waits). */
@@ -124,7 +133,7 @@ final class PooledConnections {
         }
         if (deadline != null && deadline.hasPassed()) {
             // The DataSource made us wait past the deadline: the connection is unused, so it goes back as it came.
-            release(connection, true, null, System.nanoTime());
+            release(connection, true, null, generation());
             throw deadline.exceeded(options, new SQLTransientConnectionException(managerName + " - the connection"
                     + " came after the deadline" + poolNumbers(), "08001"));
         }
@@ -178,9 +187,9 @@ final class PooledConnections {
      * by a tracing or logging proxy) gets it aborted first, the standard JDBC way to mark a connection dead, which
      * every pool sees when it takes the connection back.
      *
-     * @param acquiredNanos when the connection was taken ({@link System#nanoTime()})
+     * @param generation the pool's {@link #generation()} when the connection was taken
      */
-    void release(Connection connection, boolean reusable, Throwable primaryFailure, long acquiredNanos) {
+    void release(Connection connection, boolean reusable, Throwable primaryFailure, long generation) {
         try {
             if (reusable) {
                 connection.close();
@@ -188,7 +197,7 @@ final class PooledConnections {
                 discard(connection);
                 if (primaryFailure != null && SqlStates.isConnectionFailure(primaryFailure)
                         && !(primaryFailure instanceof TransactionTimeoutException)) {
-                    retireSiblings(acquiredNanos, primaryFailure);
+                    retireSiblings(generation, primaryFailure);
                 }
             }
         } catch (SQLException | RuntimeException e) {
@@ -207,10 +216,8 @@ final class PooledConnections {
      * Retires the owned pool's other connections after one of them broke, unless it was taken before the last
      * retirement (a deadline that cut a slow network is no evidence against the server, so it does not count).
      */
-    private void retireSiblings(long acquiredNanos, Throwable failure) {
-        long last = lastRetirementNanos.get();
-        if (ownedPool == null || acquiredNanos - last < 0
-                || !lastRetirementNanos.compareAndSet(last, System.nanoTime())) {
+    private void retireSiblings(long generation, Throwable failure) {
+        if (ownedPool == null || !retirements.compareAndSet(generation, generation + 1)) {
             return;
         }
         log.info("SessionManager '{}': a connection{} broke ({}); the pool replaces its other connections, which"

@@ -65,10 +65,10 @@ final class RetryLoop {
 
     private <T, X extends Exception> T runAttempts(TransactionOptions options, TransactionCallback<T, X> callback,
             TransactionScope suspended, Attempt attempts) throws X {
-        long startNanos = System.nanoTime();
         TransactionFlightEvent event = instrumentation.started(options);
+        long startNanos = instrumentation.timed() ? System.nanoTime() : TransactionRun.NOT_TIMED;
         Deadline deadline = options.deadline().map(Deadline::startingNow).orElse(null);
-        TransactionRun run = new TransactionRun(deadline);
+        TransactionRun run = new TransactionRun(deadline, startNanos);
         List<Throwable> earlier = null;
         Throwable finalFailure = null;
         try {
@@ -97,7 +97,7 @@ final class RetryLoop {
                 }
             }
         } finally {
-            instrumentation.completed(startNanos, event, options, run, finalFailure);
+            instrumentation.completed(event, options, run, finalFailure);
         }
     }
 

@@ -47,9 +47,9 @@ final class ServerRouter {
     /**
      * A connection taken for one attempt, with where it came from.
      *
-     * @param acquiredNanos when it was taken ({@link System#nanoTime()})
+     * @param generation the pool's {@link PooledConnections#generation()} when it was taken
      */
-    record Lease(Connection connection, Route route, Replica replica, PooledConnections pool, long acquiredNanos) {
+    record Lease(Connection connection, Route route, Replica replica, PooledConnections pool, long generation) {
 
         /** The replica's name, or {@code null} on the primary. */
         String serverName() {
@@ -104,7 +104,7 @@ final class ServerRouter {
 
     private Lease onPrimary(Route route, int alreadyHeld, Deadline deadline, TransactionOptions options) {
         Connection connection = primary.acquire(alreadyHeld, deadline, options);
-        return new Lease(connection, route, null, primary, System.nanoTime());
+        return new Lease(connection, route, null, primary, primary.generation());
     }
 
     /**
@@ -121,7 +121,7 @@ final class ServerRouter {
             }
             return null;
         }
-        long acquired = System.nanoTime();
+        long acquired = replica.connections().generation();
         if (options.notBefore().isEmpty()) {
             replica.health().reachable();
             return new Lease(connection, Route.REPLICA, replica, replica.connections(), acquired);
@@ -201,7 +201,7 @@ final class ServerRouter {
                 && !(failure instanceof io.managedsession.TransactionTimeoutException)) {
             lease.replica().health().unreachable(failure);
         }
-        lease.pool().release(lease.connection(), reusable, failure, lease.acquiredNanos());
+        lease.pool().release(lease.connection(), reusable, failure, lease.generation());
     }
 
     /**

@@ -9,14 +9,35 @@ import io.managedsession.Route;
  */
 final class TransactionRun {
 
+    /** {@link #startNanos()} of a transaction nobody times: no clock was read for it. */
+    static final long NOT_TIMED = Long.MIN_VALUE;
+
     private final Deadline deadline;
+    private final long startNanos;
     private int attempt = 1;
     private Route route = Route.PRIMARY;
     private String replica;
 
-    /** @param deadline the transaction's deadline, or {@code null} */
-    TransactionRun(Deadline deadline) {
+    /**
+     * @param deadline   the transaction's deadline, or {@code null}
+     * @param startNanos when it began ({@link System#nanoTime()}), or {@link #NOT_TIMED}
+     */
+    TransactionRun(Deadline deadline, long startNanos) {
         this.deadline = deadline;
+        this.startNanos = startNanos;
+    }
+
+    /**
+     * Whether anything looks at how long this transaction and its steps take (see {@link Instrumentation#timed()}):
+     * if not, the clock is not read at all, which would cost a good part of what the whole layer costs.
+     */
+    boolean timed() {
+        return startNanos != NOT_TIMED;
+    }
+
+    /** When the transaction began ({@link System#nanoTime()}), or {@link #NOT_TIMED}. */
+    long startNanos() {
+        return startNanos;
     }
 
     /** The transaction's deadline, or {@code null}. */

@@ -216,7 +216,8 @@ public final class TransactionRunner implements RetryLoop.Attempt {
             throw new SessionException("No transaction was started: thread " + MessageParts.thread(thread)
                     + " is interrupted (its interrupt flag is kept)");
         }
-        long beforeAcquire = System.nanoTime();
+        boolean timed = run.timed();
+        long beforeAcquire = timed ? System.nanoTime() : 0;
         ServerRouter.Lease lease = router.acquire(options, suspended == null ? 0 : suspended.heldConnections(),
                 run.deadline());
         // From here on the connection is this attempt's: every path, whatever it throws, gives it back exactly once.
@@ -225,10 +226,12 @@ public final class TransactionRunner implements RetryLoop.Attempt {
         LeakDetector.Watch watch = null;
         T result = null;
         Throwable failure = null;
-        long acquired = lease.acquiredNanos();
+        long acquired = timed ? System.nanoTime() : 0;
         try {
             run.ranOn(lease.route(), lease.serverName());
-            instrumentation.connectionAcquired(acquired - beforeAcquire);
+            if (timed) {
+                instrumentation.connectionAcquired(acquired - beforeAcquire);
+            }
             watch = instrumentation.watch(options);
             instrumentation.attemptBegan(options, run);
             scope = new TransactionScope(connection, thread, managerName, options, run.deadline(), suspended,
@@ -258,7 +261,9 @@ public final class TransactionRunner implements RetryLoop.Attempt {
                 watch.ended();
             }
         }
-        instrumentation.attemptEnded(options, run.attempt(), acquired, failure);
+        if (timed) {
+            instrumentation.attemptEnded(options, run.attempt(), acquired, failure);
+        }
         if (scope != null) {
             scope.runCompletionCallbacks(failure, inFlight);
         }
