@@ -30,7 +30,9 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * transaction, on a cluster of its own), {@code --clone-cost[=RUNS]} (what a fresh
  * test database costs; prints a table and writes nothing), {@code --duration=SECONDS} per point,
  * {@code --rounds=N}, {@code --scale=N} (pgbench scale), {@code --clients=1,4,16,64}, {@code --virtual=1000},
- * {@code --pool=16}, {@code --out=docs/benchmarks}.
+ * {@code --pool=16}, {@code --out=docs/benchmarks}; for the load run {@code --only=a|b} and {@code --skip=a|b} (the
+ * implementations whose names contain one of the parts, or none of them) and {@code --server=fast|durable} (fsync off,
+ * or fsync and synchronous_commit on; only on a server the run started itself).
  */
 public final class BenchmarkSuite {
 

@@ -68,7 +68,7 @@ final class TpcbLoad {
      *                     the server as it is; only a server the run started itself is reconfigured
      */
     record Settings(int durationSeconds, int warmupSeconds, int rounds, int scale, List<Integer> clients,
-            int virtualThreads, int poolSize, String only, boolean pgbench, String serverConfig) {
+            int virtualThreads, int poolSize, String only, String skip, boolean pgbench, String serverConfig) {
 
         static Settings from(Map<String, String> options) {
             return new Settings(
@@ -80,6 +80,7 @@ final class TpcbLoad {
                     Integer.parseInt(options.getOrDefault("virtual", "1000")),
                     Integer.parseInt(options.getOrDefault("pool", "16")),
                     options.getOrDefault("only", ""),
+                    options.getOrDefault("skip", ""),
                     !options.containsKey("no-pgbench"),
                     options.getOrDefault("server", ""));
         }
@@ -160,7 +161,9 @@ final class TpcbLoad {
                         TpcbImplementations.jdbi(pool));
                 List<Implementation> implementations = all.stream()
                         .filter(i -> settings.only().isEmpty() || Arrays.stream(settings.only().split("\\|"))
-                                .anyMatch(i.name()::contains)).toList();
+                                .anyMatch(i.name()::contains))
+                        .filter(i -> settings.skip().isEmpty() || Arrays.stream(settings.skip().split("\\|"))
+                                .noneMatch(i.name()::contains)).toList();
 
                 for (Implementation implementation : implementations) {
                     System.out.println("Warming up " + implementation.name());
@@ -450,10 +453,47 @@ final class TpcbLoad {
             }
             md.append('\n');
         }
+        targets(md, columns, results, raw);
         long errors = results.values().stream().flatMap(m -> m.values().stream()).mapToLong(p -> p.errors).sum();
         md.append("\nFailed transactions during the run: ").append(errors).append(".\n\n")
                 .append("![throughput against clients](tpcb-throughput.png)\n");
         return md.toString();
+    }
+
+    /**
+     * The ratios the typed-SQL work set out to reach, each point against its target: prepared statements and the
+     * layer against raw JDBC, and the plain DSL against the other jOOQ stacks.
+     */
+    private static void targets(StringBuilder md, List<String> columns, Map<String, Map<String, Point>> results,
+            Map<String, Point> raw) {
+        Map<String, Point> prepared = results.get("SessionManager + jOOQ, prepared statements");
+        Map<String, Point> layer = results.get("SessionManager, JDBC statements");
+        Map<String, Point> dsl = results.get("SessionManager + jOOQ");
+        if (prepared == null || layer == null || dsl == null) {
+            return;
+        }
+        md.append("\n## Against the targets\n\n");
+        header(md, "ratio (target)", columns);
+        md.append("| SessionManager + jOOQ, prepared statements / raw JDBC (≥ 0.95) |");
+        columns.forEach(c -> md.append(cell(prepared.get(c), raw.get(c), 0.95)));
+        md.append("\n| SessionManager, JDBC statements / raw JDBC (≥ 0.98) |");
+        columns.forEach(c -> md.append(cell(layer.get(c), raw.get(c), 0.98)));
+        for (String other : List.of("jOOQ transactionResult", "Spring TransactionTemplate + jOOQ")) {
+            Map<String, Point> peer = results.get(other);
+            if (peer != null) {
+                md.append("\n| SessionManager + jOOQ / ").append(other).append(" (≥ 1.00) |");
+                columns.forEach(c -> md.append(cell(dsl.get(c), peer.get(c), 1.0)));
+            }
+        }
+        md.append("\n\nA point below its target is marked ✗.\n");
+    }
+
+    private static String cell(Point measured, Point against, double target) {
+        if (measured == null || against == null) {
+            return " n/a |";
+        }
+        double ratio = measured.tps() / against.tps();
+        return String.format(Locale.ROOT, " %.2f%s |", ratio, ratio >= target ? "" : " ✗");
     }
 
     private static void header(StringBuilder md, String first, List<String> columns) {
