@@ -10,6 +10,7 @@ import org.jooq.Configuration;
 import org.jooq.DSLContext;
 import org.jooq.conf.RenderQuotedNames;
 import org.jooq.conf.Settings;
+import org.jooq.impl.DefaultConnectionProvider;
 import org.junit.jupiter.api.Test;
 
 import io.managedsession.support.Managers;
@@ -78,6 +79,25 @@ class TransactionContextTest {
                 var gadget = ctx.selectFrom(table(name("gadgets"))).where(field(name("id")).eq(1)).fetchOne();
                 assertThat(gadget.configuration()).isNotNull();
                 assertThat(backend(gadget.configuration().dsl())).isEqualTo(own);
+            });
+        }
+    }
+
+    @Test
+    void aConfigurationDerivedWithAnotherConnectionUsesItAndInheritsTheTransactionsData(TestDatabase db)
+            throws Exception {
+        try (SessionManager sessions = Managers.on(db).build();
+             java.sql.Connection other = db.connect()) {
+            long otherBackend = backend(org.jooq.impl.DSL.using(other));
+            sessions.transaction(ctx -> {
+                ctx.configuration().data("tenant", "acme");
+                Configuration elsewhere = ctx.configuration().derive(new DefaultConnectionProvider(other));
+                assertThat(backend(elsewhere.dsl())).isEqualTo(otherBackend).isNotEqualTo(backend(ctx));
+                assertThat(elsewhere.data("tenant")).isEqualTo("acme");
+                elsewhere.data("tenant", "globex");
+                assertThat(ctx.configuration().data("tenant")).isEqualTo("acme");
+                // and the transaction's own configuration still runs on the transaction's connection
+                assertThat(ctx.configuration().connectionProvider()).isNotInstanceOf(DefaultConnectionProvider.class);
             });
         }
     }

@@ -14,6 +14,8 @@ import org.jooq.Record;
 import org.jooq.SQLDialect;
 import org.jooq.Table;
 import org.jooq.impl.DSL;
+import org.jooq.impl.DataSourceConnectionProvider;
+import org.jooq.impl.DefaultConfiguration;
 import org.jooq.impl.SQLDataType;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -27,6 +29,7 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.jdbc.datasource.TransactionAwareDataSourceProxy;
 import org.springframework.transaction.support.TransactionTemplate;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -69,6 +72,7 @@ public class OverheadBenchmark {
     private SessionManager sessions;
     private SessionManager observed;
     private TransactionTemplate spring;
+    private DSLContext springJooq;
     private Jdbi jdbi;
 
     @Setup
@@ -76,6 +80,8 @@ public class OverheadBenchmark {
         noIo = new NoIoDataSource();
         jooq = DSL.using(noIo, SQLDialect.POSTGRES);
         spring = new TransactionTemplate(new DataSourceTransactionManager(noIo));
+        springJooq = DSL.using(new DefaultConfiguration().set(SQLDialect.POSTGRES)
+                .set(new DataSourceConnectionProvider(new TransactionAwareDataSourceProxy(noIo))));
         jdbi = Jdbi.create(noIo);
         sessions = SessionManager.builder().name("bench").dataSource(noIo).build();
         observed = SessionManager.builder().name("bench-observed").dataSource(noIo).build();
@@ -138,6 +144,19 @@ public class OverheadBenchmark {
     @Benchmark
     public Integer sessionManagerDslUpdate() {
         return sessions.transactionResult(ctx -> ctx.update(T).set(X, X.plus(5L)).where(ID.eq(7)).execute());
+    }
+
+    /** The same UPDATE in jOOQ's own transactionResult. */
+    @Benchmark
+    public Integer jooqDslUpdate() {
+        return jooq.transactionResult(configuration -> configuration.dsl().update(T).set(X, X.plus(5L))
+                .where(ID.eq(7)).execute());
+    }
+
+    /** The same UPDATE with jOOQ wired into Spring's transaction as Spring Boot wires it. */
+    @Benchmark
+    public Integer springDslUpdate() {
+        return spring.execute(status -> springJooq.update(T).set(X, X.plus(5L)).where(ID.eq(7)).execute());
     }
 
     /** The same UPDATE as a PreparedQuery: rendered once, then only bound and executed. */

@@ -61,28 +61,18 @@ public final class JdbcValues {
     public static void bind(PreparedStatement statement, int index, DataType<?> type, Object userValue)
             throws SQLException {
         Object value = ((Converter) type.getConverter()).to(userValue);
-        if (value == null) {
-            statement.setNull(index, type.getSQLType());
-        } else if (value instanceof Long l) {
-            statement.setLong(index, l);
-        } else if (value instanceof Integer i) {
-            statement.setInt(index, i);
-        } else if (value instanceof String s) {
-            statement.setString(index, s);
-        } else if (value instanceof BigDecimal d) {
-            statement.setBigDecimal(index, d);
-        } else if (value instanceof Short s) {
-            statement.setShort(index, s);
-        } else if (value instanceof Boolean b) {
-            statement.setBoolean(index, b);
-        } else if (value instanceof Double d) {
-            statement.setDouble(index, d);
-        } else if (value instanceof Float f) {
-            statement.setFloat(index, f);
-        } else if (value instanceof byte[] bytes) {
-            statement.setBytes(index, bytes);
-        } else {
-            statement.setObject(index, value);
+        switch (value) {
+            case null -> statement.setNull(index, type.getSQLType());
+            case Long l -> statement.setLong(index, l);
+            case Integer i -> statement.setInt(index, i);
+            case String s -> statement.setString(index, s);
+            case BigDecimal d -> statement.setBigDecimal(index, d);
+            case Short s -> statement.setShort(index, s);
+            case Boolean b -> statement.setBoolean(index, b);
+            case Double d -> statement.setDouble(index, d);
+            case Float f -> statement.setFloat(index, f);
+            case byte[] bytes -> statement.setBytes(index, bytes);
+            default -> statement.setObject(index, value);
         }
     }
 

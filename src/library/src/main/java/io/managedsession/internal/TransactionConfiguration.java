@@ -55,13 +55,16 @@ import io.r2dbc.spi.ConnectionFactory;
  * the manager started, and reads it through. It behaves like jOOQ's copy all the same: {@code set(...)} on it (rare:
  * a user changing the settings of one transaction) first makes a real copy, {@code DefaultConfiguration} with the gate
  * in it, and from then on everything goes to that copy, so nothing reaches the shared configuration;
- * {@code derive(...)} derives from such a copy; and {@link #data()} is the transaction's own, reading through to the
- * manager's data for what it does not hold.
+ * {@code derive(...)} derives from such a copy, except {@code derive(ConnectionProvider)}, which jOOQ calls for every
+ * statement it executes and which gives another such view; and {@link #data()} is the transaction's own, reading
+ * through to the manager's data for what it does not hold (jOOQ's own caches, kept there by their {@code CacheType},
+ * go to the manager's, so that they stay warm across transactions as in a configuration that is never derived).
  */
 final class TransactionConfiguration extends AbstractConfiguration {
 
     private final Configuration base;
-    private final ConnectionGate gate;
+    private final ConnectionProvider provider;
+    private final Map<Object, Object> inheritedData;
     private Configuration writable;
     private TransactionData data;
 
@@ -70,8 +73,18 @@ final class TransactionConfiguration extends AbstractConfiguration {
      * @param gate the transaction's connection provider
      */
     TransactionConfiguration(Configuration base, ConnectionGate gate) {
+        this(base, gate, base.data());
+    }
+
+    /**
+     * @param inheritedData what {@link #data()} reads through to: the manager's data, or the data of the
+     *                      configuration this one was derived from
+     */
+    private TransactionConfiguration(Configuration base, ConnectionProvider provider,
+            Map<Object, Object> inheritedData) {
         this.base = base;
-        this.gate = gate;
+        this.provider = provider;
+        this.inheritedData = inheritedData;
     }
 
     /** What reads go to: the shared configuration, or this transaction's own copy once it has been changed. */
@@ -88,9 +101,16 @@ final class TransactionConfiguration extends AbstractConfiguration {
         return writable;
     }
 
-    /** A new full copy, as jOOQ's {@code derive()} makes it. */
+    /** A new full copy, as jOOQ's {@code derive()} makes it, with the data this one holds. */
     private Configuration copy() {
-        return writable != null ? writable.derive() : base.derive(gate);
+        if (writable != null) {
+            return writable.derive();
+        }
+        Configuration copy = base.derive(provider);
+        if (data != null || inheritedData != base.data()) {
+            copy.data().putAll(data());
+        }
+        return copy;
     }
 
     /*
@@ -115,7 +135,7 @@ final class TransactionConfiguration extends AbstractConfiguration {
 
     @Override
     public ConnectionProvider connectionProvider() {
-        return writable != null ? writable.connectionProvider() : gate;
+        return writable != null ? writable.connectionProvider() : provider;
     }
 
     @Override
@@ -126,7 +146,7 @@ final class TransactionConfiguration extends AbstractConfiguration {
     @Override
     public TransactionData data() {
         if (data == null) {
-            data = new TransactionData(base.data());
+            data = new TransactionData(inheritedData);
         }
         return data;
     }
@@ -179,7 +199,7 @@ final class TransactionConfiguration extends AbstractConfiguration {
     /** The connection jOOQ's own lookups (meta data) use: the transaction's, as in jOOQ's copy. */
     @Override
     public ConnectionProvider systemConnectionProvider() {
-        return writable != null ? writable.systemConnectionProvider() : gate;
+        return writable != null ? writable.systemConnectionProvider() : provider;
     }
 
     @Override
@@ -329,7 +349,9 @@ final class TransactionConfiguration extends AbstractConfiguration {
 
     @Override
     public Configuration derive(ConnectionProvider arg) {
-        return copy().derive(arg);
+        // jOOQ derives a configuration with a provider of its own for every statement it executes: a view like this
+        // one, where DefaultConfiguration would clone its Settings again.
+        return writable != null ? writable.derive(arg) : new TransactionConfiguration(base, arg, data());
     }
 
     @Override

@@ -7,8 +7,9 @@ import java.util.Set;
 
 /**
  * The data map of one transaction's jOOQ configuration: what is put into it stays with the transaction, and what it
- * does not hold is read from the manager's configuration, as in the copy jOOQ makes when it derives a configuration,
- * but without copying anything until the first put.
+ * does not hold is read from the manager's configuration (or the configuration it was derived from), as in the copy
+ * jOOQ makes when it derives a configuration, but without copying anything until the first put. jOOQ's own caches
+ * are the exception: they go to the shared map, where every transaction finds them warm.
  *
  * <p>Only the transaction's thread uses it, like the rest of the transaction's configuration.
  */
@@ -20,6 +21,16 @@ final class TransactionData extends AbstractMap<Object, Object> {
     TransactionData(Map<Object, Object> shared) {
         this.shared = shared;
     }
+
+    /**
+     * Whether {@code key} names one of jOOQ's caches ({@code org.jooq.impl.CacheType}: reflection, record mappers,
+     * parsed SQL). They hold what is the same for every transaction, and belong with the manager's configuration.
+     */
+    private static boolean isJooqCache(Object key) {
+        return key instanceof Enum<?> constant && constant.getDeclaringClass().getName().equals(JOOQ_CACHE_TYPE);
+    }
+
+    private static final String JOOQ_CACHE_TYPE = "org.jooq.impl.CacheType";
 
     /** The entries put in this transaction. */
     Map<Object, Object> local() {
@@ -41,6 +52,9 @@ final class TransactionData extends AbstractMap<Object, Object> {
 
     @Override
     public Object put(Object key, Object value) {
+        if (isJooqCache(key)) {
+            return shared.put(key, value);
+        }
         if (local == null) {
             local = new HashMap<>();
         }
