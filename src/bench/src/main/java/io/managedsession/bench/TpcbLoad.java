@@ -34,8 +34,9 @@ import jdk.jfr.Recording;
 import org.HdrHistogram.Histogram;
 import org.jfree.chart.ChartFactory;
 import org.jfree.chart.JFreeChart;
-import org.jfree.chart.axis.LogAxis;
+import org.jfree.chart.axis.LogarithmicAxis;
 import org.jfree.chart.axis.NumberAxis;
+import org.jfree.chart.plot.CategoryPlot;
 import org.jfree.chart.plot.PlotOrientation;
 import org.jfree.chart.renderer.category.LineAndShapeRenderer;
 import org.jfree.data.category.DefaultCategoryDataset;
@@ -107,7 +108,15 @@ final class TpcbLoad {
     }
 
     static void run(Settings settings, Path out) throws Exception {
-        try (PostgresDatabase server = DatabaseResolver.fromEnvironment().resolve()) {
+        DatabaseResolver resolver = DatabaseResolver.fromEnvironment();
+        Path dataDirectory = null;
+        if (settings.serverConfig().equals("durable")) {
+            // The throw-away embedded server starts with fsync and synchronous_commit off on its command line, which
+            // ALTER SYSTEM cannot override; one with a data directory of its own starts with both on.
+            dataDirectory = Files.createTempDirectory("tpcb-durable");
+            resolver = resolver.withEmbeddedDataDirectory(dataDirectory);
+        }
+        try (PostgresDatabase server = resolver.resolve()) {
             configure(server, settings.serverConfig());
             String database = "bench_tpcb";
             server.dropDatabase(database);
@@ -186,9 +195,11 @@ final class TpcbLoad {
                     boolean virtual = column.endsWith("virtual");
                     int clients = Integer.parseInt(column.split(" ")[0]);
                     for (int round = 0; round < settings.rounds(); round++) {
-                        // Rotate the order every round, so that no implementation always runs first or last.
+                        // Rotate the order every round, by an equal share of the list, so that no implementation always
+                        // runs first or last and each runs early in one round and late in another.
+                        int offset = round * implementations.size() / settings.rounds();
                         for (int k = 0; k < implementations.size(); k++) {
-                            Implementation implementation = implementations.get((k + round) % implementations.size());
+                            Implementation implementation = implementations.get((k + offset) % implementations.size());
                             Point point = results.get(implementation.name()).computeIfAbsent(column, c -> new Point());
                             Recording recording = null;
                             if (implementation.name().equals(observedName)) {
@@ -198,6 +209,7 @@ final class TpcbLoad {
                                 recording.start();
                             }
                             try {
+                                vacuumSmallTables(pool);
                                 measure(implementation, clients, virtual, settings.durationSeconds(), settings.scale(),
                                         point);
                             } finally {
@@ -210,6 +222,7 @@ final class TpcbLoad {
                         }
                         if (pgbench && !virtual) {
                             Point point = results.get("pgbench (-M prepared)").computeIfAbsent(column, c -> new Point());
+                            vacuumSmallTables(pool);
                             runPgbench(server, database, clients, settings, point);
                             System.out.printf(Locale.ROOT, "%-45s %-12s round %d: %8.0f tps%n", "pgbench", column,
                                     round + 1, point.tps());
@@ -220,6 +233,18 @@ final class TpcbLoad {
                 chart(out.resolve("tpcb-throughput.png"), columns, results);
             } finally {
                 server.dropDatabase(database);
+            }
+        } finally {
+            if (dataDirectory != null) {
+                deleteRecursively(dataDirectory);
+            }
+        }
+    }
+
+    private static void deleteRecursively(Path directory) throws IOException {
+        try (var paths = Files.walk(directory)) {
+            for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(path);
             }
         }
     }
@@ -245,7 +270,9 @@ final class TpcbLoad {
         try (Connection connection = server.connect();
              var statement = connection.createStatement()) {
             statement.execute("ALTER SYSTEM SET fsync = " + (durable ? "on" : "off"));
-            statement.execute("ALTER SYSTEM SET synchronous_commit = on");
+            if (durable) {
+                statement.execute("ALTER SYSTEM SET synchronous_commit = on");
+            }
             statement.execute("SELECT pg_reload_conf()");
         }
         // The postmaster reloads asynchronously: wait until new connections see the new setting.
@@ -268,6 +295,18 @@ final class TpcbLoad {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("Interrupted while waiting for the server's new settings", e);
             }
+        }
+    }
+
+    /**
+     * Vacuums the branches and tellers before each point, as pgbench does before each of its runs: every transaction
+     * updates one of their few rows, so their dead row versions pile up within seconds and would make each point
+     * slower than the one before it, whatever runs in it.
+     */
+    private static void vacuumSmallTables(HikariDataSource pool) throws SQLException {
+        try (Connection connection = pool.getConnection();
+             var statement = connection.createStatement()) {
+            statement.execute("VACUUM branches, tellers");
         }
     }
 
@@ -545,12 +584,23 @@ final class TpcbLoad {
         JFreeChart[] panels = {
                 panel("Transaction layers around JDBC statements: throughput / raw JDBC", "ratio", layerRatios),
                 panel("Statement stacks (jOOQ, Jdbi): throughput / raw JDBC", "ratio", stackRatios),
-                panel("Transaction layers: p99 latency", "ms (log)", layerP99),
-                panel("Statement stacks: p99 latency", "ms (log)", stackP99)};
+                panel("Transaction layers: p99 latency", "ms", layerP99),
+                panel("Statement stacks: p99 latency", "ms", stackP99)};
         for (int i = 2; i < panels.length; i++) {
-            LogAxis axis = new LogAxis("ms (log)");
-            axis.setSmallestValue(0.1);
+            LogarithmicAxis axis = new LogarithmicAxis("ms (log scale)");
+            axis.setStrictValuesFlag(false);
+            axis.setExpTickLabelsFlag(false);
             panels[i].getCategoryPlot().setRangeAxis(axis);
+        }
+        // One colour per implementation, the same in every panel.
+        Map<String, Color> colours = new LinkedHashMap<>();
+        results.keySet().forEach(name -> colours.put(name, PALETTE[colours.size() % PALETTE.length]));
+        for (JFreeChart chart : panels) {
+            CategoryPlot plot = chart.getCategoryPlot();
+            for (int series = 0; series < plot.getDataset().getRowCount(); series++) {
+                plot.getRenderer().setSeriesPaint(series,
+                        colours.get((String) plot.getDataset().getRowKey(series)));
+            }
         }
         int width = 900;
         int height = 560;
@@ -565,6 +615,12 @@ final class TpcbLoad {
         }
         ImageIO.write(image, "png", file.toFile());
     }
+
+    /** Colours told apart easily, also by most colour-blind readers (Okabe and Ito's, then darker shades). */
+    private static final Color[] PALETTE = {new Color(0, 0, 0), new Color(230, 159, 0), new Color(86, 180, 233),
+            new Color(0, 158, 115), new Color(213, 94, 0), new Color(0, 114, 178), new Color(204, 121, 167),
+            new Color(240, 228, 66), new Color(128, 0, 0), new Color(0, 90, 50), new Color(120, 60, 170),
+            new Color(128, 128, 128), new Color(160, 100, 40), new Color(50, 50, 160)};
 
     /** Whether an implementation is a transaction layer around plain JDBC statements (or the floor and ceiling). */
     static boolean isLayer(String name) {
