@@ -93,6 +93,24 @@ final class TpcbLoad {
         long transactions;
         long errors;
         double seconds;
+        /** Context switches of the whole machine (client and server share it) during the point, if Linux says. */
+        long contextSwitches = -1;
+        /** CPU time of this process (the client) during the point, in nanoseconds. */
+        long clientCpuNanos;
+        /** CPU time of the whole machine during the point, in nanoseconds, if Linux says; else -1. */
+        long machineCpuNanos = -1;
+
+        double clientMicrosPerTransaction() {
+            return clientCpuNanos / 1e3 / transactions;
+        }
+
+        double machineMicrosPerTransaction() {
+            return machineCpuNanos < 0 ? Double.NaN : machineCpuNanos / 1e3 / transactions;
+        }
+
+        double switchesPerTransaction() {
+            return contextSwitches < 0 ? Double.NaN : (double) contextSwitches / transactions;
+        }
 
         double tps() {
             return transactions / seconds;
@@ -139,7 +157,9 @@ final class TpcbLoad {
                  SessionManager resolving = managerOn(server, database, "bench-resolving", settings.poolSize())
                          .resolveCommitOutcomes(true).build();
                  SessionManager undiagnosed = managerOn(server, database, "bench-undiagnosed", settings.poolSize())
-                         .lockDiagnostics(false).build()) {
+                         .lockDiagnostics(false).build();
+                 // On the peers' pool, which it does not own: no admission queue, waiting happens in HikariCP.
+                 SessionManager unowned = SessionManager.builder().name("bench-unowned").dataSource(pool).build()) {
                 System.out.println("Loading pgbench's data set, scale " + settings.scale() + " ...");
                 sessions.transaction(ctx -> Tpcb.populate(ctx, settings.scale()));
                 try (Connection connection = pool.getConnection()) {
@@ -153,6 +173,8 @@ final class TpcbLoad {
                         TpcbImplementations.sessionManagerJdbc(sessions, "SessionManager, JDBC statements"),
                         TpcbImplementations.sessionManagerJdbc(unfair,
                                 "SessionManager, JDBC statements, fair queue off"),
+                        TpcbImplementations.sessionManagerJdbc(unowned,
+                                "SessionManager, JDBC statements, on the peers' pool"),
                         TpcbImplementations.sessionManagerJdbc(resolving,
                                 "SessionManager, JDBC statements, commit outcomes resolved"),
                         TpcbImplementations.sessionManagerJdbc(undiagnosed,
@@ -217,8 +239,11 @@ final class TpcbLoad {
                                     recording.close();
                                 }
                             }
-                            System.out.printf(Locale.ROOT, "%-45s %-12s round %d: %8.0f tps%n", implementation.name(),
-                                    column, round + 1, point.tps());
+                            System.out.printf(Locale.ROOT, "%-45s %-12s round %d: %8.0f tps, %.1f switches/tx,"
+                                    + " CPU/tx %.0f µs client, %.0f µs machine%n",
+                                    implementation.name(), column, round + 1, point.tps(),
+                                    point.switchesPerTransaction(), point.clientMicrosPerTransaction(),
+                                    point.machineMicrosPerTransaction());
                         }
                         if (pgbench && !virtual) {
                             Point point = results.get("pgbench (-M prepared)").computeIfAbsent(column, c -> new Point());
@@ -353,6 +378,9 @@ final class TpcbLoad {
                     }
                 }));
             }
+            long switchesBefore = machineContextSwitches();
+            long clientCpuBefore = clientCpuNanos();
+            long machineCpuBefore = machineCpuNanos();
             window[0] = System.nanoTime();
             window[1] = window[0] + TimeUnit.SECONDS.toNanos(seconds);
             start.countDown();
@@ -360,11 +388,65 @@ final class TpcbLoad {
                 point.latencies.add(worker.get());
             }
             point.seconds += (System.nanoTime() - window[0]) / 1e9;
+            long switchesAfter = machineContextSwitches();
+            point.clientCpuNanos += clientCpuNanos() - clientCpuBefore;
+            long machineCpuAfter = machineCpuNanos();
+            if (machineCpuBefore >= 0 && machineCpuAfter >= 0) {
+                point.machineCpuNanos = Math.max(0, point.machineCpuNanos) + machineCpuAfter - machineCpuBefore;
+            }
+            if (switchesBefore >= 0 && switchesAfter >= 0) {
+                point.contextSwitches = Math.max(0, point.contextSwitches) + switchesAfter - switchesBefore;
+            }
             point.transactions += done.get();
             point.errors += errors.get();
         } finally {
             threads.shutdownNow();
         }
+    }
+
+    /**
+     * The machine's context switches since boot, the {@code ctxt} line of Linux's {@code /proc/stat}, or -1 elsewhere.
+     * A thread that parks to wait for a connection and is woken to take it costs two; counted per transaction they
+     * show what a first-come-first-served handoff costs against a pool that lets a running thread go on.
+     */
+    static long machineContextSwitches() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/stat"))) {
+                if (line.startsWith("ctxt ")) {
+                    return Long.parseLong(line.substring(5).trim());
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // Not Linux, or a /proc that hides it: the report leaves the column out.
+        }
+        return -1;
+    }
+
+    private static long clientCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getProcessCpuTime();
+    }
+
+    /** Busy CPU time of the whole machine since boot (all but idle and I/O wait), from {@code /proc/stat}, or -1. */
+    static long machineCpuNanos() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/stat"))) {
+                if (line.startsWith("cpu ")) {
+                    String[] ticks = line.trim().split("\\s+");
+                    long busy = 0;
+                    for (int i = 1; i < ticks.length && i <= 8; i++) {
+                        if (i != 4 && i != 5) {
+                            busy += Long.parseLong(ticks[i]);
+                        }
+                    }
+                    // USER_HZ is 100 on every Linux the JDK runs on.
+                    return busy * 10_000_000L;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // Not Linux: the report leaves the column out.
+        }
+        return -1;
     }
 
     private static boolean pgbenchAvailable() {
@@ -472,6 +554,21 @@ final class TpcbLoad {
                 Point p = points.get(column);
                 md.append(p == null ? " n/a |" : String.format(Locale.ROOT, " %.2f / %.2f |", p.p50Millis(),
                         p.p99Millis()));
+            }
+            md.append('\n');
+        });
+        md.append("\n## Context switches per transaction, the whole machine\n\n")
+                .append("From Linux's `/proc/stat` around each point: client threads, PostgreSQL's backends and"
+                        + " everything else on the machine. Each statement's round trip puts a waiting thread to sleep"
+                        + " and wakes it; a transaction that must queue for a connection adds a sleep and a wake"
+                        + " more.\n\n");
+        header(md, "implementation", columns);
+        results.forEach((name, points) -> {
+            md.append("| ").append(name).append(" |");
+            for (String column : columns) {
+                Point p = points.get(column);
+                md.append(p == null || p.contextSwitches < 0 ? " n/a |"
+                        : String.format(Locale.ROOT, " %.1f |", p.switchesPerTransaction()));
             }
             md.append('\n');
         });
