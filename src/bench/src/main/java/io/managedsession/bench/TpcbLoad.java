@@ -572,6 +572,24 @@ final class TpcbLoad {
             }
             md.append('\n');
         });
+        md.append("\n## CPU: the machine busy (% of all cores), and per transaction the machine's and the client's"
+                + " CPU in µs\n\n")
+                .append("From `/proc/stat` and the JVM around each point. A point that leaves the cores idle lost"
+                        + " throughput to waiting rather than to work; the client is this JVM, the rest is PostgreSQL"
+                        + " and the kernel.\n\n");
+        header(md, "implementation", columns);
+        int cores = Runtime.getRuntime().availableProcessors();
+        results.forEach((name, points) -> {
+            md.append("| ").append(name).append(" |");
+            for (String column : columns) {
+                Point p = points.get(column);
+                md.append(p == null || p.machineCpuNanos < 0 || p.clientCpuNanos == 0 ? " n/a |"
+                        : String.format(Locale.ROOT, " %.0f %% · %.0f · %.0f |",
+                                100.0 * p.machineCpuNanos / 1e9 / p.seconds / cores, p.machineMicrosPerTransaction(),
+                                p.clientMicrosPerTransaction()));
+            }
+            md.append('\n');
+        });
         Map<String, Point> plain = results.get("SessionManager + jOOQ");
         Map<String, Point> observed = results.get("SessionManager + jOOQ, metrics and JFR on");
         if (plain != null && observed != null) {

@@ -1,0 +1,124 @@
+package io.managedsession;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+
+import io.managedsession.support.Managers;
+import io.managedsession.testing.DatabaseTest;
+import io.managedsession.testing.TestDatabase;
+
+/**
+ * With more threads than connections, an owned pool serves transactions first come, first served (the default
+ * {@code fairConnectionQueue(true)}): a thread that returns a connection and asks again queues behind the threads
+ * already waiting, and waiting threads are served in the order they came. Each waiter is seen parked in the queue
+ * before the next one starts, so the order of arrival is certain.
+ */
+@DatabaseTest(migrations = {})
+class FairConnectionQueueTest {
+
+    private static final Duration PATIENCE = Duration.ofSeconds(30);
+
+    private final Queue<Throwable> failures = new ConcurrentLinkedQueue<>();
+
+    @Test
+    void aThreadThatReturnsTheConnectionAndAsksAgainQueuesBehindTheThreadAlreadyWaiting(TestDatabase db)
+            throws Exception {
+        try (SessionManager sessions = Managers.on(db).name("fair").maximumPoolSize(1).build()) {
+            Queue<String> served = new ConcurrentLinkedQueue<>();
+            CountDownLatch firstInside = new CountDownLatch(1);
+            CountDownLatch waiterQueued = new CountDownLatch(1);
+            Thread returning = start("returning", () -> {
+                sessions.transaction(ctx -> {
+                    served.add("returning, first");
+                    firstInside.countDown();
+                    waiterQueued.await();
+                });
+                // At once, without a pause: HikariCP alone would hand this thread its connection back.
+                sessions.transaction(ctx -> {
+                    served.add("returning, again");
+                });
+            });
+            assertThat(firstInside.await(PATIENCE.toSeconds(), TimeUnit.SECONDS)).isTrue();
+            Thread waiting = startQueued(sessions, "waiting", served);
+            waiterQueued.countDown();
+
+            join(returning, waiting);
+            assertThat(served).containsExactly("returning, first", "waiting", "returning, again");
+            db.assertNothingLeaked(sessions);
+        }
+    }
+
+    @Test
+    void waitingThreadsAreServedInTheOrderTheyCame(TestDatabase db) throws Exception {
+        try (SessionManager sessions = Managers.on(db).name("fair").maximumPoolSize(1).build()) {
+            Queue<String> served = new ConcurrentLinkedQueue<>();
+            CountDownLatch holderInside = new CountDownLatch(1);
+            CountDownLatch allQueued = new CountDownLatch(1);
+            Thread holder = start("holder", () -> sessions.transaction(ctx -> {
+                holderInside.countDown();
+                allQueued.await();
+            }));
+            assertThat(holderInside.await(PATIENCE.toSeconds(), TimeUnit.SECONDS)).isTrue();
+            List<Thread> waiters = new ArrayList<>();
+            List<String> arrival = new ArrayList<>();
+            for (int i = 1; i <= 5; i++) {
+                arrival.add("waiter " + i);
+                waiters.add(startQueued(sessions, "waiter " + i, served));
+            }
+            allQueued.countDown();
+
+            join(holder);
+            join(waiters.toArray(Thread[]::new));
+            assertThat(served).containsExactlyElementsOf(arrival);
+            db.assertNothingLeaked(sessions);
+        }
+    }
+
+    /** Starts a transaction on a thread of its own and returns once that thread waits in the manager's queue. */
+    private Thread startQueued(SessionManager sessions, String name, Queue<String> served) {
+        Thread thread = start(name, () -> sessions.transaction(ctx -> {
+            served.add(name);
+        }));
+        await().atMost(PATIENCE).until(() -> waitsForAdmission(thread));
+        return thread;
+    }
+
+    /** Whether {@code thread} is parked in the admission queue's semaphore, waiting for a connection. */
+    private static boolean waitsForAdmission(Thread thread) {
+        return thread.getState() == Thread.State.TIMED_WAITING && Arrays.stream(thread.getStackTrace())
+                .anyMatch(frame -> frame.getClassName().equals("java.util.concurrent.Semaphore"));
+    }
+
+    private Thread start(String name, Work work) {
+        return Thread.ofPlatform().name(name).start(() -> {
+            try {
+                work.run();
+            } catch (Throwable e) {
+                failures.add(e);
+            }
+        });
+    }
+
+    private void join(Thread... threads) throws InterruptedException {
+        for (Thread thread : threads) {
+            thread.join(PATIENCE);
+            assertThat(thread.isAlive()).as("%s finished", thread.getName()).isFalse();
+        }
+        assertThat(failures).as("failures on the threads").isEmpty();
+    }
+
+    private interface Work {
+        void run() throws Exception;
+    }
+}
