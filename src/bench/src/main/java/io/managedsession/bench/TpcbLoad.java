@@ -406,8 +406,7 @@ final class TpcbLoad {
 
     /**
      * The machine's context switches since boot, the {@code ctxt} line of Linux's {@code /proc/stat}, or -1 elsewhere.
-     * A thread that parks to wait for a connection and is woken to take it costs two; counted per transaction they
-     * show what a first-come-first-served handoff costs against a pool that lets a running thread go on.
+     * Counted per transaction, they show whether an implementation makes threads sleep and wake more often.
      */
     static long machineContextSwitches() {
         try {
@@ -560,8 +559,7 @@ final class TpcbLoad {
         md.append("\n## Context switches per transaction, the whole machine\n\n")
                 .append("From Linux's `/proc/stat` around each point: client threads, PostgreSQL's backends and"
                         + " everything else on the machine. Each statement's round trip puts a waiting thread to sleep"
-                        + " and wakes it; a transaction that must queue for a connection adds a sleep and a wake"
-                        + " more.\n\n");
+                        + " and wakes it, on both sides.\n\n");
         header(md, "implementation", columns);
         results.forEach((name, points) -> {
             md.append("| ").append(name).append(" |");
