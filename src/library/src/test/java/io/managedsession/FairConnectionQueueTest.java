@@ -22,7 +22,9 @@ import io.managedsession.testing.TestDatabase;
  * With more threads than connections, an owned pool serves transactions first come, first served (the default
  * {@code fairConnectionQueue(true)}): a thread that returns a connection and asks again queues behind the threads
  * already waiting, and waiting threads are served in the order they came. Each waiter is seen parked in the queue
- * before the next one starts, so the order of arrival is certain.
+ * before the next one starts, so the order of arrival is certain. The first two would pass with a queue that lets a
+ * returning thread barge too, since its window is short; the third holds every turn until another thread is seen
+ * waiting, and fails with a non-fair semaphore.
  */
 @DatabaseTest(migrations = {})
 class FairConnectionQueueTest {
@@ -83,6 +85,79 @@ class FairConnectionQueueTest {
             assertThat(served).containsExactlyElementsOf(arrival);
             db.assertNothingLeaked(sessions);
         }
+    }
+
+    @Test
+    void noThreadTakesTwoTurnsInARowWhileAnotherWaits(TestDatabase db) throws Exception {
+        int threads = 3;
+        int turns = 30;
+        try (SessionManager sessions = Managers.on(db).name("fair").maximumPoolSize(1).build()) {
+            Queue<String> served = new ConcurrentLinkedQueue<>();
+            Queue<String> turnsWithAWaiter = new ConcurrentLinkedQueue<>();
+            List<Thread> workers = new ArrayList<>();
+            CountDownLatch go = new CountDownLatch(1);
+            for (int i = 1; i <= threads; i++) {
+                String name = "worker " + i;
+                workers.add(start(name, () -> {
+                    go.await();
+                    for (int turn = 0; turn < turns; turn++) {
+                        String id = name + " #" + turn;
+                        sessions.transaction(ctx -> {
+                            served.add(name);
+                            ctx.fetchValue("SELECT 1");
+                            // Hold the connection until another worker queues for it (or none is left to), so
+                            // that the next turn is certain to be contested.
+                            if (awaitAnotherWaiter(workers, Thread.currentThread())) {
+                                turnsWithAWaiter.add(id);
+                            }
+                        });
+                    }
+                }));
+            }
+            go.countDown();
+            join(workers.toArray(Thread[]::new));
+
+            List<String> order = List.copyOf(served);
+            assertThat(order).hasSize(threads * turns);
+            assertThat(turnsWithAWaiter).as("contested turns").hasSizeGreaterThan(turns);
+            List<String> repeats = new ArrayList<>();
+            int[] turnOf = new int[threads + 1];
+            for (int k = 0; k + 1 < order.size(); k++) {
+                String name = order.get(k);
+                int worker = Integer.parseInt(name.substring("worker ".length()));
+                String id = name + " #" + turnOf[worker]++;
+                if (turnsWithAWaiter.contains(id) && order.get(k + 1).equals(name)) {
+                    repeats.add(id);
+                }
+            }
+            assertThat(repeats).as("turns after which the same thread went again although another was waiting")
+                    .isEmpty();
+            db.assertNothingLeaked(sessions);
+        }
+    }
+
+    /**
+     * Waits until a worker other than {@code self} waits in the admission queue; false when all the others have
+     * finished instead.
+     */
+    private static boolean awaitAnotherWaiter(List<Thread> workers, Thread self) {
+        long giveUp = System.nanoTime() + PATIENCE.toNanos();
+        while (System.nanoTime() < giveUp) {
+            boolean othersAlive = false;
+            for (Thread worker : List.copyOf(workers)) {
+                if (worker != self && worker.isAlive()) {
+                    othersAlive = true;
+                    if (waitsForAdmission(worker)) {
+                        return true;
+                    }
+                }
+            }
+            if (!othersAlive) {
+                return false;
+            }
+            Thread.onSpinWait();
+        }
+        throw new AssertionError("no other worker queued within " + PATIENCE);
     }
 
     /** Starts a transaction on a thread of its own and returns once that thread waits in the manager's queue. */
