@@ -55,9 +55,16 @@ class CommitOutcomeResolutionTest {
 
     @AfterEach
     void stop() throws Exception {
-        sessions.close();
-        direct.close();
-        proxy.close();
+        // Each may be null when the start was aborted (no PgBouncer for the run behind it).
+        if (sessions != null) {
+            sessions.close();
+        }
+        if (direct != null) {
+            direct.close();
+        }
+        if (proxy != null) {
+            proxy.close();
+        }
     }
 
     private SessionManager.Builder viaProxy() {

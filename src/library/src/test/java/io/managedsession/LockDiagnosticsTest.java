@@ -52,8 +52,12 @@ class LockDiagnosticsTest {
 
     @AfterEach
     void stop() {
-        threads.shutdownNow();
-        sessions.close();
+        if (threads != null) {
+            threads.shutdownNow();
+        }
+        if (sessions != null) { // null when the start was aborted (no PgBouncer for the run behind it)
+            sessions.close();
+        }
     }
 
     private static TransactionOptions labelled(String label) {

@@ -53,7 +53,9 @@ class PropagationTest {
 
     @AfterEach
     void stop() {
-        sessions.close();
+        if (sessions != null) { // null when the start was aborted (no PgBouncer for the run behind it)
+            sessions.close();
+        }
     }
 
     private static int note(DSLContext ctx, int id, String text) {

@@ -54,7 +54,9 @@ class RetryTest {
 
     @AfterEach
     void stop() {
-        sessions.close();
+        if (sessions != null) { // null when the start was aborted (no PgBouncer for the run behind it)
+            sessions.close();
+        }
     }
 
     /**
