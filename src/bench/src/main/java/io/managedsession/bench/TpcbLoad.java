@@ -6,6 +6,7 @@ import java.awt.Graphics2D;
 import java.awt.geom.Rectangle2D;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -24,6 +25,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -42,6 +44,7 @@ import org.jfree.chart.renderer.category.LineAndShapeRenderer;
 import org.jfree.data.category.DefaultCategoryDataset;
 import org.postgresql.Driver;
 
+import com.sun.management.OperatingSystemMXBean;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 
@@ -378,9 +381,8 @@ final class TpcbLoad {
                     }
                 }));
             }
-            long switchesBefore = machineContextSwitches();
+            MachineCounters before = MachineCounters.read();
             long clientCpuBefore = clientCpuNanos();
-            long machineCpuBefore = machineCpuNanos();
             window[0] = System.nanoTime();
             window[1] = window[0] + TimeUnit.SECONDS.toNanos(seconds);
             start.countDown();
@@ -388,14 +390,12 @@ final class TpcbLoad {
                 point.latencies.add(worker.get());
             }
             point.seconds += (System.nanoTime() - window[0]) / 1e9;
-            long switchesAfter = machineContextSwitches();
             point.clientCpuNanos += clientCpuNanos() - clientCpuBefore;
-            long machineCpuAfter = machineCpuNanos();
-            if (machineCpuBefore >= 0 && machineCpuAfter >= 0) {
-                point.machineCpuNanos = Math.max(0, point.machineCpuNanos) + machineCpuAfter - machineCpuBefore;
-            }
-            if (switchesBefore >= 0 && switchesAfter >= 0) {
-                point.contextSwitches = Math.max(0, point.contextSwitches) + switchesAfter - switchesBefore;
+            MachineCounters after = MachineCounters.read();
+            if (before != null && after != null) {
+                point.machineCpuNanos = Math.max(0, point.machineCpuNanos) + after.busyNanos() - before.busyNanos();
+                point.contextSwitches = Math.max(0, point.contextSwitches) + after.contextSwitches()
+                        - before.contextSwitches();
             }
             point.transactions += done.get();
             point.errors += errors.get();
@@ -404,48 +404,43 @@ final class TpcbLoad {
         }
     }
 
-    /**
-     * The machine's context switches since boot, the {@code ctxt} line of Linux's {@code /proc/stat}, or -1 elsewhere.
-     * Counted per transaction, they show whether an implementation makes threads sleep and wake more often.
-     */
-    static long machineContextSwitches() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/stat"))) {
-                if (line.startsWith("ctxt ")) {
-                    return Long.parseLong(line.substring(5).trim());
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            // Not Linux, or a /proc that hides it: the report leaves the column out.
-        }
-        return -1;
-    }
-
     private static long clientCpuNanos() {
-        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
-                .getOperatingSystemMXBean()).getProcessCpuTime();
+        return ((OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
-    /** Busy CPU time of the whole machine since boot (all but idle and I/O wait), from {@code /proc/stat}, or -1. */
-    static long machineCpuNanos() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/stat"))) {
-                if (line.startsWith("cpu ")) {
-                    String[] ticks = line.trim().split("\\s+");
-                    long busy = 0;
-                    for (int i = 1; i < ticks.length && i <= 8; i++) {
-                        if (i != 4 && i != 5) {
-                            busy += Long.parseLong(ticks[i]);
+    /**
+     * The whole machine's counters since boot, from Linux's {@code /proc/stat}: busy CPU time (all but idle and I/O
+     * wait) and context switches. Counted per transaction, the switches show whether an implementation makes threads
+     * sleep and wake more often.
+     */
+    record MachineCounters(long busyNanos, long contextSwitches) {
+
+        /** The counters now, or {@code null} where there is no {@code /proc/stat} to read (not Linux). */
+        static MachineCounters read() {
+            try {
+                long busyNanos = -1;
+                long contextSwitches = -1;
+                for (String line : Files.readAllLines(Path.of("/proc/stat"))) {
+                    if (line.startsWith("cpu ")) {
+                        String[] ticks = line.trim().split("\\s+");
+                        long busy = 0;
+                        for (int i = 1; i < ticks.length && i <= 8; i++) {
+                            if (i != 4 && i != 5) {
+                                busy += Long.parseLong(ticks[i]);
+                            }
                         }
+                        // USER_HZ is 100 on every Linux the JDK runs on.
+                        busyNanos = busy * 10_000_000L;
+                    } else if (line.startsWith("ctxt ")) {
+                        contextSwitches = Long.parseLong(line.substring(5).trim());
                     }
-                    // USER_HZ is 100 on every Linux the JDK runs on.
-                    return busy * 10_000_000L;
                 }
+                return busyNanos < 0 || contextSwitches < 0 ? null : new MachineCounters(busyNanos, contextSwitches);
+            } catch (IOException | RuntimeException e) {
+                // Not Linux, or a /proc that hides it: the report leaves the columns out.
+                return null;
             }
-        } catch (IOException | RuntimeException e) {
-            // Not Linux: the report leaves the column out.
         }
-        return -1;
     }
 
     private static boolean pgbenchAvailable() {
@@ -519,75 +514,31 @@ final class TpcbLoad {
         Map<String, Point> raw = results.getOrDefault("raw JDBC + HikariCP", results.values().iterator().next());
         Map<String, Point> ceiling = pgbench ? results.get("pgbench (-M prepared)") : null;
         md.append("## Throughput, transactions per second (ratio to raw JDBC)\n\n");
-        header(md, "implementation", columns);
-        results.forEach((name, points) -> {
-            md.append("| ").append(name).append(" |");
-            for (String column : columns) {
-                Point p = points.get(column);
-                if (p == null) {
-                    md.append(" n/a |");
-                } else {
-                    md.append(String.format(Locale.ROOT, " %.0f (%.2f×) |", p.tps(), p.tps() / raw.get(column).tps()));
-                }
-            }
-            md.append('\n');
-        });
+        table(md, columns, results, (column, p) -> String.format(Locale.ROOT, "%.0f (%.2f×)", p.tps(),
+                p.tps() / raw.get(column).tps()));
         if (ceiling != null) {
             md.append("\n## Ratio to pgbench\n\n");
-            header(md, "implementation", columns);
-            results.forEach((name, points) -> {
-                md.append("| ").append(name).append(" |");
-                for (String column : columns) {
-                    Point p = points.get(column);
-                    Point c = ceiling.get(column);
-                    md.append(p == null || c == null ? " n/a |" : String.format(Locale.ROOT, " %.2f |", p.tps() / c.tps()));
-                }
-                md.append('\n');
-            });
+            table(md, columns, results, (column, p) -> ceiling.get(column) == null ? null
+                    : String.format(Locale.ROOT, "%.2f", p.tps() / ceiling.get(column).tps()));
         }
         md.append("\n## Latency, p50 / p99 in milliseconds\n\n");
-        header(md, "implementation", columns);
-        results.forEach((name, points) -> {
-            md.append("| ").append(name).append(" |");
-            for (String column : columns) {
-                Point p = points.get(column);
-                md.append(p == null ? " n/a |" : String.format(Locale.ROOT, " %.2f / %.2f |", p.p50Millis(),
-                        p.p99Millis()));
-            }
-            md.append('\n');
-        });
+        table(md, columns, results, (column, p) -> String.format(Locale.ROOT, "%.2f / %.2f", p.p50Millis(),
+                p.p99Millis()));
         md.append("\n## Context switches per transaction, the whole machine\n\n")
                 .append("From Linux's `/proc/stat` around each point: client threads, PostgreSQL's backends and"
                         + " everything else on the machine. Each statement's round trip puts a waiting thread to sleep"
                         + " and wakes it, on both sides.\n\n");
-        header(md, "implementation", columns);
-        results.forEach((name, points) -> {
-            md.append("| ").append(name).append(" |");
-            for (String column : columns) {
-                Point p = points.get(column);
-                md.append(p == null || p.contextSwitches < 0 ? " n/a |"
-                        : String.format(Locale.ROOT, " %.1f |", p.switchesPerTransaction()));
-            }
-            md.append('\n');
-        });
+        table(md, columns, results, (column, p) -> p.contextSwitches < 0 ? null
+                : String.format(Locale.ROOT, "%.1f", p.switchesPerTransaction()));
         md.append("\n## CPU: the machine busy (% of all cores), and per transaction the machine's and the client's"
                 + " CPU in µs\n\n")
                 .append("From `/proc/stat` and the JVM around each point. A point that leaves the cores idle lost"
                         + " throughput to waiting rather than to work; the client is this JVM, the rest is PostgreSQL"
                         + " and the kernel.\n\n");
-        header(md, "implementation", columns);
         int cores = Runtime.getRuntime().availableProcessors();
-        results.forEach((name, points) -> {
-            md.append("| ").append(name).append(" |");
-            for (String column : columns) {
-                Point p = points.get(column);
-                md.append(p == null || p.machineCpuNanos < 0 || p.clientCpuNanos == 0 ? " n/a |"
-                        : String.format(Locale.ROOT, " %.0f %% · %.0f · %.0f |",
-                                100.0 * p.machineCpuNanos / 1e9 / p.seconds / cores, p.machineMicrosPerTransaction(),
-                                p.clientMicrosPerTransaction()));
-            }
-            md.append('\n');
-        });
+        table(md, columns, results, (column, p) -> p.machineCpuNanos < 0 || p.clientCpuNanos == 0 ? null
+                : String.format(Locale.ROOT, "%.0f %% · %.0f · %.0f", 100.0 * p.machineCpuNanos / 1e9 / p.seconds / cores,
+                        p.machineMicrosPerTransaction(), p.clientMicrosPerTransaction()));
         Map<String, Point> plain = results.get("SessionManager + jOOQ");
         Map<String, Point> observed = results.get("SessionManager + jOOQ, metrics and JFR on");
         if (plain != null && observed != null) {
@@ -646,6 +597,24 @@ final class TpcbLoad {
         }
         double ratio = measured.tps() / against.tps();
         return String.format(Locale.ROOT, " %.2f%s |", ratio, ratio >= target ? "" : " ✗");
+    }
+
+    /**
+     * A table of one row per implementation and one cell per column; {@code cell} gives a point's text, or
+     * {@code null} for "n/a" (also written where the implementation has no point).
+     */
+    private static void table(StringBuilder md, List<String> columns, Map<String, Map<String, Point>> results,
+            BiFunction<String, Point, String> cell) {
+        header(md, "implementation", columns);
+        results.forEach((name, points) -> {
+            md.append("| ").append(name).append(" |");
+            for (String column : columns) {
+                Point p = points.get(column);
+                String text = p == null ? null : cell.apply(column, p);
+                md.append(' ').append(text == null ? "n/a" : text).append(" |");
+            }
+            md.append('\n');
+        });
     }
 
     private static void header(StringBuilder md, String first, List<String> columns) {
