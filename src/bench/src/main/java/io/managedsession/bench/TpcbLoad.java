@@ -190,6 +190,10 @@ final class TpcbLoad {
                                 "SessionManager + jOOQ, prepared statements"),
                         TpcbImplementations.sessionManager(observed, observedName),
                         TpcbImplementations.sessionManager(unfair, "SessionManager + jOOQ, fair queue off"),
+                        // The jOOQ stacks on one pool without an admission queue, as Spring's and jOOQ's own run.
+                        TpcbImplementations.sessionManager(unowned, "SessionManager + jOOQ, on the peers' pool"),
+                        TpcbImplementations.sessionManagerPrepared(unowned,
+                                "SessionManager + jOOQ, prepared statements, on the peers' pool"),
                         TpcbImplementations.jooq(pool),
                         TpcbImplementations.spring(pool),
                         TpcbImplementations.jdbi(pool));
@@ -702,7 +706,8 @@ final class TpcbLoad {
     private static final Color[] PALETTE = {new Color(0, 0, 0), new Color(230, 159, 0), new Color(86, 180, 233),
             new Color(0, 158, 115), new Color(213, 94, 0), new Color(0, 114, 178), new Color(204, 121, 167),
             new Color(240, 228, 66), new Color(128, 0, 0), new Color(0, 90, 50), new Color(120, 60, 170),
-            new Color(128, 128, 128), new Color(160, 100, 40), new Color(50, 50, 160)};
+            new Color(128, 128, 128), new Color(160, 100, 40), new Color(50, 50, 160), new Color(128, 128, 0),
+            new Color(0, 128, 128), new Color(255, 105, 180)};
 
     /** Whether an implementation is a transaction layer around plain JDBC statements (or the floor and ceiling). */
     static boolean isLayer(String name) {
