@@ -66,7 +66,10 @@ import io.managedsession.internal.RenderedStatement;
  */
 public final class PreparedQuery<R extends Record> {
 
-    /** The most dialect and settings combinations one statement keeps rendered; beyond them it renders each call. */
+    /**
+     * The most dialect and settings instances one statement keeps, rendered or known to equal a rendered one; beyond
+     * them it compares settings, or renders, on each call.
+     */
     private static final int MAX_RENDERINGS = 8;
 
     private final Query query;
@@ -326,10 +329,32 @@ public final class PreparedQuery<R extends Record> {
         }
         for (Rendering r : known) {
             if (r.dialect == dialect && r.snapshot.equals(settings)) {
+                remember(r, settings);
                 return r.statement;
             }
         }
         return renderFor(configuration, dialect, settings);
+    }
+
+    /**
+     * Lets the next lookup find {@code rendering} by the identity of {@code settings}, equal to the ones it was rendered
+     * for but another instance (another manager's, or a DSLContext of the user's): comparing two {@code Settings}, some
+     * two hundred fields, on every call cost more than binding saves. Within the same bound as renderings; beyond it,
+     * lookups go on comparing.
+     */
+    private synchronized void remember(Rendering rendering, Settings settings) {
+        Rendering[] known = renderings;
+        if (known.length >= MAX_RENDERINGS) {
+            return;
+        }
+        for (Rendering r : known) {
+            if (r.dialect == rendering.dialect && r.settings == settings) {
+                return;
+            }
+        }
+        Rendering[] more = Arrays.copyOf(known, known.length + 1);
+        more[known.length] = new Rendering(rendering.dialect, settings, rendering.snapshot, rendering.statement);
+        renderings = more;
     }
 
     private synchronized RenderedStatement renderFor(Configuration configuration, SQLDialect dialect,

@@ -153,6 +153,46 @@ class PreparedQueryTest {
     }
 
     @Test
+    void comparesEqualSettingsOfAnotherContextOnceAndThenKnowsThemByIdentity() {
+        // Two managers with the same settings (or a manager and a DSLContext of the user's) share one rendering. The
+        // second's Settings instance equals the first's but is not the same: comparing them, some two hundred fields,
+        // on every call cost the second manager more than the binding saved.
+        AtomicInteger comparisons = new AtomicInteger();
+        PreparedQuery<Record1<Long>> idOf = PreparedQuery.of(
+                DSL.select(ID).from(ITEMS).where(ID.eq(param("id", ID))), "id");
+        DSLContext first = DSL.using(SQLDialect.POSTGRES, new CountingSettings(comparisons));
+        DSLContext second = DSL.using(SQLDialect.POSTGRES, new CountingSettings(comparisons));
+        String sql = idOf.sql(first);
+        // Rendering fills in defaults the Settings left empty; a manager that has run any DSL statement has them.
+        second.render(DSL.select(ID).from(ITEMS));
+        int before = comparisons.get();
+        for (int call = 0; call < 3; call++) {
+            assertThat(idOf.sql(second)).isSameAs(sql);
+        }
+        assertThat(comparisons.get() - before).as("Settings comparisons over three calls").isEqualTo(1);
+    }
+
+    /** Settings that count how often they are compared (jOOQ's equals needs both sides of the same class). */
+    private static final class CountingSettings extends Settings {
+        private final transient AtomicInteger comparisons;
+
+        CountingSettings(AtomicInteger comparisons) {
+            this.comparisons = comparisons;
+        }
+
+        @Override
+        public boolean equals(Object other) {
+            comparisons.incrementAndGet();
+            return super.equals(other);
+        }
+
+        @Override
+        public int hashCode() {
+            return super.hashCode();
+        }
+    }
+
+    @Test
     void refusesArgumentsThatDoNotFitTheParameters(TestDatabase db) {
         createItems(db);
         try (SessionManager sessions = Managers.on(db).build()) {
