@@ -329,7 +329,9 @@ public final class PreparedQuery<R extends Record> {
         }
         for (Rendering r : known) {
             if (r.dialect == dialect && r.snapshot.equals(settings)) {
-                remember(r, settings);
+                if (known.length < MAX_RENDERINGS) {
+                    remember(r, settings);
+                }
                 return r.statement;
             }
         }
@@ -343,30 +345,29 @@ public final class PreparedQuery<R extends Record> {
      * lookups go on comparing.
      */
     private synchronized void remember(Rendering rendering, Settings settings) {
-        Rendering[] known = renderings;
-        if (known.length >= MAX_RENDERINGS) {
-            return;
-        }
-        for (Rendering r : known) {
+        for (Rendering r : renderings) {
             if (r.dialect == rendering.dialect && r.settings == settings) {
                 return;
             }
         }
-        Rendering[] more = Arrays.copyOf(known, known.length + 1);
-        more[known.length] = new Rendering(rendering.dialect, settings, rendering.snapshot, rendering.statement);
-        renderings = more;
+        keep(new Rendering(rendering.dialect, settings, rendering.snapshot, rendering.statement));
     }
 
     private synchronized RenderedStatement renderFor(Configuration configuration, SQLDialect dialect,
             Settings settings) {
         RenderedStatement statement = RenderedStatement.render(query, description, parameterNames, configuration);
+        keep(new Rendering(dialect, settings, SettingsTools.clone(settings), statement));
+        return statement;
+    }
+
+    /** Adds {@code rendering} for later lookups while there is room; callers hold this object's lock. */
+    private void keep(Rendering rendering) {
         Rendering[] known = renderings;
         if (known.length < MAX_RENDERINGS) {
             Rendering[] more = Arrays.copyOf(known, known.length + 1);
-            more[known.length] = new Rendering(dialect, settings, SettingsTools.clone(settings), statement);
+            more[known.length] = rendering;
             renderings = more;
         }
-        return statement;
     }
 
     @Override
