@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import java.util.Optional;
 
 import org.jooq.DSLContext;
 import org.jooq.exception.DataAccessException;
@@ -26,10 +27,12 @@ class TodosInRollbackModeTest {
     @Order(1)
     void addsAndCompletesTodos(SessionManager sessions, DSLContext ctx) {
         long milk = sessions.transactionResult(tx -> Todos.add(tx, "buy milk"));
-        sessions.transaction(tx -> Todos.add(tx, "write tests"));
+        long tests = sessions.transactionResult(tx -> Todos.add(tx, "write tests"));
         sessions.transaction(tx -> Todos.complete(tx, milk));
+        sessions.transaction(tx -> Todos.rename(tx, tests, "write more tests")); // a PreparedQuery, joining too
 
-        assertEquals(List.of("write tests"), Todos.open(ctx));
+        assertEquals(List.of("write more tests"), Todos.open(ctx));
+        assertEquals(Optional.of("write more tests"), Todos.title(ctx, tests));
     }
 
     @Test

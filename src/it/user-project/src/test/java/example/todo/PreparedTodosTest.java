@@ -1,0 +1,96 @@
+package example.todo;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.sql.Connection;
+import java.util.List;
+import java.util.Optional;
+
+import org.jooq.DSLContext;
+import org.jooq.SQLDialect;
+import org.jooq.conf.Settings;
+import org.jooq.exception.DataAccessException;
+import org.jooq.impl.DSL;
+import org.junit.jupiter.api.Test;
+
+import io.managedsession.PreparedQuery;
+import io.managedsession.SessionManager;
+import io.managedsession.testing.DatabaseTest;
+import io.managedsession.testing.TestDatabase;
+
+/**
+ * The user's own statements declared as PreparedQuery on plain-SQL tables and fields of their own, run from the
+ * installed jar: in transactions, on the test's own DSLContext, on a context with other settings, and from two
+ * managers at once.
+ */
+@DatabaseTest(perTest = true)
+class PreparedTodosTest {
+
+    @Test
+    void preparedStatementsReadAndWriteWhatTheDslDoes(SessionManager sessions, DSLContext ctx) {
+        long id = sessions.transactionResult(tx -> Todos.add(tx, "draft"));
+
+        sessions.transaction(tx -> Todos.rename(tx, id, "final"));
+
+        assertEquals(Optional.of("final"), sessions.transactionResult(tx -> Todos.title(tx, id)));
+        assertEquals(List.of("final"), Todos.open(ctx));
+        assertEquals(Optional.empty(), Todos.title(ctx, id + 1));
+    }
+
+    @Test
+    void aFailedTransactionUndoesItsPreparedWrites(SessionManager sessions, DSLContext ctx) {
+        long id = sessions.transactionResult(tx -> Todos.add(tx, "kept"));
+
+        IllegalStateException failed = assertThrows(IllegalStateException.class, () -> sessions.transaction(tx -> {
+            Todos.rename(tx, id, "lost");
+            assertEquals(Optional.of("lost"), Todos.title(tx, id)); // the transaction sees its own write
+            throw new IllegalStateException("the caller gives up");
+        }));
+        DataAccessException refused = assertThrows(DataAccessException.class,
+                () -> sessions.transaction(tx -> Todos.rename(tx, id, "   ")));
+
+        assertEquals("the caller gives up", failed.getMessage());
+        assertEquals("23514", refused.sqlState());
+        assertEquals(Optional.of("kept"), Todos.title(ctx, id));
+    }
+
+    @Test
+    void oneDeclarationServesTwoManagersAndContextsWithOtherSettings(TestDatabase database) throws Exception {
+        try (SessionManager first = database.sessionManagerBuilder().name("todos-a").build();
+             SessionManager second = database.sessionManagerBuilder().name("todos-b").build();
+             Connection own = database.connect()) {
+            long id = first.transactionResult(tx -> Todos.add(tx, "shared"));
+            DSLContext formatted = DSL.using(own, SQLDialect.POSTGRES, new Settings().withRenderFormatted(true));
+
+            second.transaction(tx -> Todos.rename(tx, id, "renamed by the second manager"));
+
+            Optional<String> renamed = Optional.of("renamed by the second manager");
+            assertEquals(renamed, first.transactionResult(tx -> Todos.title(tx, id)));
+            assertEquals(renamed, Todos.title(formatted, id));
+            String plain = first.transactionResult(Todos.TITLE_OF::sql);
+            assertNotEquals(plain, Todos.TITLE_OF.sql(formatted), "rendered again for the other settings");
+            assertEquals(plain, second.transactionResult(Todos.TITLE_OF::sql));
+            database.assertNothingLeaked(first);
+            database.assertNothingLeaked(second);
+        }
+    }
+
+    @Test
+    void refusesArgumentsOfTheWrongTypeAndQueriesWhoseShapeVaries(SessionManager sessions) {
+        long id = sessions.transactionResult(tx -> Todos.add(tx, "typed"));
+
+        IllegalArgumentException wrongType = assertThrows(IllegalArgumentException.class,
+                () -> sessions.transaction(tx -> Todos.RENAME.execute(tx, "x", (int) id)));
+        IllegalArgumentException dynamic = assertThrows(IllegalArgumentException.class,
+                () -> PreparedQuery.of(DSL.select(Todos.TITLE).from(Todos.TODOS).where(Todos.ID.in(List.of(1L, 2L)))));
+
+        assertTrue(wrongType.getMessage().contains("parameter 'todo' takes java.lang.Long, but was given a"
+                + " java.lang.Integer"), wrongType.getMessage());
+        assertTrue(dynamic.getMessage().contains("bind value number 1 (of type java.lang.Long) has no name"),
+                dynamic.getMessage());
+        assertEquals(Optional.of("typed"), sessions.transactionResult(tx -> Todos.title(tx, id)));
+    }
+}
