@@ -21,6 +21,7 @@ import org.jooq.Field;
 import org.jooq.Query;
 import org.jooq.Record;
 import org.jooq.RecordMapper;
+import org.jooq.Result;
 import org.jooq.ResultQuery;
 import org.jooq.SQLDialect;
 import org.jooq.TableRecord;
@@ -30,6 +31,8 @@ import org.jooq.exception.DataAccessException;
 import org.jooq.exception.TooManyRowsException;
 import org.jooq.impl.DSL;
 import org.jooq.impl.DefaultConfiguration;
+import org.jooq.tools.JooqLogger;
+import org.jooq.tools.LoggerListener;
 
 import io.managedsession.internal.JdbcValues;
 import io.managedsession.internal.RenderedStatement;
@@ -56,9 +59,11 @@ import io.managedsession.internal.RenderedStatement;
  * <p>jOOQ renders the SQL (with the dialect and {@code Settings} of the {@code DSLContext} it is first used with, and
  * again for other ones); execution goes to the context's connection provider, so inside a SessionManager transaction
  * it runs on the transaction's connection, under the same checks as the DSL (its thread, its deadline), and with any
- * other {@code DSLContext} on the connection that context would use. What it skips is jOOQ's execution machinery:
- * {@code ExecuteListener}s (jOOQ's logging among them) do not see these statements, and results are read with the
- * driver's getters, converted by the fields' converters, into the query's record type.
+ * other {@code DSLContext} on the connection that context would use. It skips jOOQ's execution machinery, and reads
+ * results with the driver's getters, converted by the fields' converters, into the query's record type; except when
+ * the context has {@code ExecuteListener}s or jOOQ's own logging is at DEBUG: then the rendered SQL runs through jOOQ
+ * as a plain SQL query, its values bound with the parameters' data types, so that listeners and the log see it as they
+ * see the DSL's statements (at the cost of jOOQ's execution, not of rendering the DSL query again).
  *
  * <p>Immutable and safe to share between threads: keep instances in static fields.
  *
@@ -71,6 +76,9 @@ public final class PreparedQuery<R extends Record> {
      * them it compares settings, or renders, on each call.
      */
     private static final int MAX_RENDERINGS = 8;
+
+    /** The logger of jOOQ's {@code LoggerListener}: jOOQ logs each statement through it when it is at DEBUG. */
+    private static final JooqLogger JOOQ_EXECUTE_LOG = JooqLogger.getLogger(LoggerListener.class);
 
     private final Query query;
     private final String description;
@@ -177,7 +185,13 @@ public final class PreparedQuery<R extends Record> {
      * @throws DataAccessException      when the database refuses it
      */
     public int execute(DSLContext ctx, Object... arguments) {
-        return run(ctx, arguments, PreparedStatement::executeUpdate);
+        RenderedStatement statement = prepare(ctx, arguments);
+        if (listened(ctx.configuration())) {
+            Object[] binds = binds(statement, arguments);
+            return fields == null ? ctx.query(statement.sql(), binds).execute()
+                    : ctx.resultQuery(statement.sql(), binds).execute();
+        }
+        return run(ctx, statement, arguments, PreparedStatement::executeUpdate);
     }
 
     /**
@@ -202,7 +216,15 @@ public final class PreparedQuery<R extends Record> {
      */
     public <E> List<E> fetch(DSLContext ctx, RecordMapper<? super R, E> mapper, Object... arguments) {
         requireRows();
-        return run(ctx, arguments, statement -> {
+        RenderedStatement rendered = prepare(ctx, arguments);
+        if (listened(ctx.configuration())) {
+            List<E> mapped = new ArrayList<>();
+            for (Record row : throughJooq(ctx, rendered, arguments).fetch()) {
+                mapped.add(mapper.map(record(ctx, row)));
+            }
+            return mapped;
+        }
+        return run(ctx, rendered, arguments, statement -> {
             try (ResultSet rows = statement.executeQuery()) {
                 List<E> mapped = new ArrayList<>();
                 while (rows.next()) {
@@ -221,7 +243,15 @@ public final class PreparedQuery<R extends Record> {
      */
     public R fetchOne(DSLContext ctx, Object... arguments) {
         requireRows();
-        return run(ctx, arguments, statement -> {
+        RenderedStatement rendered = prepare(ctx, arguments);
+        if (listened(ctx.configuration())) {
+            Result<Record> rows = throughJooq(ctx, rendered, arguments).maxRows(2).fetch();
+            if (rows.size() > 1) {
+                throw new TooManyRowsException(description + " returned more than one row");
+            }
+            return rows.isEmpty() ? null : record(ctx, rows.get(0));
+        }
+        return run(ctx, rendered, arguments, statement -> {
             statement.setMaxRows(2);
             try (ResultSet rows = statement.executeQuery()) {
                 if (!rows.next()) {
@@ -247,8 +277,29 @@ public final class PreparedQuery<R extends Record> {
         }
     }
 
+    /** A row read from the driver into the query's record type, its values converted by the fields' converters. */
     @SuppressWarnings("unchecked")
     private R record(DSLContext ctx, ResultSet row) throws SQLException {
+        Record record = newRecord(ctx);
+        for (int i = 0; i < fields.length; i++) {
+            set(record, fields[i], JdbcValues.read(row, i + 1, fields[i].getDataType()));
+        }
+        record.changed(false);
+        return (R) record;
+    }
+
+    /** A row jOOQ fetched (already converted by the fields it was coerced to) as the query's record type. */
+    @SuppressWarnings("unchecked")
+    private R record(DSLContext ctx, Record row) {
+        Record record = newRecord(ctx);
+        for (int i = 0; i < fields.length; i++) {
+            set(record, fields[i], row.get(i));
+        }
+        record.changed(false);
+        return (R) record;
+    }
+
+    private Record newRecord(DSLContext ctx) {
         Record record;
         if (recordConstructor != null) {
             try {
@@ -261,11 +312,7 @@ public final class PreparedQuery<R extends Record> {
         } else {
             record = ctx.newRecord(fields);
         }
-        for (int i = 0; i < fields.length; i++) {
-            set(record, fields[i], JdbcValues.read(row, i + 1, fields[i].getDataType()));
-        }
-        record.changed(false);
-        return (R) record;
+        return record;
     }
 
     @SuppressWarnings("unchecked")
@@ -278,10 +325,40 @@ public final class PreparedQuery<R extends Record> {
         T run(PreparedStatement statement) throws SQLException;
     }
 
-    private <T> T run(DSLContext ctx, Object[] arguments, StatementWork<T> work) {
+    /** Checks the call's arguments and finds (or renders) the statement for {@code ctx}. */
+    private RenderedStatement prepare(DSLContext ctx, Object[] arguments) {
         check(arguments);
+        return rendered(ctx.configuration());
+    }
+
+    /**
+     * Whether jOOQ would call an {@code ExecuteListener} for a statement run with {@code configuration}: one of the
+     * configuration's own, or jOOQ's logging (on unless the settings turn it off, and logging only at DEBUG). Then the
+     * statement runs through jOOQ, so that they see it as they see the DSL's; otherwise straight on the connection.
+     */
+    private static boolean listened(Configuration configuration) {
+        return configuration.executeListenerProviders().length > 0
+                || !Boolean.FALSE.equals(configuration.settings().isExecuteLogging())
+                && JOOQ_EXECUTE_LOG.isDebugEnabled();
+    }
+
+    /** The rendered SQL as a jOOQ query of its own, each placeholder bound with its parameter's data type. */
+    private ResultQuery<Record> throughJooq(DSLContext ctx, RenderedStatement statement, Object[] arguments) {
+        return ctx.resultQuery(statement.sql(), binds(statement, arguments)).coerce(fields);
+    }
+
+    private static Object[] binds(RenderedStatement statement, Object[] arguments) {
+        int[] argumentOf = statement.argumentOf();
+        DataType<?>[] typeOf = statement.typeOf();
+        Object[] binds = new Object[argumentOf.length];
+        for (int i = 0; i < argumentOf.length; i++) {
+            binds[i] = DSL.val(arguments[argumentOf[i]], typeOf[i]);
+        }
+        return binds;
+    }
+
+    private <T> T run(DSLContext ctx, RenderedStatement statement, Object[] arguments, StatementWork<T> work) {
         Configuration configuration = ctx.configuration();
-        RenderedStatement statement = rendered(configuration);
         ConnectionProvider provider = configuration.connectionProvider();
         Connection connection = provider.acquire();
         try (PreparedStatement prepared = connection.prepareStatement(statement.sql())) {

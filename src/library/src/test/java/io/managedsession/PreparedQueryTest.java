@@ -31,6 +31,8 @@ import javax.sql.DataSource;
 import org.jooq.Converter;
 import org.jooq.DSLContext;
 import org.jooq.DataType;
+import org.jooq.ExecuteContext;
+import org.jooq.ExecuteListener;
 import org.jooq.Field;
 import org.jooq.JSONB;
 import org.jooq.Param;
@@ -44,9 +46,11 @@ import org.jooq.conf.Settings;
 import org.jooq.exception.DataAccessException;
 import org.jooq.exception.TooManyRowsException;
 import org.jooq.impl.DSL;
+import org.jooq.impl.DefaultExecuteListenerProvider;
 import org.jooq.impl.SQLDataType;
 import org.junit.jupiter.api.Test;
 
+import io.managedsession.support.LogCapture;
 import io.managedsession.support.Managers;
 import io.managedsession.testing.DatabaseTest;
 import io.managedsession.testing.TestDatabase;
@@ -266,6 +270,80 @@ class PreparedQueryTest {
             assertThat(queryLong(db, "SELECT count(*) FROM items")).isZero();
             db.assertNothingLeaked(sessions);
         }
+    }
+
+    @Test
+    void runsThroughJooqWhereExecuteListenersWatchSoTheySeeEveryStatementAndTheRowsStayTheSame(TestDatabase db) {
+        createItems(db);
+        List<String> executed = new ArrayList<>();
+        ExecuteListener recorder = new ExecuteListener() {
+            @Override
+            public void executeStart(ExecuteContext ctx) {
+                executed.add(ctx.sql());
+            }
+        };
+        UUID tag = UUID.randomUUID();
+        try (SessionManager sessions = Managers.on(db).build()) {
+            sessions.transaction(ctx -> {
+                // A user's listener on the transaction's own connection: a context derived from the transaction's.
+                DSLContext watched = DSL.using(ctx.configuration().derive(new DefaultExecuteListenerProvider(recorder)));
+                assertThat(ADD.execute(watched, 1L, "anvil", new Money(12_50), new BigDecimal("40.125"), null, tag))
+                        .isEqualTo(1);
+                ADD.execute(watched, 2L, null, null, null, null, null);
+                var rows = RANGE.fetch(watched, 1L, 2L);
+                assertThat(rows).containsExactlyElementsOf(RANGE.fetch(ctx, 1L, 2L));
+                assertThat(rows.get(0).value3()).isEqualTo(new Money(12_50));
+                assertThat(rows.get(0).value5()).isEqualTo(tag);
+                assertThat(rows.get(1).value2()).isNull();
+                assertThat(RANGE.fetch(watched, record -> record.value2(), 1L, 1L)).containsExactly("anvil");
+                assertThat(REPRICE.execute(watched, new Money(50), 1L)).isEqualTo(1);
+                assertThat(PRICE_OF.fetchOne(watched, 1L).value1()).isEqualTo(new Money(13_00));
+                assertThat(PRICE_OF.fetchOptional(watched, 99L)).isEmpty();
+                assertThatThrownBy(() -> RANGE.fetchOne(watched, 1L, 2L))
+                        .isInstanceOf(TooManyRowsException.class)
+                        .hasMessageContaining("returned more than one row");
+                assertThatThrownBy(() -> PRICE_OF.fetchOne(watched, "1"))
+                        .isInstanceOf(IllegalArgumentException.class)
+                        .hasMessageContaining("parameter 'id' takes java.lang.Long, but was given a java.lang.String");
+
+                assertThat(executed).containsExactly(ADD.sql(ctx), ADD.sql(ctx), RANGE.sql(ctx), RANGE.sql(ctx),
+                        REPRICE.sql(ctx), PRICE_OF.sql(ctx), PRICE_OF.sql(ctx), RANGE.sql(ctx));
+            });
+            // The listened statements ran in the transaction, which committed them.
+            assertThat(queryLong(db, "SELECT price FROM items WHERE id = 1")).isEqualTo(13_00);
+            db.assertNothingLeaked(sessions);
+        }
+    }
+
+    @Test
+    void jooqsExecuteLoggingAtDebugShowsItsStatementsWithTheirValuesUnlessTheSettingsTurnItOff(TestDatabase db) {
+        createItems(db);
+        try (SessionManager sessions = Managers.on(db).build();
+             SessionManager quiet = Managers.on(db).settings(new Settings().withExecuteLogging(false)).build()) {
+            sessions.transaction(ctx -> ADD.execute(ctx, 7L, "logged", new Money(7_77), null, null, null));
+            List<String> logged;
+            List<String> notLogged;
+            try (LogCapture logs = LogCapture.everything()) {
+                Record1<Money> price = sessions.transactionResult(ctx -> PRICE_OF.fetchOne(ctx, 7L));
+                assertThat(price.value1()).isEqualTo(new Money(7_77));
+                logged = jooqLogLines(logs);
+            }
+            try (LogCapture logs = LogCapture.everything()) {
+                quiet.transaction(ctx -> REPRICE.execute(ctx, new Money(1), 7L));
+                notLogged = jooqLogLines(logs);
+            }
+
+            assertThat(logged).anySatisfy(line -> assertThat(line).contains("Executing query")
+                    .contains("select \"items\".\"price\" from \"items\" where \"items\".\"id\" = ?"));
+            assertThat(logged).anySatisfy(line -> assertThat(line).contains("with bind values")
+                    .contains("\"items\".\"id\" = 7"));
+            assertThat(notLogged).isEmpty();
+            assertThat(queryLong(db, "SELECT price FROM items WHERE id = 7")).isEqualTo(7_78);
+        }
+    }
+
+    private static List<String> jooqLogLines(LogCapture logs) {
+        return logs.lines().stream().filter(line -> line.contains(" org.jooq.tools.LoggerListener - ")).toList();
     }
 
     @Test
