@@ -7,7 +7,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
 import java.math.BigDecimal;
+import java.util.ArrayList;
 import java.util.List;
+
+import org.jooq.ExecuteContext;
+import org.jooq.ExecuteListener;
+import org.jooq.impl.DSL;
+import org.jooq.impl.DefaultExecuteListenerProvider;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -84,6 +90,40 @@ class LedgerOperationsTest {
         assertThat(queryLong(db, "SELECT count(*) FROM history WHERE transfer_id = ?", transfer.id())).isEqualTo(2);
         List<Transfer> transfersOfTo = sessions.transactionResult(ctx -> Transfers.forAccount(ctx, to, 10));
         assertThat(transfersOfTo).extracting(Transfer::id).containsExactly(transfer.id());
+    }
+
+    @Test
+    void aTransferWatchedByAnExecuteListenerRunsItsPreparedStatementsThroughJooqWithTheSameOutcome() {
+        long from = open("olivia", 100_00);
+        long to = open("peggy", 0);
+        List<String> executed = new ArrayList<>();
+        ExecuteListener recorder = new ExecuteListener() {
+            @Override
+            public void executeStart(ExecuteContext ctx) {
+                executed.add(ctx.sql());
+            }
+        };
+
+        // Generated records (RETURNING into TransfersRecord), a parameter bound twice, locking reads: all on jOOQ's path.
+        Transfer transfer = sessions.transactionResult(ctx -> Transfers.transfer(
+                DSL.using(ctx.configuration().derive(new DefaultExecuteListenerProvider(recorder))), from, to, 40_00,
+                "t-watched"));
+        int watchedStatements = executed.size();
+        Transfer replay = sessions.transactionResult(ctx -> Transfers.transfer(
+                DSL.using(ctx.configuration().derive(new DefaultExecuteListenerProvider(recorder))), from, to, 40_00,
+                "t-watched"));
+
+        assertThat(transfer.replayed()).isFalse();
+        assertThat(replay.replayed()).isTrue();
+        assertThat(replay.id()).isEqualTo(transfer.id());
+        assertThat(replay.amount()).isEqualTo(40_00);
+        assertThat(balance(from)).isEqualTo(60_00);
+        assertThat(balance(to)).isEqualTo(40_00);
+        assertThat(queryLong(db, "SELECT count(*) FROM history WHERE transfer_id = ?", transfer.id())).isEqualTo(2);
+        // find, lock the balances, insert, move, record history; the replay only finds.
+        assertThat(watchedStatements).isEqualTo(5);
+        assertThat(executed).hasSize(6);
+        assertThat(executed.get(2)).startsWith("insert into \"transfers\"").contains("returning");
     }
 
     @Test
