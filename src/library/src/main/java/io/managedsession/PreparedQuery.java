@@ -416,10 +416,10 @@ public final class PreparedQuery<R extends Record> {
     }
 
     /**
-     * Lets the next lookup find {@code rendering} by the identity of {@code settings}, equal to the ones it was rendered
-     * for but another instance (another manager's, or a DSLContext of the user's): comparing two {@code Settings}, some
-     * two hundred fields, on every call cost more than binding saves. Within the same bound as renderings; beyond it,
-     * lookups go on comparing.
+     * Lets the next lookup find {@code rendering} by the identity of {@code settings}, equal to the ones it was
+     * rendered for but another instance (another manager's, or a DSLContext of the user's): comparing two
+     * {@code Settings}, some two hundred fields, on every call cost more than binding saves. Within the same bound as
+     * renderings; beyond it, lookups go on comparing.
      */
     private synchronized void remember(Rendering rendering, Settings settings) {
         for (Rendering r : renderings) {

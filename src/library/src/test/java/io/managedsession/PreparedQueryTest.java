@@ -286,7 +286,8 @@ class PreparedQueryTest {
         try (SessionManager sessions = Managers.on(db).build()) {
             sessions.transaction(ctx -> {
                 // A user's listener on the transaction's own connection: a context derived from the transaction's.
-                DSLContext watched = DSL.using(ctx.configuration().derive(new DefaultExecuteListenerProvider(recorder)));
+                DSLContext watched = DSL.using(ctx.configuration()
+                        .derive(new DefaultExecuteListenerProvider(recorder)));
                 assertThat(ADD.execute(watched, 1L, "anvil", new Money(12_50), new BigDecimal("40.125"), null, tag))
                         .isEqualTo(1);
                 ADD.execute(watched, 2L, null, null, null, null, null);

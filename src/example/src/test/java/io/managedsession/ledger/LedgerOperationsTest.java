@@ -14,12 +14,12 @@ import org.jooq.ExecuteContext;
 import org.jooq.ExecuteListener;
 import org.jooq.impl.DSL;
 import org.jooq.impl.DefaultExecuteListenerProvider;
-
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import io.managedsession.SessionManager;
+import io.managedsession.TransactionCallback;
 import io.managedsession.support.Managers;
 import io.managedsession.testing.DatabaseTest;
 import io.managedsession.testing.TestDatabase;
@@ -104,14 +104,14 @@ class LedgerOperationsTest {
             }
         };
 
-        // Generated records (RETURNING into TransfersRecord), a parameter bound twice, locking reads: all on jOOQ's path.
-        Transfer transfer = sessions.transactionResult(ctx -> Transfers.transfer(
+        // Generated records (RETURNING into TransfersRecord), a parameter bound twice, locking reads: jOOQ's path,
+        // on a context derived from the transaction's with the listener added.
+        TransactionCallback<Transfer, RuntimeException> watchedTransfer = ctx -> Transfers.transfer(
                 DSL.using(ctx.configuration().derive(new DefaultExecuteListenerProvider(recorder))), from, to, 40_00,
-                "t-watched"));
+                "t-watched");
+        Transfer transfer = sessions.transactionResult(watchedTransfer);
         int watchedStatements = executed.size();
-        Transfer replay = sessions.transactionResult(ctx -> Transfers.transfer(
-                DSL.using(ctx.configuration().derive(new DefaultExecuteListenerProvider(recorder))), from, to, 40_00,
-                "t-watched"));
+        Transfer replay = sessions.transactionResult(watchedTransfer);
 
         assertThat(transfer.replayed()).isFalse();
         assertThat(replay.replayed()).isTrue();
