@@ -6,14 +6,18 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.sql.Connection;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
 import org.jooq.DSLContext;
+import org.jooq.ExecuteContext;
+import org.jooq.ExecuteListener;
 import org.jooq.SQLDialect;
 import org.jooq.conf.Settings;
 import org.jooq.exception.DataAccessException;
 import org.jooq.impl.DSL;
+import org.jooq.impl.DefaultExecuteListenerProvider;
 import org.junit.jupiter.api.Test;
 
 import io.managedsession.PreparedQuery;
@@ -23,8 +27,8 @@ import io.managedsession.testing.TestDatabase;
 
 /**
  * The user's own statements declared as PreparedQuery on plain-SQL tables and fields of their own, run from the
- * installed jar: in transactions, on the test's own DSLContext, on a context with other settings, and from two
- * managers at once.
+ * installed jar: in transactions, on the test's own DSLContext, on a context with other settings, from two managers
+ * at once, and where an ExecuteListener of the user's watches.
  */
 @DatabaseTest(perTest = true)
 class PreparedTodosTest {
@@ -92,5 +96,53 @@ class PreparedTodosTest {
         assertTrue(dynamic.getMessage().contains("bind value number 1 (of type java.lang.Long) has no name"),
                 dynamic.getMessage());
         assertEquals(Optional.of("typed"), sessions.transactionResult(tx -> Todos.title(tx, id)));
+    }
+
+    @Test
+    void anExecuteListenerOfTheUsersSeesThePreparedStatementsTheirValuesAndTheirFailures(SessionManager sessions,
+            TestDatabase database) throws Exception {
+        List<String> seen = new ArrayList<>();
+        List<String> failed = new ArrayList<>();
+        ExecuteListener recorder = new ExecuteListener() {
+            @Override
+            public void executeStart(ExecuteContext ctx) {
+                seen.add(ctx.sql() + " " + ctx.query().getBindValues());
+            }
+
+            @Override
+            public void exception(ExecuteContext ctx) {
+                failed.add(ctx.sqlException() == null ? "?" : ctx.sqlException().getSQLState());
+            }
+        };
+        long id = sessions.transactionResult(tx -> Todos.add(tx, "watched"));
+
+        // Where a user adds a listener inside a transaction: a context derived from the transaction's.
+        Optional<String> read = sessions.transactionResult(tx -> {
+            DSLContext watched = DSL.using(tx.configuration().derive(new DefaultExecuteListenerProvider(recorder)));
+            Todos.rename(watched, id, "seen");
+            return Todos.title(watched, id);
+        });
+        DataAccessException refused = assertThrows(DataAccessException.class, () -> sessions.transaction(tx ->
+                Todos.rename(DSL.using(tx.configuration().derive(new DefaultExecuteListenerProvider(recorder))),
+                        id, "  ")));
+        // And on a context of the user's own, outside any SessionManager.
+        Optional<String> outside;
+        try (Connection own = database.connect()) {
+            DSLContext traced = DSL.using(own, SQLDialect.POSTGRES).configuration()
+                    .derive(new DefaultExecuteListenerProvider(recorder)).dsl();
+            outside = Todos.title(traced, id);
+        }
+
+        assertEquals(Optional.of("seen"), read);
+        assertEquals(Optional.of("seen"), outside);
+        assertEquals("23514", refused.sqlState());
+        assertEquals(List.of("23514"), failed);
+        String rename = sessions.transactionResult(Todos.RENAME::sql);
+        String titleOf = sessions.transactionResult(Todos.TITLE_OF::sql);
+        assertEquals(List.of(rename + " [seen, " + id + "]", titleOf + " [" + id + "]", rename + " [  , " + id + "]",
+                titleOf + " [" + id + "]"), seen);
+        assertEquals(Optional.of("seen"), sessions.transactionResult(tx -> Todos.title(tx, id)),
+                "the refused rename left nothing");
+        database.assertNothingLeaked(sessions);
     }
 }
