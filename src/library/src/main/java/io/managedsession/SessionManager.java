@@ -685,8 +685,8 @@ public final class SessionManager implements AutoCloseable {
          * throughput when there are more threads than connections, bad for the threads left waiting, whose tail
          * latency grows from milliseconds to seconds (the project's benchmarks measure both sides). The queue costs
          * nothing while no transaction waits; once they wait, each handoff wakes a parked thread, which with platform
-         * threads costs throughput when the client's CPU is the limit (measured: up to about 12 % at 64 threads on 16
-         * connections and 2 cores) and little with virtual threads. Keep it on for services that answer requests;
+         * threads costs throughput when the client's CPU is the limit (measured: up to about 15 % at 64 threads on 16
+         * connections and 2 cores, more when the cores never idle) and little with virtual threads. Keep it on for services that answer requests;
          * turning it off can suit batch work. Has no effect with {@link #dataSource(DataSource)}.
          *
          * @param fair whether to queue in arrival order
