@@ -13,6 +13,7 @@ import java.util.Optional;
 import org.jooq.DSLContext;
 import org.jooq.ExecuteContext;
 import org.jooq.ExecuteListener;
+import org.jooq.ExecuteListenerProvider;
 import org.jooq.SQLDialect;
 import org.jooq.conf.Settings;
 import org.jooq.exception.DataAccessException;
@@ -114,22 +115,21 @@ class PreparedTodosTest {
                 failed.add(ctx.sqlException() == null ? "?" : ctx.sqlException().getSQLState());
             }
         };
+        ExecuteListenerProvider watching = new DefaultExecuteListenerProvider(recorder);
         long id = sessions.transactionResult(tx -> Todos.add(tx, "watched"));
 
         // Where a user adds a listener inside a transaction: a context derived from the transaction's.
         Optional<String> read = sessions.transactionResult(tx -> {
-            DSLContext watched = DSL.using(tx.configuration().derive(new DefaultExecuteListenerProvider(recorder)));
+            DSLContext watched = tx.configuration().derive(watching).dsl();
             Todos.rename(watched, id, "seen");
             return Todos.title(watched, id);
         });
         DataAccessException refused = assertThrows(DataAccessException.class, () -> sessions.transaction(tx ->
-                Todos.rename(DSL.using(tx.configuration().derive(new DefaultExecuteListenerProvider(recorder))),
-                        id, "  ")));
+                Todos.rename(tx.configuration().derive(watching).dsl(), id, "  ")));
         // And on a context of the user's own, outside any SessionManager.
         Optional<String> outside;
         try (Connection own = database.connect()) {
-            DSLContext traced = DSL.using(own, SQLDialect.POSTGRES).configuration()
-                    .derive(new DefaultExecuteListenerProvider(recorder)).dsl();
+            DSLContext traced = DSL.using(own, SQLDialect.POSTGRES).configuration().derive(watching).dsl();
             outside = Todos.title(traced, id);
         }
 
