@@ -13,6 +13,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import io.managedsession.support.Managers;
 import io.managedsession.testing.DatabaseTest;
@@ -21,10 +23,10 @@ import io.managedsession.testing.TestDatabase;
 /**
  * With more threads than connections, an owned pool serves transactions first come, first served (the default
  * {@code fairConnectionQueue(true)}): a thread that returns a connection and asks again queues behind the threads
- * already waiting, and waiting threads are served in the order they came. Each waiter is seen parked in the queue
- * before the next one starts, so the order of arrival is certain. The first two would pass with a queue that lets a
- * returning thread barge too, since its window is short; the third holds every turn until another thread is seen
- * waiting, and fails with a non-fair semaphore.
+ * already waiting, platform and virtual threads alike, and waiting threads are served in the order they came. Each
+ * waiter is seen parked in the queue before the next one starts, so the order of arrival is certain. The first two
+ * would pass with a queue that lets a returning thread barge too, since its window is short; the third holds every
+ * turn until another thread is seen waiting, and fails with a non-fair semaphore.
  */
 @DatabaseTest(migrations = {})
 class FairConnectionQueueTest {
@@ -33,14 +35,15 @@ class FairConnectionQueueTest {
 
     private final Queue<Throwable> failures = new ConcurrentLinkedQueue<>();
 
-    @Test
-    void aThreadThatReturnsTheConnectionAndAsksAgainQueuesBehindTheThreadAlreadyWaiting(TestDatabase db)
+    @ParameterizedTest(name = "{0} threads")
+    @ValueSource(strings = {"platform", "virtual"})
+    void aThreadThatReturnsTheConnectionAndAsksAgainQueuesBehindTheThreadAlreadyWaiting(String kind, TestDatabase db)
             throws Exception {
         try (SessionManager sessions = Managers.on(db).name("fair").maximumPoolSize(1).build()) {
             Queue<String> served = new ConcurrentLinkedQueue<>();
             CountDownLatch firstInside = new CountDownLatch(1);
             CountDownLatch waiterQueued = new CountDownLatch(1);
-            Thread returning = start("returning", () -> {
+            Thread returning = start(threads(kind).name("returning"), () -> {
                 sessions.transaction(ctx -> {
                     served.add("returning, first");
                     firstInside.countDown();
@@ -52,7 +55,7 @@ class FairConnectionQueueTest {
                 });
             });
             assertThat(firstInside.await(PATIENCE.toSeconds(), TimeUnit.SECONDS)).isTrue();
-            Thread waiting = startQueued(sessions, "waiting", served);
+            Thread waiting = startQueued(sessions, threads(kind).name("waiting"), served);
             waiterQueued.countDown();
 
             join(returning, waiting);
@@ -76,7 +79,7 @@ class FairConnectionQueueTest {
             List<String> arrival = new ArrayList<>();
             for (int i = 1; i <= 5; i++) {
                 arrival.add("waiter " + i);
-                waiters.add(startQueued(sessions, "waiter " + i, served));
+                waiters.add(startQueued(sessions, Thread.ofPlatform().name("waiter " + i), served));
             }
             allQueued.countDown();
 
@@ -87,8 +90,9 @@ class FairConnectionQueueTest {
         }
     }
 
-    @Test
-    void noThreadTakesTwoTurnsInARowWhileAnotherWaits(TestDatabase db) throws Exception {
+    @ParameterizedTest(name = "{0} threads")
+    @ValueSource(strings = {"platform", "virtual"})
+    void noThreadTakesTwoTurnsInARowWhileAnotherWaits(String kind, TestDatabase db) throws Exception {
         int threads = 3;
         int turns = 30;
         try (SessionManager sessions = Managers.on(db).name("fair").maximumPoolSize(1).build()) {
@@ -98,7 +102,7 @@ class FairConnectionQueueTest {
             CountDownLatch go = new CountDownLatch(1);
             for (int i = 1; i <= threads; i++) {
                 String name = "worker " + i;
-                workers.add(start(name, () -> {
+                workers.add(start(threads(kind).name(name), () -> {
                     go.await();
                     for (int turn = 0; turn < turns; turn++) {
                         String id = name + " #" + turn;
@@ -161,9 +165,9 @@ class FairConnectionQueueTest {
     }
 
     /** Starts a transaction on a thread of its own and returns once that thread waits in the manager's queue. */
-    private Thread startQueued(SessionManager sessions, String name, Queue<String> served) {
-        Thread thread = start(name, () -> sessions.transaction(ctx -> {
-            served.add(name);
+    private Thread startQueued(SessionManager sessions, Thread.Builder builder, Queue<String> served) {
+        Thread thread = start(builder, () -> sessions.transaction(ctx -> {
+            served.add(Thread.currentThread().getName());
         }));
         await().atMost(PATIENCE).until(() -> waitsForAdmission(thread));
         return thread;
@@ -175,8 +179,17 @@ class FairConnectionQueueTest {
                 .anyMatch(frame -> frame.getClassName().equals("java.util.concurrent.Semaphore"));
     }
 
+    /** Platform threads, or virtual ones, whose parked waiters the JDK's scheduler rather than the OS wakes. */
+    private static Thread.Builder threads(String kind) {
+        return kind.equals("virtual") ? Thread.ofVirtual() : Thread.ofPlatform();
+    }
+
     private Thread start(String name, Work work) {
-        return Thread.ofPlatform().name(name).start(() -> {
+        return start(Thread.ofPlatform().name(name), work);
+    }
+
+    private Thread start(Thread.Builder builder, Work work) {
+        return builder.start(() -> {
             try {
                 work.run();
             } catch (Throwable e) {
