@@ -170,6 +170,53 @@ class LockDiagnosticsTest {
     }
 
     @Test
+    void aDeadlockWhoseOtherPartyHasCommittedSinceSaysSoAndWhatThatBackendDoesNow() throws Exception {
+        // The usual case: the victim's error frees its locks at once, so the survivor finishes its work and commits
+        // before anyone can ask about it. The victim here waits for that, so that the order is certain.
+        CyclicBarrier bothHoldOneRow = new CyclicBarrier(2);
+        CountDownLatch survivorCommitted = new CountDownLatch(1);
+        int[] pids = new int[2];
+        long[] transactionIds = new long[2];
+        ExecutorCompletionService<Throwable> sides = new ExecutorCompletionService<>(threads);
+        for (int side = 0; side < 2; side++) {
+            int first = side + 1;
+            int second = 2 - side;
+            int index = side;
+            sides.submit(() -> {
+                Throwable failure = catchThrowable(() -> sessions.transaction(labelled("side-" + index), ctx -> {
+                    pids[index] = backendPid(ctx);
+                    ctx.execute("UPDATE stock SET n = n + 1 WHERE id = " + first);
+                    transactionIds[index] = ctx.fetchSingle("SELECT pg_current_xact_id()::text::bigint % 4294967296")
+                            .get(0, Long.class);
+                    bothHoldOneRow.await(10, TimeUnit.SECONDS);
+                    try {
+                        ctx.execute("UPDATE stock SET n = n + 1 WHERE id = " + second);
+                    } catch (DataAccessException deadlock) {
+                        assertThat(survivorCommitted.await(10, TimeUnit.SECONDS)).isTrue();
+                        throw deadlock;
+                    }
+                }));
+                if (failure == null) {
+                    survivorCommitted.countDown();
+                }
+                return failure;
+            });
+        }
+        Throwable firstDone = sides.take().get(30, TimeUnit.SECONDS);
+        Throwable caught = firstDone == null ? sides.take().get(30, TimeUnit.SECONDS) : firstDone;
+
+        assertThat(((DataAccessException) caught).sqlState()).isEqualTo("40P01");
+        int survivor = diagnostics(caught).contains("pid " + pids[0] + " (") ? 0 : 1;
+        String committedSince = "the other party of the deadlock: pid " + pids[survivor] + " (its transaction "
+                + transactionIds[survivor] + ", which took part in the deadlock, has committed since; ";
+        // Behind PgBouncer, which hands out the server connection freed last (server_round_robin = 0, its default),
+        // the survivor's backend goes on to serve the lookup itself.
+        assertThat(diagnostics(caught)).contains(committedSince + (Managers.throughPgBouncer()
+                ? "the backend now serves this lookup, handed over by a transaction pooler)"
+                : "now application_name 'diag', idle, no transaction, query 'COMMIT')"));
+    }
+
+    @Test
     void aTableLockWithoutARowNamesTheOlderTransactionsHoldingLocksAsLikelyBlockers() throws Exception {
         try (Holder holder = new Holder("LOCK TABLE stock IN ACCESS EXCLUSIVE MODE")) {
             Throwable caught = catchThrowable(() -> sessions.transaction(labelled("reader"), ctx -> {

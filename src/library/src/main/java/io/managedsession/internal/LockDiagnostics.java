@@ -7,9 +7,11 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -26,9 +28,10 @@ import org.postgresql.util.ServerErrorMessage;
  * Names the backends that blocked a statement which failed on a lock timeout, a deadline or a deadlock (SQLSTATE
  * 55P03, 57014, 40P01), asked over a side connection while the failed transaction still holds its place.
  *
- * <p>PostgreSQL says who it was in different ways: a deadlock's DETAIL names the other processes; a wait for a row
- * lock leaves a CONTEXT naming the row ({@code while updating tuple (0,1) in relation "accounts"}), whose
- * {@code xmax} is the holder's transaction id. When neither is there (a table lock), the transactions older than the
+ * <p>PostgreSQL says who it was in different ways: a deadlock's DETAIL names the other processes (and, for a wait on a
+ * transaction, that transaction, which has often ended by the time of the lookup); a wait for a row lock leaves a
+ * CONTEXT naming the row ({@code while updating tuple (0,1) in relation "accounts"}), whose {@code xmax} is the
+ * holder's transaction id. When neither is there (a table lock), the transactions older than the
  * failed one that hold locks are named as the likely blockers, and said to be only likely.
  *
  * <p>The whole lookup takes at most {@link #TIMEOUT}: it runs on a virtual thread of its own and is abandoned when
@@ -46,7 +49,13 @@ final class LockDiagnostics {
     private static final String DEADLOCK_DETECTED = "40P01";
     private static final int QUERY_CHARACTERS = 200;
     private static final int MOST_BLOCKERS = 5;
-    private static final Pattern BLOCKED_BY = Pattern.compile("blocked by process (\\d+)");
+    /**
+     * One wait of a deadlock's DETAIL ({@code Process 1 waits for ShareLock on transaction 7; blocked by process 2.}):
+     * the transaction waited for, when it was a transaction's lock, belongs to the blocking process.
+     */
+    private static final Pattern BLOCKED_BY = Pattern.compile("(?:on transaction (\\d+); )?blocked by process (\\d+)");
+    /** 2^32: a transaction id as PostgreSQL prints it wraps around at this, its 64-bit form does not. */
+    private static final long XID_WRAP = 1L << 32;
     private static final Pattern ROW_CONTEXT = Pattern.compile(
             "tuple \\((\\d+),(\\d+)\\) in relation \"((?:[^\"]|\"\")+)\"");
     /** A password written in SQL ({@code PASSWORD 'secret'}): never copied into a message. */
@@ -120,17 +129,19 @@ final class LockDiagnostics {
         String detail = server == null ? null : server.getDetail();
         String where = server == null ? null : server.getWhere();
         try (Connection connection = side.open(TIMEOUT.toMillis())) {
-            Set<Integer> pids = new LinkedHashSet<>();
             if (detail != null) {
+                Map<Integer, Long> parties = new LinkedHashMap<>();
                 Matcher blockedBy = BLOCKED_BY.matcher(detail);
                 while (blockedBy.find()) {
-                    pids.add(Integer.parseInt(blockedBy.group(1)));
+                    parties.putIfAbsent(Integer.parseInt(blockedBy.group(2)),
+                            blockedBy.group(1) == null ? null : Long.valueOf(blockedBy.group(1)));
                 }
-                pids.remove(ownPid);
-                if (!pids.isEmpty()) {
-                    return "the other party of the deadlock: " + describe(connection, pids);
+                parties.remove(ownPid);
+                if (!parties.isEmpty()) {
+                    return "the other party of the deadlock: " + describe(connection, parties);
                 }
             }
+            Set<Integer> pids = new LinkedHashSet<>();
             Matcher row = where == null ? null : ROW_CONTEXT.matcher(where);
             if (row != null && row.find()) {
                 String relation = row.group(3).replace("\"\"", "\"");
@@ -138,7 +149,7 @@ final class LockDiagnostics {
                 pids.addAll(rowHolders(connection, relation, tuple, ownPid));
                 if (!pids.isEmpty()) {
                     return "blocked by the holder of row " + tuple + " in \"" + relation + "\": "
-                            + describe(connection, pids);
+                            + describe(connection, unknownTransactions(pids));
                 }
             }
             pids.addAll(olderLockHolders(connection, ownPid));
@@ -147,7 +158,7 @@ final class LockDiagnostics {
                 return null;
             }
             return "the server did not say which lock was waited for; transactions older than this one that hold"
-                    + " locks: " + describe(connection, pids);
+                    + " locks: " + describe(connection, unknownTransactions(pids));
         }
     }
 
@@ -190,34 +201,67 @@ final class LockDiagnostics {
         return pids;
     }
 
-    /** One line per backend: pid, application_name, state, transaction age and the start of its query. */
-    private static String describe(Connection connection, Set<Integer> pids) throws SQLException {
+    private static Map<Integer, Long> unknownTransactions(Set<Integer> pids) {
+        Map<Integer, Long> blockers = new LinkedHashMap<>();
+        pids.forEach(pid -> blockers.put(pid, null));
+        return blockers;
+    }
+
+    /**
+     * One line per backend: pid, application_name, state, transaction age and the start of its query. Where the
+     * transaction that blocked is known (a deadlock's DETAIL names it) and has ended since, as it usually has by the
+     * time anyone asks (the victim's error frees its locks at once, so the other party goes on and commits), the line
+     * says so and how it ended, and then what the backend does now, which is no longer what took part.
+     *
+     * @param blockers each blocking backend's pid, with the 32-bit id of its transaction that blocked, or
+     *                 {@code null} when not known
+     */
+    private static String describe(Connection connection, Map<Integer, Long> blockers) throws SQLException {
         List<String> described = new ArrayList<>();
-        Array pidArray = connection.createArrayOf("int4", pids.toArray());
-        try (PreparedStatement statement = connection.prepareStatement("SELECT pid, application_name, state,"
-                + " extract(epoch FROM now() - xact_start), query FROM pg_stat_activity WHERE pid = ANY(?)"
-                + " ORDER BY xact_start")) {
+        Array pidArray = connection.createArrayOf("int4", blockers.keySet().toArray());
+        Array xidArray = connection.createArrayOf("int8", blockers.values().toArray());
+        // pg_xact_status takes the 64-bit id: the printed 32-bit one is taken in the epoch of the server's next id,
+        // or the one before when it wrapped around since (a transaction that just blocked is never further back).
+        try (PreparedStatement statement = connection.prepareStatement("SELECT b.pid, a.application_name, a.state,"
+                + " extract(epoch FROM now() - a.xact_start), a.query, b.xid, pg_xact_status((n.next - (n.next % "
+                + XID_WRAP + " - b.xid + " + XID_WRAP + ") % " + XID_WRAP + ")::text::xid8), a.pid IS NULL,"
+                + " b.pid = pg_backend_pid()"
+                + " FROM unnest(?::int4[], ?::int8[]) AS b(pid, xid)"
+                + " CROSS JOIN (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::int8 AS next) n"
+                + " LEFT JOIN pg_stat_activity a ON a.pid = b.pid ORDER BY a.xact_start NULLS LAST, b.pid")) {
             statement.setArray(1, pidArray);
+            statement.setArray(2, xidArray);
             try (ResultSet rows = statement.executeQuery()) {
                 while (rows.next() && described.size() < MOST_BLOCKERS) {
-                    described.add(backend(rows.getInt(1), rows.getString(2), rows.getString(3),
-                            rows.getObject(4) == null ? null : rows.getDouble(4), rows.getString(5)));
+                    int pid = rows.getInt(1);
+                    String status = rows.getString(7);
+                    String ended = status == null || status.equals("in progress") ? null
+                            : "its transaction " + rows.getLong(6) + ", which took part in the deadlock, has " + status
+                                    + " since";
+                    if (rows.getBoolean(8)) { // no such backend any more
+                        described.add("pid " + pid + " (ended since" + (ended == null ? "" : "; " + ended) + ")");
+                    } else if (rows.getBoolean(9)) {
+                        // Behind a transaction pooler, the backend the other party left went on to this lookup.
+                        described.add("pid " + pid + " (" + (ended == null ? "" : ended + "; ")
+                                + "the backend now serves this lookup, handed over by a transaction pooler)");
+                    } else {
+                        described.add(backend(pid, ended, rows.getString(2), rows.getString(3),
+                                rows.getObject(4) == null ? null : rows.getDouble(4), rows.getString(5)));
+                    }
                 }
             }
-        }
-        if (described.isEmpty()) {
-            return "pid " + pids + " (ended since)";
         }
         return String.join("; ", described);
     }
 
-    private static String backend(int pid, String applicationName, String state, Double transactionSeconds,
-            String query) {
+    private static String backend(int pid, String ended, String applicationName, String state,
+            Double transactionSeconds, String query) {
         String shortQuery = query == null ? "" : PASSWORD_LITERAL.matcher(query).replaceAll("$1'***'");
         if (shortQuery.length() > QUERY_CHARACTERS) {
             shortQuery = shortQuery.substring(0, QUERY_CHARACTERS) + "...";
         }
-        return "pid " + pid + " (application_name '" + applicationName + "', " + state
+        return "pid " + pid + " (" + (ended == null ? "" : ended + "; now ") + "application_name '" + applicationName
+                + "', " + state
                 + (transactionSeconds == null ? ", no transaction" : String.format(Locale.ROOT,
                         ", transaction running %.1f s", transactionSeconds))
                 + ", query '" + shortQuery.replace('\n', ' ') + "')";
