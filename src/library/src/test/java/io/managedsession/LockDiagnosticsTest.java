@@ -217,6 +217,62 @@ class LockDiagnosticsTest {
     }
 
     @Test
+    void aRowHolderThatEndsBeforeTheLookupIsSaidToHaveEndedAndNobodyElseIsGuessedAt() throws Exception {
+        try (Holder bystander = new Holder("UPDATE stock SET n = n + 1 WHERE id = 2")) {
+            // An older transaction holding other locks, which a guess would name.
+            Holder holder = new Holder("UPDATE stock SET n = n + 1 WHERE id = 1");
+            Throwable caught = catchThrowable(() -> sessions.transaction(labelled("waiter"), ctx -> {
+                ctx.execute(LOCK_TIMEOUT);
+                try {
+                    ctx.execute("UPDATE stock SET n = n + 10 WHERE id = 1");
+                } catch (DataAccessException timedOut) {
+                    holder.close(); // the holder commits just after the wait gave up, before anyone asks
+                    throw timedOut;
+                }
+            }));
+
+            assertThat(((DataAccessException) caught).sqlState()).isEqualTo("55P03");
+            assertThat(diagnostics(caught)).isEqualTo("Lock diagnostics: blocked by the holder of row (0,1) in"
+                    + " \"stock\", whose transaction has ended since (that version of the row is gone)");
+        }
+    }
+
+    @Test
+    void aRowLockerThatEndsBeforeTheLookupIsNoLongerFoundAndTheOlderLockHoldersAreOnlyLikely() throws Exception {
+        try (Holder bystander = new Holder("UPDATE stock SET n = n + 1 WHERE id = 2")) {
+            Holder locker = new Holder("SELECT * FROM stock WHERE id = 1 FOR UPDATE");
+            Throwable caught = catchThrowable(() -> sessions.transaction(labelled("waiter"), ctx -> {
+                ctx.execute(LOCK_TIMEOUT);
+                try {
+                    ctx.execute("UPDATE stock SET n = n + 10 WHERE id = 1");
+                } catch (DataAccessException timedOut) {
+                    locker.close(); // the row stays as it was, with the ended locker's id as its xmax
+                    throw timedOut;
+                }
+            }));
+
+            assertThat(((DataAccessException) caught).sqlState()).isEqualTo("55P03");
+            assertThat(diagnostics(caught)).startsWith("Lock diagnostics: the holder of row (0,1) in \"stock\" is no"
+                    + " longer found (ended since, or one of several sharing the row); transactions older than this"
+                    + " one that hold locks, likely: pid " + bystander.pid.get() + " (application_name 'diag/holder'");
+        }
+    }
+
+    @Test
+    void aRowHeldBySavepointWorkIsStillPinnedOnItsBackend() throws Exception {
+        // The row's xmax is then the subtransaction's id, which pg_stat_activity does not show.
+        try (Holder holder = new Holder("SAVEPOINT inner_work; UPDATE stock SET n = n + 1 WHERE id = 1")) {
+            Throwable caught = catchThrowable(() -> sessions.transaction(labelled("waiter"), ctx -> {
+                ctx.execute(LOCK_TIMEOUT);
+                ctx.execute("UPDATE stock SET n = n + 10 WHERE id = 1");
+            }));
+
+            assertThat(diagnostics(caught)).startsWith("Lock diagnostics: blocked by the holder of row (0,1) in"
+                    + " \"stock\": pid " + holder.pid.get() + " (application_name 'diag/holder', idle in transaction");
+        }
+    }
+
+    @Test
     void aTableLockWithoutARowNamesTheOlderTransactionsHoldingLocksAsLikelyBlockers() throws Exception {
         try (Holder holder = new Holder("LOCK TABLE stock IN ACCESS EXCLUSIVE MODE")) {
             Throwable caught = catchThrowable(() -> sessions.transaction(labelled("reader"), ctx -> {

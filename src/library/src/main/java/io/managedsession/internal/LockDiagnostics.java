@@ -146,10 +146,24 @@ final class LockDiagnostics {
             if (row != null && row.find()) {
                 String relation = row.group(3).replace("\"\"", "\"");
                 String tuple = "(" + row.group(1) + "," + row.group(2) + ")";
-                pids.addAll(rowHolders(connection, relation, tuple, ownPid));
-                if (!pids.isEmpty()) {
-                    return "blocked by the holder of row " + tuple + " in \"" + relation + "\": "
-                            + describe(connection, unknownTransactions(pids));
+                String blocked = "blocked by the holder of row " + tuple + " in \"" + relation + "\"";
+                RowHolders holders = rowHolders(connection, relation, tuple, ownPid);
+                if (holders != null && holders.rowChangedSince()) {
+                    // Only a transaction that has ended can have made the version waited for invisible.
+                    return blocked + ", whose transaction has ended since (that version of the row is gone)";
+                }
+                if (holders != null && !holders.pids().isEmpty()) {
+                    pids.addAll(holders.pids());
+                    return blocked + ": " + describe(connection, unknownTransactions(pids));
+                }
+                if (holders != null) {
+                    // Its holder ended since, or the row is share-locked by several (a MultiXact, which no backend
+                    // holds by that id): older transactions are all that is left to name.
+                    pids.addAll(olderLockHolders(connection, ownPid));
+                    String notFound = "the holder of row " + tuple + " in \"" + relation + "\" is no longer found"
+                            + " (ended since, or one of several sharing the row)";
+                    return pids.isEmpty() ? notFound : notFound + "; transactions older than this one that hold locks,"
+                            + " likely: " + describe(connection, unknownTransactions(pids));
                 }
             }
             pids.addAll(olderLockHolders(connection, ownPid));
@@ -162,23 +176,42 @@ final class LockDiagnostics {
         }
     }
 
-    /** The backends whose transaction holds the row: the one whose id is the row's {@code xmax}. */
-    private static List<Integer> rowHolders(Connection connection, String relation, String tuple, int ownPid) {
+    /**
+     * Who holds the row now.
+     *
+     * @param rowChangedSince the version waited for is no longer visible: its holder updated or deleted it and ended
+     * @param pids            the backends holding the lock on the transaction (or subtransaction) id that is the
+     *                        row's {@code xmax}
+     */
+    private record RowHolders(boolean rowChangedSince, List<Integer> pids) {
+    }
+
+    /** Who holds the row now, or {@code null} when the row cannot be read. */
+    private static RowHolders rowHolders(Connection connection, String relation, String tuple, int ownPid) {
         List<Integer> pids = new ArrayList<>();
+        boolean visible = false;
         String table = "\"" + relation.replace("\"", "\"\"") + "\"";
-        try (PreparedStatement statement = connection.prepareStatement("SELECT a.pid FROM pg_stat_activity a"
-                + " WHERE a.pid <> ? AND a.backend_xid = (SELECT xmax FROM " + table + " WHERE ctid = ?::tid)")) {
-            statement.setInt(1, ownPid);
-            statement.setString(2, tuple);
+        // The lock on the xmax's own id names the holder, be it a transaction or a subtransaction (a savepoint),
+        // where pg_stat_activity.backend_xid would show only the top transaction's id.
+        try (PreparedStatement statement = connection.prepareStatement("SELECT t.xmax IS NOT NULL, l.pid"
+                + " FROM (SELECT 1) AS one LEFT JOIN (SELECT xmax FROM " + table + " WHERE ctid = ?::tid) AS t ON true"
+                + " LEFT JOIN pg_locks l ON l.locktype = 'transactionid' AND l.transactionid = t.xmax"
+                + " AND l.mode = 'ExclusiveLock' AND l.granted AND l.pid <> ?")) {
+            statement.setString(1, tuple);
+            statement.setInt(2, ownPid);
             try (ResultSet rows = statement.executeQuery()) {
                 while (rows.next()) {
-                    pids.add(rows.getInt(1));
+                    visible = rows.getBoolean(1);
+                    if (rows.getObject(2) != null) {
+                        pids.add(rows.getInt(2));
+                    }
                 }
             }
         } catch (SQLException e) {
             // Not readable by this role, or not on its search path: the next way of looking applies.
+            return null;
         }
-        return pids;
+        return new RowHolders(!visible, pids);
     }
 
     /** Backends in this database whose transaction began before the failed one's and that hold locks. */
