@@ -284,7 +284,7 @@ public final class PreparedQuery<R extends Record> {
         for (int i = 0; i < fields.length; i++) {
             set(record, fields[i], JdbcValues.read(row, i + 1, fields[i].getDataType()));
         }
-        record.changed(false);
+        record.touched(false);
         return (R) record;
     }
 
@@ -295,7 +295,7 @@ public final class PreparedQuery<R extends Record> {
         for (int i = 0; i < fields.length; i++) {
             set(record, fields[i], row.get(i));
         }
-        record.changed(false);
+        record.touched(false);
         return (R) record;
     }
 
