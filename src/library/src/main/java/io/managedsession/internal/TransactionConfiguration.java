@@ -268,6 +268,7 @@ final class TransactionConfiguration extends AbstractConfiguration {
     }
 
     @Override
+    @SuppressWarnings("removal") // still part of Configuration, which jOOQ's own code may call: delegate until removed
     public SchemaMapping schemaMapping() {
         return target().schemaMapping();
     }

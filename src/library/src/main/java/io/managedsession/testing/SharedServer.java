@@ -94,8 +94,8 @@ final class SharedServer implements AutoCloseable {
     }
 
     @Override
-    public void close() throws Exception {
-        Exception failure = null;
+    public void close() throws SQLException {
+        SQLException failure = null;
         for (Template template : templates.values()) {
             try {
                 server.dropDatabase(template.name());

@@ -117,7 +117,7 @@ class ReadReplicasTest {
                 ports.add(sessions.transactionResult(READ, ReadReplicasTest::serverPort));
             }
             List<Integer> standbyPorts = cluster.standbys().stream().map(PostgresCluster.Node::port).toList();
-            assertThat(ports).containsOnlyElementsOf(standbyPorts);
+            assertThat(ports).hasSameElementsAs(standbyPorts);
             assertThat(ports.stream().filter(port -> port.equals(standbyPorts.get(0)))).hasSize(3);
             assertThat(ports.get(0)).isNotEqualTo(ports.get(1));
         }

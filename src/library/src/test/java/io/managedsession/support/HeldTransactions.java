@@ -71,9 +71,14 @@ public final class HeldTransactions implements AutoCloseable {
     }
 
     @Override
-    public void close() throws Exception {
+    public void close() {
         release.countDown();
         threads.shutdown();
-        assertThat(threads.awaitTermination(30, TimeUnit.SECONDS)).as("held transactions ended").isTrue();
+        try {
+            assertThat(threads.awaitTermination(30, TimeUnit.SECONDS)).as("held transactions ended").isTrue();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while the held transactions ended", e);
+        }
     }
 }

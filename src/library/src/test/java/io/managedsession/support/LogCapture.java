@@ -33,7 +33,7 @@ public final class LogCapture implements AutoCloseable {
         LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
         for (Logger logger : context.getLoggerList()) {
             previousLevels.put(logger, logger.getLevel());
-            logger.setLevel(Level.ALL);
+            logger.setLevel(Level.TRACE); // logback's lowest: every event
         }
         appender.setContext(context);
         appender.start();
