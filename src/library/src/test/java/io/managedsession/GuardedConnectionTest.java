@@ -13,10 +13,14 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
+import org.jooq.Cursor;
+import org.jooq.Record;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -157,6 +161,52 @@ class GuardedConnectionTest {
             other.shutdownNow();
         }
         assertThat(rowCount(db, "notes")).isZero();
+    }
+
+    @Test
+    void aLazyCursorReadFromAnotherThreadIsRefusedBeforeItFetchesOnTheConnection() throws Exception {
+        ExecutorService other = Executors.newSingleThreadExecutor();
+        try {
+            sessions.transaction(ctx -> {
+                // A fetch size makes the driver read the rows 10 at a time, over the transaction's connection.
+                try (Cursor<Record> cursor = ctx.resultQuery("SELECT g FROM generate_series(1, 100) g").fetchSize(10)
+                        .fetchLazy()) {
+                    assertThat(cursor.fetchNext().get(0, Integer.class)).isEqualTo(1);
+                    Throwable fromOtherThread = other.submit(() -> catchThrowable(() -> {
+                        for (int i = 0; i < 20; i++) {
+                            cursor.fetchNext();
+                        }
+                    })).get(10, TimeUnit.SECONDS);
+
+                    assertThat(fromOtherThread).isInstanceOf(IllegalStateException.class)
+                            .hasMessageContaining("was used from thread")
+                            .hasMessageContaining("A lazy Cursor or Stream is read on the thread of the transaction"
+                                    + " that fetched it, before that transaction ends");
+                    assertThat(cursor.fetchNext().get(0, Integer.class)).as("the owner reads on").isEqualTo(2);
+                }
+            });
+        } finally {
+            other.shutdownNow();
+        }
+    }
+
+    @Test
+    void aLazyCursorOrStreamReturnedFromItsTransactionIsRefusedWithWhatToDoInsteadAndClosesQuietly() {
+        String query = "SELECT g FROM generate_series(1, 100) g";
+        Cursor<Record> cursor = sessions.transactionResult(ctx -> ctx.resultQuery(query).fetchSize(10).fetchLazy());
+        Stream<Record> stream = sessions.transactionResult(ctx -> ctx.resultQuery(query).fetchSize(10).fetchStream());
+
+        Throwable readingTheCursor = catchThrowable(cursor::fetchNext);
+        Throwable readingTheStream = catchThrowable(stream::count);
+        cursor.close();
+        stream.close();
+
+        for (Throwable refused : List.of(readingTheCursor, readingTheStream)) {
+            assertThat(refused).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("that has already ended (committed)")
+                    .hasMessageContaining("A lazy Cursor or Stream is read on the thread of the transaction that"
+                            + " fetched it, before that transaction ends, or fetched at once with fetch()");
+        }
     }
 
     @Test

@@ -16,11 +16,13 @@ import org.jooq.ConnectionProvider;
 final class ConnectionGate implements ConnectionProvider {
 
     /**
-     * What a user holding a jOOQ record rather than a DSLContext needs to hear: records fetched in a transaction keep
-     * its configuration, so their store() and the like come here too.
+     * What a user holding something fetched rather than a DSLContext needs to hear: records keep their transaction's
+     * configuration, so their store() and the like come here too, and a lazy cursor reads on over its connection.
      */
-    private static final String RECORDS = "A record fetched in that transaction stays attached to it: pass it to"
-            + " ctx.attach(...) in the running transaction before store(), update(), delete() or refresh()";
+    private static final String FETCHED = "A record fetched in that transaction stays attached to it: pass it to"
+            + " ctx.attach(...) in the running transaction before store(), update(), delete() or refresh(). A lazy"
+            + " Cursor or Stream is read on the thread of the transaction that fetched it, before that transaction"
+            + " ends, or fetched at once with fetch()";
 
     private final TransactionScope scope;
     private final Thread owner;
@@ -63,14 +65,14 @@ final class ConnectionGate implements ConnectionProvider {
             throw new IllegalStateException("This DSLContext belongs to a transaction of SessionManager '" + managerName
                     + "' that has already ended (" + describe(state) + "); its connection went back to the pool."
                     + " Use the DSLContext passed to the running callback, or sessions.current(), instead of keeping"
-                    + " one beyond its transaction. " + RECORDS);
+                    + " one beyond its transaction. " + FETCHED);
         }
         Thread caller = Thread.currentThread();
         if (caller != owner) {
             throw new IllegalStateException("This DSLContext belongs to a transaction of SessionManager '" + managerName
                     + "' running on thread " + MessageParts.thread(owner) + " and was used from thread "
                     + MessageParts.thread(caller) + ". JDBC connections are not thread safe: start a transaction on"
-                    + " this thread with sessions.transaction(...) instead. " + RECORDS);
+                    + " this thread with sessions.transaction(...) instead. " + FETCHED);
         }
         if (scope.isSuspended()) {
             throw new IllegalStateException("This DSLContext belongs to a transaction of SessionManager '" + managerName

@@ -1,5 +1,7 @@
 package io.managedsession.internal;
 
+import java.sql.Blob;
+import java.sql.Clob;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -8,8 +10,13 @@ import org.jooq.tools.jdbc.DefaultResultSet;
 
 /**
  * A result set of the transaction's connection: {@code getStatement()} leads back to the guarded statement that made
- * it ({@code null} for metadata), and {@code unwrap} hands out nothing that leads to the physical connection. Reading
- * rows needs no gate: the driver has them, or the statement (closed with its transaction) fetches them.
+ * it ({@code null} for metadata), and {@code unwrap} hands out nothing that leads to the physical connection.
+ *
+ * <p>Every call that may go to the server passes the gate: moving the cursor (with a fetch size the driver reads the
+ * next rows over the connection, so a lazy jOOQ {@code Cursor} or {@code Stream} read on another thread, or after its
+ * transaction ended, is refused before it does), large objects, and the writes of an updatable result set. Reading the
+ * current row's values does not: the driver holds them already, and a check per column would tax every fetch.
+ * {@code close()} never asks: closing what the transaction's end closed already is harmless.
  */
 final class GuardedResultSet extends DefaultResultSet {
 
@@ -27,6 +34,118 @@ final class GuardedResultSet extends DefaultResultSet {
     @Override
     public Statement getStatement() {
         return statement;
+    }
+
+    @Override
+    public void close() throws SQLException {
+        physical.close();
+    }
+
+    @Override
+    public boolean isClosed() throws SQLException {
+        return physical.isClosed();
+    }
+
+    // --- moving the cursor: the driver may fetch the next rows over the connection ------------------------------------
+
+    @Override
+    public boolean next() throws SQLException {
+        gate.check();
+        return physical.next();
+    }
+
+    @Override
+    public boolean previous() throws SQLException {
+        gate.check();
+        return physical.previous();
+    }
+
+    @Override
+    public boolean first() throws SQLException {
+        gate.check();
+        return physical.first();
+    }
+
+    @Override
+    public boolean last() throws SQLException {
+        gate.check();
+        return physical.last();
+    }
+
+    @Override
+    public void beforeFirst() throws SQLException {
+        gate.check();
+        physical.beforeFirst();
+    }
+
+    @Override
+    public void afterLast() throws SQLException {
+        gate.check();
+        physical.afterLast();
+    }
+
+    @Override
+    public boolean absolute(int row) throws SQLException {
+        gate.check();
+        return physical.absolute(row);
+    }
+
+    @Override
+    public boolean relative(int rows) throws SQLException {
+        gate.check();
+        return physical.relative(rows);
+    }
+
+    // --- large objects, read through the connection --------------------------------------------------------------------
+
+    @Override
+    public Blob getBlob(int columnIndex) throws SQLException {
+        gate.check();
+        return physical.getBlob(columnIndex);
+    }
+
+    @Override
+    public Blob getBlob(String columnLabel) throws SQLException {
+        gate.check();
+        return physical.getBlob(columnLabel);
+    }
+
+    @Override
+    public Clob getClob(int columnIndex) throws SQLException {
+        gate.check();
+        return physical.getClob(columnIndex);
+    }
+
+    @Override
+    public Clob getClob(String columnLabel) throws SQLException {
+        gate.check();
+        return physical.getClob(columnLabel);
+    }
+
+    // --- the writes of an updatable result set --------------------------------------------------------------------------
+
+    @Override
+    public void insertRow() throws SQLException {
+        gate.check();
+        physical.insertRow();
+    }
+
+    @Override
+    public void updateRow() throws SQLException {
+        gate.check();
+        physical.updateRow();
+    }
+
+    @Override
+    public void deleteRow() throws SQLException {
+        gate.check();
+        physical.deleteRow();
+    }
+
+    @Override
+    public void refreshRow() throws SQLException {
+        gate.check();
+        physical.refreshRow();
     }
 
     @Override
