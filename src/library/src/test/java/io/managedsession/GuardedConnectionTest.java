@@ -20,7 +20,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import org.jooq.Cursor;
+import org.jooq.Field;
 import org.jooq.Record;
+import org.jooq.impl.DSL;
+import org.jooq.impl.SQLDataType;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -161,6 +164,28 @@ class GuardedConnectionTest {
             other.shutdownNow();
         }
         assertThat(rowCount(db, "notes")).isZero();
+    }
+
+    @Test
+    void jooqsLoaderLoadsInsideTheTransactionButCommittingOnItsOwnIsRefusedSayingHowAndWritesNothing() {
+        Object[][] rows = {{1}, {2}, {3}};
+        Field<Integer> id = DSL.field("id", SQLDataType.INTEGER);
+
+        Throwable committingItself = catchThrowable(() -> sessions.transaction(ctx -> ctx.loadInto(DSL.table("notes"))
+                .commitAfter(2).loadArrays(rows).fields(id).execute()));
+        Throwable failedAfterLoading = catchThrowable(() -> sessions.transaction(ctx -> {
+            ctx.loadInto(DSL.table("notes")).loadArrays(rows).fields(id).execute();
+            assertThat(ctx.fetchCount(DSL.table("notes"))).as("loaded in the transaction").isEqualTo(3);
+            throw new IllegalStateException("the import gives up");
+        }));
+
+        assertThat(committingItself).isInstanceOf(UnsupportedOperationException.class)
+                .hasMessageContaining("Connection.commit() is not allowed on a connection managed by SessionManager")
+                .hasMessageContaining("jOOQ's Loader calls it for commitEach(), commitAfter(n) and commitAll(): leave"
+                        + " it at commitNone(), its default, and give each part of a large load a transaction of its"
+                        + " own");
+        assertThat(failedAfterLoading).hasMessage("the import gives up");
+        assertThat(rowCount(db, "notes")).as("neither load left a row").isZero();
     }
 
     @Test

@@ -160,7 +160,9 @@ final class GuardedConnection extends DefaultConnection {
 
     @Override
     public void commit() {
-        throw refused("commit()");
+        // A user meets this through jOOQ's Loader API more often than through JDBC: say what to do there.
+        throw refused("commit()", ". jOOQ's Loader calls it for commitEach(), commitAfter(n) and commitAll(): leave"
+                + " it at commitNone(), its default, and give each part of a large load a transaction of its own");
     }
 
     @Override
@@ -226,7 +228,11 @@ final class GuardedConnection extends DefaultConnection {
     }
 
     private static UnsupportedOperationException refused(String call) {
+        return refused(call, "");
+    }
+
+    private static UnsupportedOperationException refused(String call, String hint) {
         return new UnsupportedOperationException("Connection." + call + " is not allowed on a connection managed by"
-                + " SessionManager: return from the callback to commit, throw to roll back");
+                + " SessionManager: return from the callback to commit, throw to roll back" + hint);
     }
 }
