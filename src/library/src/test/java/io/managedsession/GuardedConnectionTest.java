@@ -14,6 +14,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -186,6 +187,23 @@ class GuardedConnectionTest {
                         + " own");
         assertThat(failedAfterLoading).hasMessage("the import gives up");
         assertThat(rowCount(db, "notes")).as("neither load left a row").isZero();
+    }
+
+    @Test
+    void jooqsAsynchronousCallsOnTheTransactionsContextAreRefusedSayingWhatToDoInstead() {
+        Throwable fetchAsync = catchThrowable(() -> sessions.transactionResult(ctx -> ctx.resultQuery("SELECT 1")
+                .fetchAsync().toCompletableFuture().join()));
+        Throwable executeAsync = catchThrowable(() -> sessions.transactionResult(ctx -> ctx.query(
+                "INSERT INTO notes VALUES (1)").executeAsync().toCompletableFuture().join()));
+
+        for (Throwable refused : List.of(fetchAsync, executeAsync)) {
+            assertThat(refused).isInstanceOf(CompletionException.class).cause()
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("was used from thread")
+                    .hasMessageContaining("jOOQ's fetchAsync(), executeAsync() and transactionResultAsync() run on"
+                            + " another thread: call the synchronous forms inside the transaction, or begin a"
+                            + " transaction inside the asynchronous task");
+        }
+        assertThat(rowCount(db, "notes")).isZero();
     }
 
     @Test

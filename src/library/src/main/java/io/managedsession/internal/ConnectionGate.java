@@ -24,6 +24,11 @@ final class ConnectionGate implements ConnectionProvider {
             + " Cursor or Stream is read on the thread of the transaction that fetched it, before that transaction"
             + " ends, or fetched at once with fetch()";
 
+    /** jOOQ's own way of reaching another thread with a transaction's context, the one users meet most. */
+    private static final String ASYNC = "jOOQ's fetchAsync(), executeAsync() and transactionResultAsync() run on"
+            + " another thread: call the synchronous forms inside the transaction, or begin a transaction inside the"
+            + " asynchronous task";
+
     private final TransactionScope scope;
     private final Thread owner;
     private final String managerName;
@@ -72,7 +77,7 @@ final class ConnectionGate implements ConnectionProvider {
             throw new IllegalStateException("This DSLContext belongs to a transaction of SessionManager '" + managerName
                     + "' running on thread " + MessageParts.thread(owner) + " and was used from thread "
                     + MessageParts.thread(caller) + ". JDBC connections are not thread safe: start a transaction on"
-                    + " this thread with sessions.transaction(...) instead. " + FETCHED);
+                    + " this thread with sessions.transaction(...) instead. " + ASYNC + ". " + FETCHED);
         }
         if (scope.isSuspended()) {
             throw new IllegalStateException("This DSLContext belongs to a transaction of SessionManager '" + managerName
