@@ -8,11 +8,9 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
@@ -141,39 +139,42 @@ final class LockDiagnostics {
                     return "the other party of the deadlock: " + describe(connection, parties);
                 }
             }
-            Set<Integer> pids = new LinkedHashSet<>();
             Matcher row = where == null ? null : ROW_CONTEXT.matcher(where);
             if (row != null && row.find()) {
                 String relation = row.group(3).replace("\"\"", "\"");
                 String tuple = "(" + row.group(1) + "," + row.group(2) + ")";
-                String blocked = "blocked by the holder of row " + tuple + " in \"" + relation + "\"";
                 RowHolders holders = rowHolders(connection, relation, tuple, ownPid);
-                if (holders != null && holders.rowChangedSince()) {
-                    // Only a transaction that has ended can have made the version waited for invisible.
-                    return blocked + ", whose transaction has ended since (that version of the row is gone)";
-                }
-                if (holders != null && !holders.pids().isEmpty()) {
-                    pids.addAll(holders.pids());
-                    return blocked + ": " + describe(connection, unknownTransactions(pids));
-                }
                 if (holders != null) {
-                    // Its holder ended since, or the row is share-locked by several (a MultiXact, which no backend
-                    // holds by that id): older transactions are all that is left to name.
-                    pids.addAll(olderLockHolders(connection, ownPid));
-                    String notFound = "the holder of row " + tuple + " in \"" + relation + "\" is no longer found"
-                            + " (ended since, or one of several sharing the row)";
-                    return pids.isEmpty() ? notFound : notFound + "; transactions older than this one that hold locks,"
-                            + " likely: " + describe(connection, unknownTransactions(pids));
+                    return describeRow(connection, "row " + tuple + " in \"" + relation + "\"", holders, ownPid);
                 }
             }
-            pids.addAll(olderLockHolders(connection, ownPid));
-            if (pids.isEmpty()) {
+            List<Integer> older = olderLockHolders(connection, ownPid);
+            if (older.isEmpty()) {
                 // The holder is gone already: nothing to name.
                 return null;
             }
             return "the server did not say which lock was waited for; transactions older than this one that hold"
-                    + " locks: " + describe(connection, unknownTransactions(pids));
+                    + " locks: " + describe(connection, unknownTransactions(older));
         }
+    }
+
+    private static String describeRow(Connection connection, String row, RowHolders holders, int ownPid)
+            throws SQLException {
+        if (holders.rowChangedSince()) {
+            // Only a transaction that has ended can have made the version waited for invisible.
+            return "blocked by the holder of " + row + ", whose transaction has ended since (that version of the row"
+                    + " is gone)";
+        }
+        if (!holders.pids().isEmpty()) {
+            return "blocked by the holder of " + row + ": " + describe(connection, unknownTransactions(holders.pids()));
+        }
+        // Its holder ended since, or the row is share-locked by several (a MultiXact, which no backend holds by that
+        // id): older transactions are all that is left to name.
+        String notFound = "the holder of " + row + " is no longer found (ended since, or one of several sharing the"
+                + " row)";
+        List<Integer> older = olderLockHolders(connection, ownPid);
+        return older.isEmpty() ? notFound : notFound + "; transactions older than this one that hold locks, likely: "
+                + describe(connection, unknownTransactions(older));
     }
 
     /**
@@ -234,7 +235,7 @@ final class LockDiagnostics {
         return pids;
     }
 
-    private static Map<Integer, Long> unknownTransactions(Set<Integer> pids) {
+    private static Map<Integer, Long> unknownTransactions(List<Integer> pids) {
         Map<Integer, Long> blockers = new LinkedHashMap<>();
         pids.forEach(pid -> blockers.put(pid, null));
         return blockers;
