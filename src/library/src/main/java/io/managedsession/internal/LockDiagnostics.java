@@ -254,10 +254,13 @@ final class LockDiagnostics {
         List<String> described = new ArrayList<>();
         Array pidArray = connection.createArrayOf("int4", blockers.keySet().toArray());
         Array xidArray = connection.createArrayOf("int8", blockers.values().toArray());
+        // The age is taken at the row's reading, not at the lookup's start (now()), which a transaction that began
+        // meanwhile would follow: "running -0.0 s" was seen in a report.
         // pg_xact_status takes the 64-bit id: the printed 32-bit one is taken in the epoch of the server's next id,
         // or the one before when it wrapped around since (a transaction that just blocked is never further back).
         try (PreparedStatement statement = connection.prepareStatement("SELECT b.pid, a.application_name, a.state,"
-                + " extract(epoch FROM now() - a.xact_start), a.query, b.xid, pg_xact_status((n.next - (n.next % "
+                + " CASE WHEN a.xact_start IS NOT NULL THEN greatest(extract(epoch FROM clock_timestamp()"
+                + " - a.xact_start), 0) END, a.query, b.xid, pg_xact_status((n.next - (n.next % "
                 + XID_WRAP + " - b.xid + " + XID_WRAP + ") % " + XID_WRAP + ")::text::xid8), a.pid IS NULL,"
                 + " b.pid = pg_backend_pid()"
                 + " FROM unnest(?::int4[], ?::int8[]) AS b(pid, xid)"
