@@ -35,8 +35,8 @@ import io.managedsession.testing.TestDatabase;
 
 /**
  * Two users at the same todos, as the installed jar meets them: the one kept waiting is told who holds the row, and
- * a deadlock between two renames is run again by the manager, both renames landing, while the user's own observer is
- * told which other transaction the deadlock was with.
+ * a deadlock between two renames is run again by the manager, both transactions committing, while the user's own
+ * observer is told which other transaction the deadlock was with.
  */
 @DatabaseTest(perTest = true)
 class ContendedTodosTest {

@@ -28,9 +28,10 @@ import org.postgresql.util.ServerErrorMessage;
  *
  * <p>PostgreSQL says who it was in different ways: a deadlock's DETAIL names the other processes (and, for a wait on a
  * transaction, that transaction, which has often ended by the time of the lookup); a wait for a row lock leaves a
- * CONTEXT naming the row ({@code while updating tuple (0,1) in relation "accounts"}), whose {@code xmax} is the
- * holder's transaction id. When neither is there (a table lock), the transactions older than the
- * failed one that hold locks are named as the likely blockers, and said to be only likely.
+ * CONTEXT naming the row ({@code while updating tuple (0,1) in relation "accounts"}), whose {@code xmax} is the id of
+ * the holder's transaction or savepoint, whose lock in {@code pg_locks} names its backend. When neither is there (a
+ * table lock), the transactions older than the failed one that hold locks are named as the likely blockers, and said
+ * to be only likely.
  *
  * <p>The whole lookup takes at most {@link #TIMEOUT}: it runs on a virtual thread of its own and is abandoned when
  * late, so that it never delays the original error by more. It costs nothing until such a failure.
