@@ -3,7 +3,10 @@ package io.managedsession.testing;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 import org.jooq.ConnectionProvider;
@@ -26,6 +29,16 @@ final class DatabaseScope implements AutoCloseable {
     private final TestDatabase database;
     private final SessionManager sessions;
     private final DSLContext dsl;
+
+    // Tests of a class may run at the same time (JUnit's parallel execution). What one finds in the shared pool or on
+    // the server while another runs may be the other's, so the pool and the server are looked at when no test of
+    // the database runs, and what was found stays the baseline, so that a leak is reported once, not after every
+    // later test. Guarded by this object's monitor, which a look holds, so that no test starts during one.
+    /** The tests running on the database now, by JUnit's unique id, with the names messages give them. */
+    private final Map<String, String> running = new LinkedHashMap<>();
+    /** The tests that ran since the last look, any of which may have left what the next one finds. */
+    private final Map<String, String> sinceLastLook = new LinkedHashMap<>();
+    private LeakCheck.Found lastFound = LeakCheck.Found.NOTHING;
 
     private DatabaseScope(SharedServer shared, TestDatabase database, SessionManager sessions) {
         this.shared = shared;
@@ -60,6 +73,43 @@ final class DatabaseScope implements AutoCloseable {
 
     DSLContext dsl() {
         return dsl;
+    }
+
+    /**
+     * Notes that a test of the database begins.
+     *
+     * @param id   JUnit's unique id of the test
+     * @param name what messages call it
+     */
+    synchronized void testStarted(String id, String name) {
+        running.put(id, name);
+        sinceLastLook.put(id, name);
+    }
+
+    /**
+     * Checks what the test {@code id} left open, now that it has ended: a transaction on its thread at once; the pool
+     * and the server once no other test of the database runs. What is found there then is reported after the test
+     * that ends last, naming every test that ran since the last look when there was more than one.
+     *
+     * @throws AssertionError naming what was left open
+     */
+    void testEnded(String id) {
+        List<String> leaks = new ArrayList<>(LeakCheck.onTestThread(sessions));
+        synchronized (this) {
+            running.remove(id);
+            if (running.isEmpty()) {
+                LeakCheck.Found found = LeakCheck.look(database, sessions, lastFound);
+                List<String> left = found.since(lastFound, sessions.name());
+                if (!left.isEmpty() && sinceLastLook.size() > 1) {
+                    left.add("what is listed here may have been left by any one of the tests that ran at the same time"
+                            + " on this database: " + String.join(", ", sinceLastLook.values()));
+                }
+                leaks.addAll(left);
+                lastFound = found;
+                sinceLastLook.clear();
+            }
+        }
+        LeakCheck.failIfAny(database, leaks);
     }
 
     /**

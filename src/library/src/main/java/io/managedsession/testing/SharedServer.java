@@ -22,7 +22,7 @@ final class SharedServer implements AutoCloseable {
     private final PostgresDatabase server;
     private final Map<List<String>, Template> templates = new ConcurrentHashMap<>();
 
-    /** A migrated template database; copies of it are made one at a time, under its monitor. */
+    /** A migrated template database, which nothing stays connected to once Flyway is done. */
     private record Template(String name) {
     }
 
@@ -46,8 +46,8 @@ final class SharedServer implements AutoCloseable {
 
     /**
      * Creates a fresh database for {@code owner}: a copy of the template migrated from {@code migrations}, or an empty
-     * one when there are none. Copies of one template are made one at a time, since PostgreSQL refuses to copy a
-     * database that another session is using.
+     * one when there are none. Tests running in parallel copy a template at the same time: PostgreSQL refuses to copy
+     * a database that a session is connected to, and the sessions running CREATE DATABASE are connected elsewhere.
      */
     TestDatabase createDatabase(String owner, List<String> migrations) throws SQLException {
         String name = uniqueName("ms_" + owner.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]", ""));
@@ -55,9 +55,7 @@ final class SharedServer implements AutoCloseable {
             server.createDatabase(name, null);
         } else {
             Template template = templates.computeIfAbsent(migrations, this::migrateTemplate);
-            synchronized (template) {
-                server.createDatabase(name, template.name());
-            }
+            server.createDatabase(name, template.name());
         }
         return new TestDatabase(server, name);
     }

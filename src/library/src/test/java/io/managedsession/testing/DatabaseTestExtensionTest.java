@@ -12,7 +12,10 @@ import static org.junit.platform.testkit.engine.EventConditions.test;
 import static org.junit.platform.testkit.engine.TestExecutionResultConditions.message;
 
 import java.sql.Connection;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
 
 import org.jooq.DSLContext;
@@ -22,6 +25,9 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.condition.EnabledIf;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.platform.testkit.engine.EngineTestKit;
 import org.junit.platform.testkit.engine.Events;
 
@@ -126,16 +132,19 @@ class DatabaseTestExtensionTest {
     // --- leaks are reported --------------------------------------------------------------------------------------
 
     @DatabaseTest(migrations = {})
+    @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
     static class LeakingCase {
 
         private static Connection leaked;
 
         @Test
+        @Order(1)
         void leaksAConnection(SessionManager sessions) throws Exception {
             leaked = sessions.dataSource().getConnection();
         }
 
         @Test
+        @Order(2)
         void leavesATransactionOpen(TestDatabase database) throws Exception {
             CountDownLatch inside = new CountDownLatch(1);
             Thread stuck = Thread.ofPlatform().daemon().start(() -> {
@@ -154,7 +163,9 @@ class DatabaseTestExtensionTest {
             assertThat(stuck.isAlive()).isTrue();
         }
 
+        /** Runs while both leaks above are still there: they were reported, and are not blamed on it. */
         @Test
+        @Order(3)
         void cleanTest(DSLContext ctx) {
             assertThat(ctx.fetchValue("SELECT 1")).isNotNull();
         }
@@ -168,7 +179,7 @@ class DatabaseTestExtensionTest {
     }
 
     @Test
-    void testsThatLeakAreReportedFailedWithWhatLeaked() {
+    void testsThatLeakAreReportedFailedWithWhatLeakedAndTheTestsAfterThemAreNot() {
         Events events = run(LeakingCase.class);
 
         events.assertStatistics(stats -> stats.started(3).succeeded(1).failed(2));
@@ -177,8 +188,155 @@ class DatabaseTestExtensionTest {
                         "1 connection(s) of SessionManager 'ms_leakingcase_") && m.contains("were not returned to its pool")))))
                 .haveExactly(1, event(test("leavesATransactionOpen"), finishedWithFailure(message(m -> m.contains(
                         "a transaction left open on the server") && m.contains("application 'stuck-worker'")
-                        && m.contains("last statement: SELECT 1")))))
+                        && m.contains("last statement: SELECT 1") && !m.contains("not returned to its pool")))))
                 .haveExactly(1, event(test("cleanTest"), finishedSuccessfully()));
+    }
+
+    // --- JUnit's parallel execution -------------------------------------------------------------------------------
+
+    /** Runs test classes as a user who turned on JUnit's parallel execution would: classes and methods concurrently. */
+    private static Events runInParallel(Class<?> testClass) {
+        return EngineTestKit.engine("junit-jupiter")
+                .configurationParameter("junit.jupiter.execution.parallel.enabled", "true")
+                .configurationParameter("junit.jupiter.execution.parallel.mode.default", "concurrent")
+                .configurationParameter("junit.jupiter.execution.parallel.mode.classes.default", "concurrent")
+                .configurationParameter("junit.jupiter.execution.parallel.config.strategy", "fixed")
+                // More workers than any case below has tests, so that all of its tests can wait for one another.
+                .configurationParameter("junit.jupiter.execution.parallel.config.fixed.parallelism", "6")
+                .selectors(selectClass(testClass)).execute().testEvents();
+    }
+
+    private static void await(CountDownLatch latch) throws InterruptedException {
+        assertThat(latch.await(30, TimeUnit.SECONDS)).as("the other test got there").isTrue();
+    }
+
+    @DatabaseTest(migrations = Bank.MIGRATIONS, perTest = true)
+    static class ParallelDatabasePerTestCase {
+
+        /** All four tests meet here, each with its database made, before any of them ends. */
+        private static final CyclicBarrier ALL_RUNNING = new CyclicBarrier(4);
+
+        private static void opensOnlyItsOwnAccount(SessionManager sessions, DSLContext ctx, String owner)
+                throws Exception {
+            sessions.transaction(tx -> Bank.open(tx, owner, 100));
+            ALL_RUNNING.await(30, TimeUnit.SECONDS);
+            assertThat(ctx.fetch("SELECT owner FROM accounts").getValues(0, String.class)).containsExactly(owner);
+        }
+
+        @Test
+        void first(SessionManager sessions, DSLContext ctx) throws Exception {
+            opensOnlyItsOwnAccount(sessions, ctx, "first");
+        }
+
+        @Test
+        void second(SessionManager sessions, DSLContext ctx) throws Exception {
+            opensOnlyItsOwnAccount(sessions, ctx, "second");
+        }
+
+        @Test
+        void third(SessionManager sessions, DSLContext ctx) throws Exception {
+            opensOnlyItsOwnAccount(sessions, ctx, "third");
+        }
+
+        @Test
+        void fourth(SessionManager sessions, DSLContext ctx) throws Exception {
+            opensOnlyItsOwnAccount(sessions, ctx, "fourth");
+        }
+    }
+
+    @Test
+    void testsRunInParallelEachGetADatabaseOfTheirOwnMadeAtTheSameTime() {
+        runInParallel(ParallelDatabasePerTestCase.class)
+                .assertStatistics(stats -> stats.started(4).succeeded(4).failed(0));
+    }
+
+    /**
+     * Tells a test that the extension's checks after another test of its class have run: declared on a class before
+     * {@code @DatabaseTest}, it is registered first, so its afterEach runs after the extension's.
+     */
+    static final class SignalsAfterTheLeakCheck implements AfterEachCallback {
+
+        private static final Map<String, CountDownLatch> CHECKED = new ConcurrentHashMap<>();
+
+        static CountDownLatch checked(Class<?> testClass, String test) {
+            return CHECKED.computeIfAbsent(testClass.getName() + "#" + test, key -> new CountDownLatch(1));
+        }
+
+        @Override
+        public void afterEach(ExtensionContext context) {
+            checked(context.getRequiredTestClass(), context.getRequiredTestMethod().getName()).countDown();
+        }
+    }
+
+    @ExtendWith(SignalsAfterTheLeakCheck.class)
+    @DatabaseTest(migrations = Bank.MIGRATIONS)
+    static class ConcurrentTestsOnTheClassDatabaseCase {
+
+        private static final CountDownLatch HOLDING = new CountDownLatch(1);
+        private static final CountDownLatch OTHER_CHECKED = SignalsAfterTheLeakCheck.checked(
+                ConcurrentTestsOnTheClassDatabaseCase.class, "endsWhileTheOtherHoldsATransaction");
+
+        @Test
+        void holdsATransactionWhileTheOtherEnds(SessionManager sessions) throws InterruptedException {
+            sessions.transaction(tx -> {
+                Bank.open(tx, "held", 100);
+                HOLDING.countDown();
+                await(OTHER_CHECKED);
+            });
+        }
+
+        @Test
+        void endsWhileTheOtherHoldsATransaction(SessionManager sessions) throws Exception {
+            await(HOLDING);
+            sessions.transaction(tx -> Bank.open(tx, "quick", 100));
+        }
+    }
+
+    @Test
+    void aTestEndingWhileAnotherOfItsClassHoldsATransactionIsNotBlamedForIt() {
+        runInParallel(ConcurrentTestsOnTheClassDatabaseCase.class)
+                .assertStatistics(stats -> stats.started(2).succeeded(2).failed(0));
+    }
+
+    @ExtendWith(SignalsAfterTheLeakCheck.class)
+    @DatabaseTest(migrations = {})
+    static class LeakAmongConcurrentTestsCase {
+
+        private static final CountDownLatch OTHER_STARTED = new CountDownLatch(1);
+        private static final CountDownLatch LEAKER_CHECKED = SignalsAfterTheLeakCheck.checked(
+                LeakAmongConcurrentTestsCase.class, "leaksAConnection");
+        private static Connection leaked;
+
+        @Test
+        void leaksAConnection(SessionManager sessions) throws Exception {
+            leaked = sessions.dataSource().getConnection();
+            await(OTHER_STARTED);
+        }
+
+        @Test
+        void runsAtTheSameTime(SessionManager sessions) throws Exception {
+            OTHER_STARTED.countDown();
+            await(LEAKER_CHECKED);
+            sessions.transaction(tx -> tx.execute("SELECT 1"));
+        }
+
+        @AfterAll
+        static void closeLeakedConnection() throws Exception {
+            if (leaked != null) {
+                leaked.close();
+            }
+        }
+    }
+
+    @Test
+    void aLeakAmongTestsThatRanAtTheSameTimeIsReportedOnceTheDatabaseIsQuietNamingThemAll() {
+        Events events = runInParallel(LeakAmongConcurrentTestsCase.class);
+
+        events.assertStatistics(stats -> stats.started(2).succeeded(1).failed(1));
+        events.assertThatEvents().haveExactly(1, event(test("runsAtTheSameTime"), finishedWithFailure(message(m ->
+                m.contains("1 connection(s) of SessionManager 'ms_leakamongconcurrenttestscase_")
+                && m.contains("may have been left by any one of the tests that ran at the same time on this database:")
+                && m.contains("leaksAConnection(SessionManager)") && m.contains("runsAtTheSameTime(SessionManager)")))));
     }
 
     // --- the same check for a manager of the test's own -----------------------------------------------------------
