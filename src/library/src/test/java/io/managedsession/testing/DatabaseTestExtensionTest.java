@@ -12,6 +12,7 @@ import static org.junit.platform.testkit.engine.EventConditions.test;
 import static org.junit.platform.testkit.engine.TestExecutionResultConditions.message;
 
 import java.sql.Connection;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -20,6 +21,7 @@ import java.util.concurrent.TimeUnit;
 
 import org.jooq.DSLContext;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
@@ -33,6 +35,7 @@ import org.junit.platform.testkit.engine.Events;
 
 import io.managedsession.SessionManager;
 import io.managedsession.database.DatabaseResolver;
+import io.managedsession.database.PostgresDatabase;
 import io.managedsession.support.Bank;
 
 /**
@@ -41,8 +44,45 @@ import io.managedsession.support.Bank;
  */
 class DatabaseTestExtensionTest {
 
+    /**
+     * The server the engine runs below use, given to them as an explicit URL: a user's run starts one server, and each
+     * engine run here, a run of its own, would otherwise start another (a container, or an embedded server).
+     */
+    private static PostgresDatabase server;
+
+    @BeforeAll
+    static void startServer() {
+        server = DatabaseResolver.fromEnvironment().resolve();
+    }
+
+    @AfterAll
+    static void stopServer() {
+        server.close();
+    }
+
     private static Events run(Class<?> testClass) {
-        return EngineTestKit.engine("junit-jupiter").selectors(selectClass(testClass)).execute().testEvents();
+        return onTheServer(EngineTestKit.engine("junit-jupiter").selectors(selectClass(testClass)));
+    }
+
+    private static Events onTheServer(EngineTestKit.Builder engine) {
+        Map<String, String> given = new HashMap<>();
+        given.put(DatabaseResolver.URL_PROPERTY, server.jdbcUrl());
+        given.put(DatabaseResolver.USERNAME_PROPERTY, server.username());
+        given.put(DatabaseResolver.PASSWORD_PROPERTY, server.password());
+        Map<String, String> before = new HashMap<>();
+        given.forEach((key, value) -> before.put(key, value == null ? System.clearProperty(key)
+                : System.setProperty(key, value)));
+        try {
+            return engine.execute().testEvents();
+        } finally {
+            before.forEach((key, value) -> {
+                if (value == null) {
+                    System.clearProperty(key);
+                } else {
+                    System.setProperty(key, value);
+                }
+            });
+        }
     }
 
     // --- perTest: writes of one test are invisible to the next -------------------------------------------------------
@@ -196,14 +236,14 @@ class DatabaseTestExtensionTest {
 
     /** Runs test classes as a user who turned on JUnit's parallel execution would: classes and methods concurrently. */
     private static Events runInParallel(Class<?> testClass) {
-        return EngineTestKit.engine("junit-jupiter")
+        return onTheServer(EngineTestKit.engine("junit-jupiter")
                 .configurationParameter("junit.jupiter.execution.parallel.enabled", "true")
                 .configurationParameter("junit.jupiter.execution.parallel.mode.default", "concurrent")
                 .configurationParameter("junit.jupiter.execution.parallel.mode.classes.default", "concurrent")
                 .configurationParameter("junit.jupiter.execution.parallel.config.strategy", "fixed")
                 // More workers than any case below has tests, so that all of its tests can wait for one another.
                 .configurationParameter("junit.jupiter.execution.parallel.config.fixed.parallelism", "6")
-                .selectors(selectClass(testClass)).execute().testEvents();
+                .selectors(selectClass(testClass)));
     }
 
     private static void await(CountDownLatch latch) throws InterruptedException {
