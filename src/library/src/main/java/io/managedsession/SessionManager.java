@@ -319,6 +319,7 @@ public final class SessionManager implements AutoCloseable {
         private Duration closeTimeout = Duration.ofSeconds(30);
         private boolean migrateOnStart;
         private List<String> migrationLocations = List.of("classpath:db/migration");
+        private Duration migrationLockTimeout = Duration.ofSeconds(10);
         private Settings jooqSettings;
         private Duration slowTransactionThreshold;
         private Duration leakDetectionThreshold;
@@ -584,7 +585,8 @@ public final class SessionManager implements AutoCloseable {
          * pending migrations are applied in one transaction: if one fails, {@code build()} throws with Flyway's
          * reason, closes the owned pool, and the schema stays as it was. Several managers starting at once on one
          * database apply each migration once (Flyway locks). With a JDBC URL, Flyway uses connections of its own
-         * outside the pool; with {@link #dataSource(DataSource)}, it takes two at once from that DataSource.
+         * outside the pool; with {@link #dataSource(DataSource)}, it takes two at once from that DataSource. A
+         * migration waits for a lock at most {@link #migrationLockTimeout(Duration)}.
          *
          * @param migrateOnStart whether to migrate
          * @return this builder
@@ -626,6 +628,29 @@ public final class SessionManager implements AutoCloseable {
                 }
             }
             this.migrationLocations = List.of(locations);
+            return this;
+        }
+
+        /**
+         * Sets how long a statement of a migration run by {@link #migrateOnStart(boolean)} may wait for a lock before
+         * the migration gives up (default 10 seconds): PostgreSQL's {@code lock_timeout}, set for the migrations'
+         * transaction only. DDL such as {@code ALTER TABLE} needs its table to itself, so it waits for every
+         * transaction that has touched the table, and while it waits, every later query on the table queues behind
+         * it: when this release starts while the running one has a long transaction open (a rolling deploy), the
+         * whole application would stall until that transaction ends. With the timeout, {@link #build()} fails
+         * instead, naming the transactions that held the tables, nothing is applied, and the queries that queued go
+         * on; start again when they have ended.
+         *
+         * @param timeout the longest wait for one lock; zero waits as long as it takes
+         * @return this builder
+         */
+        public Builder migrationLockTimeout(Duration timeout) {
+            Objects.requireNonNull(timeout, "timeout");
+            if (timeout.isNegative() || timeout.compareTo(Duration.ofMillis(Integer.MAX_VALUE)) > 0) {
+                throw new IllegalArgumentException("migrationLockTimeout must be between 0 and "
+                        + Integer.MAX_VALUE + " ms (PostgreSQL's lock_timeout), but was " + timeout);
+            }
+            this.migrationLockTimeout = timeout;
             return this;
         }
 
@@ -758,7 +783,7 @@ public final class SessionManager implements AutoCloseable {
                     name != null ? name : "managed-session-" + instances.incrementAndGet(), jdbcUrl, username,
                     password, dataSource, maximumPoolSize, connectionTimeout, closeTimeout, socketTimeout,
                     fairConnectionQueue, migrateOnStart, migrationLocations, migrationUsername, migrationPassword,
-                    jooqSettings, slowTransactionThreshold, leakDetectionThreshold, labelInApplicationName,
+                    migrationLockTimeout, jooqSettings, slowTransactionThreshold, leakDetectionThreshold, labelInApplicationName,
                     replicaUrls, replicaDataSources, replicaCatchUpTimeout, transactionPooler, resolveCommitOutcomes,
                     lockDiagnostics);
             return new SessionManager(settings, SessionManagerCore.start(settings));

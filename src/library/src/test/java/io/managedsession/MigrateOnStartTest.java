@@ -11,9 +11,15 @@ import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -21,6 +27,9 @@ import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 
 import io.managedsession.support.Bank;
 import io.managedsession.support.Managers;
@@ -130,6 +139,75 @@ class MigrateOnStartTest {
         assertThat(tableExists(db, "alpha")).isTrue();
         assertThat(tableExists(db, "beta")).isFalse();
         assertThat(rowCount(db, "flyway_schema_history")).isEqualTo(historyRows);
+    }
+
+    @Test
+    void aMigrationKeptWaitingForATableGivesUpAfterMigrationLockTimeoutNamingTheHolderAndAppliesNothing(
+            TestDatabase db) throws Exception {
+        try (SessionManager release1 = Managers.on(db).migrateOnStart(true).migrationLocations(Bank.MIGRATIONS)
+                .build()) {
+            assertThat(release1.isClosed()).isFalse();
+        }
+        String nextRelease = "classpath:db/bank-next"; // V2 adds a column to accounts
+        try (Connection report = db.connect(); Statement reading = report.createStatement()) {
+            // The running release's long report: a transaction that has read accounts and goes on for minutes.
+            reading.execute("SET application_name = 'nightly-report'");
+            report.setAutoCommit(false);
+            reading.execute("SELECT count(*) FROM accounts");
+            long reportPid = queryLong(db, "SELECT pid FROM pg_stat_activity WHERE application_name = 'nightly-report'");
+
+            // On a thread of its own, so that without the timeout this test fails instead of waiting for itself.
+            CompletableFuture<SessionManager> starting = CompletableFuture.supplyAsync(() -> Managers.on(db)
+                    .name("release-2").migrateOnStart(true).migrationLocations(Bank.MIGRATIONS, nextRelease)
+                    .migrationLockTimeout(Duration.ofMillis(300)).build());
+            Throwable caught = catchThrowable(() -> starting.get(30, TimeUnit.SECONDS));
+
+            assertThat(caught).isInstanceOf(ExecutionException.class).cause().isInstanceOf(SessionException.class)
+                    .hasMessageContaining("SessionManager 'release-2' did not start")
+                    .hasMessageContaining("A migration waited longer than migrationLockTimeout (300 ms) for a lock")
+                    .hasMessageContaining("pid " + reportPid + " (application_name 'nightly-report', idle in"
+                            + " transaction, transaction running ")
+                    .hasMessageContaining("query 'SELECT count(*) FROM accounts'");
+            assertThat(queryLong(db, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'accounts'"
+                    + " AND column_name = 'nickname'")).as("V2 was not applied").isZero();
+            assertThat(rowCount(db, "flyway_schema_history")).isEqualTo(1);
+            reading.execute("SELECT count(*) FROM accounts"); // the report goes on, untouched
+            report.commit();
+        }
+
+        try (SessionManager release2 = Managers.on(db).migrateOnStart(true)
+                .migrationLocations(Bank.MIGRATIONS, nextRelease).migrationLockTimeout(Duration.ofMillis(300))
+                .build()) {
+            assertThat(queryLong(db, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'accounts'"
+                    + " AND column_name = 'nickname'")).as("applied once the report ended").isOne();
+        }
+    }
+
+    @Test
+    void theMigrationLockTimeoutEndsWithTheMigrationsTransactionAndStaysOutOfTheUsersPool(TestDatabase db)
+            throws Exception {
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(db.jdbcUrl());
+        config.setUsername(db.username());
+        config.setPassword(db.password());
+        config.setMaximumPoolSize(2); // Flyway takes two connections at once; the pool has no other
+        try (HikariDataSource usersPool = new HikariDataSource(config)) {
+            try (SessionManager sessions = SessionManager.builder().dataSource(usersPool).migrateOnStart(true)
+                    .migrationLocations(Bank.MIGRATIONS, "classpath:db/bank-next")
+                    .migrationLockTimeout(Duration.ofSeconds(3)).build()) {
+                assertThat(queryLong(db, "SELECT count(*) FROM flyway_schema_history")).isEqualTo(2);
+            }
+            try (Connection first = usersPool.getConnection(); Connection second = usersPool.getConnection()) {
+                for (Connection pooled : List.of(first, second)) {
+                    try (Statement show = pooled.createStatement();
+                         ResultSet setting = show.executeQuery("SHOW lock_timeout")) {
+                        assertThat(setting.next()).isTrue();
+                        assertThat(setting.getString(1)).as("the server's default, as before the migration")
+                                .isEqualTo("0");
+                    }
+                }
+            }
+        }
     }
 
     @Test

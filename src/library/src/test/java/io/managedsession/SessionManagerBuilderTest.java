@@ -46,6 +46,16 @@ class SessionManagerBuilderTest {
     }
 
     @Test
+    void refusesAMigrationLockTimeoutPostgresqlCannotTake() {
+        assertThatThrownBy(() -> SessionManager.builder().migrationLockTimeout(Duration.ofMillis(-1)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("migrationLockTimeout must be between 0 and 2147483647 ms (PostgreSQL's lock_timeout), but"
+                        + " was PT-0.001S");
+        assertThatThrownBy(() -> SessionManager.builder().migrationLockTimeout(Duration.ofDays(30)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("but was PT720H");
+    }
+
+    @Test
     void refusesEmptyOrBlankMigrationLocations() {
         assertThatThrownBy(() -> SessionManager.builder().migrationLocations())
                 .hasMessage("migrationLocations needs at least one location");

@@ -236,6 +236,30 @@ final class LockDiagnostics {
         return pids;
     }
 
+    /**
+     * The backends in this database whose transaction holds a table lock and has been open for at least
+     * {@code heldFor}, described as {@link #describe(Connection, Map)} does; empty when there are none. These are what a
+     * migration's DDL, which needs its table to itself, waited behind for {@code heldFor} before it gave up: by then
+     * its own transaction has ended, so only how long they have held their tables tells them apart.
+     */
+    static String tableLockHolders(Connection connection, Duration heldFor) throws SQLException {
+        List<Integer> pids = new ArrayList<>();
+        try (PreparedStatement statement = connection.prepareStatement("SELECT a.pid FROM pg_stat_activity a"
+                + " WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()"
+                + " AND a.xact_start <= clock_timestamp() - ? * interval '1 millisecond'"
+                + " AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.granted AND l.locktype = 'relation'"
+                + " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))"
+                + " ORDER BY a.xact_start LIMIT " + MOST_BLOCKERS)) {
+            statement.setLong(1, heldFor.toMillis());
+            try (ResultSet rows = statement.executeQuery()) {
+                while (rows.next()) {
+                    pids.add(rows.getInt(1));
+                }
+            }
+        }
+        return pids.isEmpty() ? "" : describe(connection, unknownTransactions(pids));
+    }
+
     private static Map<Integer, Long> unknownTransactions(List<Integer> pids) {
         Map<Integer, Long> blockers = new LinkedHashMap<>();
         pids.forEach(pid -> blockers.put(pid, null));

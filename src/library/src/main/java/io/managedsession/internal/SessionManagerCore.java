@@ -89,7 +89,8 @@ public final class SessionManagerCore {
             }
             if (settings.migrateOnStart()) {
                 DataSource migrations = settings.ownsPool() ? HikariPools.forMigrations(settings) : dataSource;
-                int applied = Migrations.migrate(migrations, settings.migrationLocations(), settings.name());
+                int applied = Migrations.migrate(migrations, settings.migrationLocations(),
+                        settings.migrationLockTimeout(), settings.name());
                 log.info("SessionManager '{}' applied {} migration(s) from {}", settings.name(), applied,
                         settings.migrationLocations());
             }

@@ -39,6 +39,11 @@ public final class SqlStates {
                 || LOCK_NOT_AVAILABLE.equals(sql.getSQLState())) != null;
     }
 
+    /** Whether a statement gave up waiting for a lock (lock_timeout): 55P03 anywhere in the cause chain. */
+    public static boolean isLockNotAvailable(Throwable failure) {
+        return find(failure, sql -> LOCK_NOT_AVAILABLE.equals(sql.getSQLState())) != null;
+    }
+
     /**
      * Whether {@code failure}, or a cause of it, says the connection itself is gone, as opposed to the statement or
      * transaction failing on a connection that still works.
