@@ -639,7 +639,8 @@ public final class SessionManager implements AutoCloseable {
          * it: when this release starts while the running one has a long transaction open (a rolling deploy), the
          * whole application would stall until that transaction ends. With the timeout, {@link #build()} fails
          * instead, naming the transactions that held the tables, nothing is applied, and the queries that queued go
-         * on; start again when they have ended.
+         * on; start again when they have ended. A migration that runs outside a transaction (Flyway's
+         * {@code executeInTransaction=false}, for {@code CREATE INDEX CONCURRENTLY}) is not bounded by it.
          *
          * @param timeout the longest wait for one lock; zero waits as long as it takes
          * @return this builder

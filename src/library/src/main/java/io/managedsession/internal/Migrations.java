@@ -105,8 +105,8 @@ final class Migrations {
      * the transactions that held tables all along (each open for at least that long); otherwise nothing.
      */
     private static String lockWait(FlywayException failure, DataSource dataSource, Duration lockTimeout) {
-        if (!SqlStates.isLockNotAvailable(failure)) {
-            return "";
+        if (lockTimeout.isZero() || !SqlStates.isLockNotAvailable(failure)) {
+            return ""; // no limit of ours ran out: a migration's own lock_timeout or NOWAIT, which Flyway reports
         }
         String holders;
         try (Connection connection = dataSource.getConnection()) {
