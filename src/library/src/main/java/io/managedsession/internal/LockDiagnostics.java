@@ -218,7 +218,6 @@ final class LockDiagnostics {
 
     /** Backends in this database whose transaction began before the failed one's and that hold locks. */
     private static List<Integer> olderLockHolders(Connection connection, int ownPid) throws SQLException {
-        List<Integer> pids = new ArrayList<>();
         try (PreparedStatement statement = connection.prepareStatement("SELECT a.pid FROM pg_stat_activity a"
                 + " WHERE a.datname = current_database() AND a.pid <> ? AND a.pid <> pg_backend_pid()"
                 + " AND a.xact_start <= coalesce((SELECT xact_start FROM pg_stat_activity WHERE pid = ?), now())"
@@ -227,10 +226,16 @@ final class LockDiagnostics {
                 + " ORDER BY a.xact_start LIMIT " + MOST_BLOCKERS)) {
             statement.setInt(1, ownPid);
             statement.setInt(2, ownPid);
-            try (ResultSet rows = statement.executeQuery()) {
-                while (rows.next()) {
-                    pids.add(rows.getInt(1));
-                }
+            return pids(statement);
+        }
+    }
+
+    /** The first column of each row {@code statement} returns: backends' pids. */
+    private static List<Integer> pids(PreparedStatement statement) throws SQLException {
+        List<Integer> pids = new ArrayList<>();
+        try (ResultSet rows = statement.executeQuery()) {
+            while (rows.next()) {
+                pids.add(rows.getInt(1));
             }
         }
         return pids;
@@ -243,7 +248,7 @@ final class LockDiagnostics {
      * its own transaction has ended, so only how long they have held their tables tells them apart.
      */
     static String tableLockHolders(Connection connection, Duration heldFor) throws SQLException {
-        List<Integer> pids = new ArrayList<>();
+        List<Integer> pids;
         try (PreparedStatement statement = connection.prepareStatement("SELECT a.pid FROM pg_stat_activity a"
                 + " WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()"
                 + " AND a.xact_start <= clock_timestamp() - ? * interval '1 millisecond'"
@@ -251,11 +256,7 @@ final class LockDiagnostics {
                 + " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))"
                 + " ORDER BY a.xact_start LIMIT " + MOST_BLOCKERS)) {
             statement.setLong(1, heldFor.toMillis());
-            try (ResultSet rows = statement.executeQuery()) {
-                while (rows.next()) {
-                    pids.add(rows.getInt(1));
-                }
-            }
+            pids = pids(statement);
         }
         return pids.isEmpty() ? "" : describe(connection, unknownTransactions(pids));
     }
