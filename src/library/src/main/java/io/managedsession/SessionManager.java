@@ -636,8 +636,8 @@ public final class SessionManager implements AutoCloseable {
          * the migration gives up (default 10 seconds): PostgreSQL's {@code lock_timeout}, set for the migrations'
          * transaction only. DDL such as {@code ALTER TABLE} needs its table to itself, so it waits for every
          * transaction that has touched the table, and while it waits, every later query on the table queues behind
-         * it: when this release starts while the running one has a long transaction open (a rolling deploy), the
-         * whole application would stall until that transaction ends. With the timeout, {@link #build()} fails
+         * it: when this release starts while the running one has a long transaction open (a rolling deploy), every
+         * query on that table would stall until that transaction ends. With the timeout, {@link #build()} fails
          * instead, naming the transactions that held the tables, nothing is applied, and the queries that queued go
          * on; start again when they have ended. A migration that runs outside a transaction (Flyway's
          * {@code executeInTransaction=false}, for {@code CREATE INDEX CONCURRENTLY}) is not bounded by it.
