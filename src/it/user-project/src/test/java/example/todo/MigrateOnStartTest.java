@@ -1,19 +1,36 @@
 package example.todo;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.sql.Connection;
 import java.sql.ResultSet;
+import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 
+import io.managedsession.SessionException;
 import io.managedsession.SessionManager;
+import io.managedsession.TransactionOptions;
 import io.managedsession.testing.DatabaseTest;
 import io.managedsession.testing.TestDatabase;
 
-/** The application's own start: migrateOnStart(true) finds the user's migrations, and only them, at the default. */
-@DatabaseTest(migrations = {})
+/**
+ * The application's own start: migrateOnStart(true) finds the user's migrations, and only them, at the default; and
+ * the next release, started while the running one has a todo open for editing, gives up on its migration after
+ * migrationLockTimeout instead of stalling every query on todos, and says who held the table.
+ */
+@DatabaseTest(migrations = {}, perTest = true)
 class MigrateOnStartTest {
 
     @Test
@@ -28,6 +45,51 @@ class MigrateOnStartTest {
                      "SELECT string_agg(script, ',' ORDER BY installed_rank) FROM flyway_schema_history")) {
             applied.next();
             assertEquals("V1__todos.sql", applied.getString(1));
+        }
+    }
+
+    @Test
+    void theNextReleaseStartedWhileATodoIsBeingEditedGivesUpItsMigrationAndNamesTheEditor(TestDatabase database)
+            throws Exception {
+        ExecutorService users = Executors.newSingleThreadExecutor();
+        try (SessionManager running = database.sessionManagerBuilder().name("todos").labelInApplicationName(true)
+                .migrateOnStart(true).build()) {
+            long id = running.transactionResult(tx -> Todos.add(tx, "draft"));
+            CountDownLatch editing = new CountDownLatch(1);
+            CountDownLatch saved = new CountDownLatch(1);
+            Future<?> editor = users.submit(() -> running.transactionResult(
+                    TransactionOptions.builder().label("editor").build(), tx -> {
+                        Todos.rename(tx, id, "edited");
+                        editing.countDown();
+                        return saved.await(30, TimeUnit.SECONDS);
+                    }));
+            assertTrue(editing.await(30, TimeUnit.SECONDS), "the editor holds the todo");
+
+            // On a thread of its own: without the timeout, this start would wait for the editor, which waits for us.
+            CompletableFuture<SessionManager> nextRelease = CompletableFuture.supplyAsync(() ->
+                    database.sessionManagerBuilder().name("todos-next").migrateOnStart(true)
+                            .migrationLocations("classpath:db/migration", "classpath:db/release-2")
+                            .migrationLockTimeout(Duration.ofMillis(500)).build());
+            ExecutionException refused = assertThrows(ExecutionException.class,
+                    () -> nextRelease.get(30, TimeUnit.SECONDS));
+            saved.countDown();
+            editor.get(30, TimeUnit.SECONDS);
+
+            SessionException failure = assertInstanceOf(SessionException.class, refused.getCause());
+            String message = failure.getMessage();
+            assertTrue(message.contains("A migration waited longer than migrationLockTimeout (500 ms)"), message);
+            assertTrue(message.contains("(application_name 'todos/editor', idle in transaction"), message);
+            assertEquals(List.of("edited"), running.transactionResult(Todos::open), "the edit was saved");
+        }
+        try (SessionManager nextRelease = database.sessionManagerBuilder().migrateOnStart(true)
+                .migrationLocations("classpath:db/migration", "classpath:db/release-2").build();
+             Connection connection = database.connect();
+             ResultSet applied = connection.createStatement().executeQuery(
+                     "SELECT string_agg(script, ',' ORDER BY installed_rank) FROM flyway_schema_history")) {
+            applied.next();
+            assertEquals("V1__todos.sql,V2__todo_due_date.sql", applied.getString(1), "applied once the edit ended");
+        } finally {
+            users.shutdownNow();
         }
     }
 }
