@@ -784,7 +784,8 @@ public final class SessionManager implements AutoCloseable {
                     name != null ? name : "managed-session-" + instances.incrementAndGet(), jdbcUrl, username,
                     password, dataSource, maximumPoolSize, connectionTimeout, closeTimeout, socketTimeout,
                     fairConnectionQueue, migrateOnStart, migrationLocations, migrationUsername, migrationPassword,
-                    migrationLockTimeout, jooqSettings, slowTransactionThreshold, leakDetectionThreshold, labelInApplicationName,
+                    migrationLockTimeout, jooqSettings, slowTransactionThreshold, leakDetectionThreshold,
+                    labelInApplicationName,
                     replicaUrls, replicaDataSources, replicaCatchUpTimeout, transactionPooler, resolveCommitOutcomes,
                     lockDiagnostics);
             return new SessionManager(settings, SessionManagerCore.start(settings));

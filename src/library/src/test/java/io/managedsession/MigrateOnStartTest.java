@@ -154,7 +154,8 @@ class MigrateOnStartTest {
             reading.execute("SET application_name = 'nightly-report'");
             report.setAutoCommit(false);
             reading.execute("SELECT count(*) FROM accounts");
-            long reportPid = queryLong(db, "SELECT pid FROM pg_stat_activity WHERE application_name = 'nightly-report'");
+            long reportPid = queryLong(db,
+                    "SELECT pid FROM pg_stat_activity WHERE application_name = 'nightly-report'");
 
             // On a thread of its own, so that without the timeout this test fails instead of waiting for itself.
             CompletableFuture<SessionManager> starting = CompletableFuture.supplyAsync(() -> Managers.on(db)

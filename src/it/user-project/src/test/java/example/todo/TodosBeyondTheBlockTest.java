@@ -67,10 +67,11 @@ class TodosBeyondTheBlockTest {
         List<String> loaderErrors = new ArrayList<>();
         // The second row breaks the blank-title check. jOOQ's Loader records the failure instead of throwing it, so
         // the import returns normally; PostgreSQL has aborted the transaction, and COMMIT would silently roll back.
-        RollbackOnlyException notCommitted = assertThrows(RollbackOnlyException.class, () -> sessions.transaction(tx -> {
-            Loader<?> loader = importTitles(tx, "title\nwater plants\n   \nfeed cat\n");
-            loader.errors().forEach(e -> loaderErrors.add(e.exception().sqlState()));
-        }));
+        RollbackOnlyException notCommitted = assertThrows(RollbackOnlyException.class,
+                () -> sessions.transaction(tx -> {
+                    Loader<?> loader = importTitles(tx, "title\nwater plants\n   \nfeed cat\n");
+                    loader.errors().forEach(e -> loaderErrors.add(e.exception().sqlState()));
+                }));
         UnsupportedOperationException committingItself = assertThrows(UnsupportedOperationException.class,
                 () -> sessions.transaction(tx -> tx.loadInto(Todos.TODOS).commitAfter(1)
                         .loadCSV("title\nrake leaves\nmow lawn\n").fields(Todos.TITLE).execute()));

@@ -243,8 +243,8 @@ final class LockDiagnostics {
 
     /**
      * The backends in this database whose transaction holds a table lock and has been open for at least
-     * {@code heldFor}, described as {@link #describe(Connection, Map)} does; empty when there are none. These are what a
-     * migration's DDL, which needs its table to itself, waited behind for {@code heldFor} before it gave up: by then
+     * {@code heldFor}, described as {@link #describe(Connection, Map)} does; empty when there are none. These are what
+     * a migration, whose DDL needs its table to itself, waited behind for {@code heldFor} before it gave up: by then
      * its own transaction has ended, so only how long they have held their tables tells them apart.
      */
     static String tableLockHolders(Connection connection, Duration heldFor) throws SQLException {

@@ -116,8 +116,9 @@ final class Migrations {
             failure.addSuppressed(e);
         }
         return "A migration waited longer than migrationLockTimeout (" + lockTimeout.toMillis() + " ms) for a lock"
-                + " on a table that running transactions hold; every query on that table would have queued behind it."
-                + " Start again once they have ended, or give the migration a longer migrationLockTimeout."
+                + " that running transactions hold (while DDL waits for a table, every later query on that table"
+                + " queues behind it). Start again once they have ended, or give the migration a longer"
+                + " migrationLockTimeout."
                 + (holders.isEmpty() ? "" : " Transactions holding tables for that long: " + holders + ".") + " ";
     }
 

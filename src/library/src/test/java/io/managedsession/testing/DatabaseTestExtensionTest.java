@@ -376,7 +376,8 @@ class DatabaseTestExtensionTest {
         events.assertThatEvents().haveExactly(1, event(test("runsAtTheSameTime"), finishedWithFailure(message(m ->
                 m.contains("1 connection(s) of SessionManager 'ms_leakamongconcurrenttestscase_")
                 && m.contains("may have been left by any one of the tests that ran at the same time on this database:")
-                && m.contains("leaksAConnection(SessionManager)") && m.contains("runsAtTheSameTime(SessionManager)")))));
+                && m.contains("leaksAConnection(SessionManager)")
+                && m.contains("runsAtTheSameTime(SessionManager)")))));
     }
 
     // --- the same check for a manager of the test's own -----------------------------------------------------------
