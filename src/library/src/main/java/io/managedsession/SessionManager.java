@@ -5,9 +5,11 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
 import javax.sql.DataSource;
 
+import org.flywaydb.core.api.configuration.FluentConfiguration;
 import org.jooq.DSLContext;
 import org.jooq.conf.Settings;
 import org.jooq.conf.SettingsTools;
@@ -320,6 +322,7 @@ public final class SessionManager implements AutoCloseable {
         private boolean migrateOnStart;
         private List<String> migrationLocations = List.of("classpath:db/migration");
         private Duration migrationLockTimeout = Duration.ofSeconds(10);
+        private Consumer<? super FluentConfiguration> migrationConfiguration = flyway -> { };
         private Settings jooqSettings;
         private Duration slowTransactionThreshold;
         private Duration leakDetectionThreshold;
@@ -656,6 +659,30 @@ public final class SessionManager implements AutoCloseable {
         }
 
         /**
+         * Adjusts Flyway's configuration for {@link #migrateOnStart(boolean)}, as a project's own Flyway setup does:
+         * placeholders, schemas, the history table's name, a baseline for a database that predates Flyway, callbacks
+         * of your own, Java migrations' packages, and so on. The customizer gets the configuration with the
+         * library's defaults in place (the DataSource, {@link #migrationLocations(String...)}, {@code group(true)},
+         * {@code failOnMissingLocations(true)}, {@code validateMigrationNaming(true)}) and may change any of them
+         * except two, which {@link #build()} refuses: another DataSource or URL (the migrations run on this manager's
+         * database, as {@link #migrationCredentials(String, String)} says) and {@code group(false)} (all pending
+         * migrations run in one transaction, so that a failed start leaves the database as it was). The library's own
+         * callback, which sets {@link #migrationLockTimeout(Duration)}, is added to yours. Give {@code @DatabaseTest}
+         * the same adjustments ({@code migrationConfiguration}), so that tests migrate as the application does.
+         *
+         * <pre>{@code
+         * .migrationConfiguration(flyway -> flyway.placeholders(Map.of("region", "eu")).schemas("todo"))
+         * }</pre>
+         *
+         * @param customizer called once per {@code build()}, on the thread that builds
+         * @return this builder
+         */
+        public Builder migrationConfiguration(Consumer<? super FluentConfiguration> customizer) {
+            this.migrationConfiguration = Objects.requireNonNull(customizer, "customizer");
+            return this;
+        }
+
+        /**
          * Sets jOOQ settings for every transaction's {@code DSLContext}. The settings are copied; later changes to
          * the object have no effect.
          *
@@ -784,8 +811,8 @@ public final class SessionManager implements AutoCloseable {
                     name != null ? name : "managed-session-" + instances.incrementAndGet(), jdbcUrl, username,
                     password, dataSource, maximumPoolSize, connectionTimeout, closeTimeout, socketTimeout,
                     fairConnectionQueue, migrateOnStart, migrationLocations, migrationUsername, migrationPassword,
-                    migrationLockTimeout, jooqSettings, slowTransactionThreshold, leakDetectionThreshold,
-                    labelInApplicationName,
+                    migrationLockTimeout, migrationConfiguration, jooqSettings, slowTransactionThreshold,
+                    leakDetectionThreshold, labelInApplicationName,
                     replicaUrls, replicaDataSources, replicaCatchUpTimeout, transactionPooler, resolveCommitOutcomes,
                     lockDiagnostics);
             return new SessionManager(settings, SessionManagerCore.start(settings));

@@ -1,6 +1,7 @@
 package io.managedsession;
 
 import static io.managedsession.support.SecondConnection.backends;
+import static io.managedsession.support.SecondConnection.execute;
 import static io.managedsession.support.SecondConnection.queryLong;
 import static io.managedsession.support.SecondConnection.rowCount;
 import static io.managedsession.support.SecondConnection.tableExists;
@@ -13,11 +14,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -25,6 +29,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
+import org.flywaydb.core.api.callback.Callback;
+import org.flywaydb.core.api.callback.Context;
+import org.flywaydb.core.api.callback.Event;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -209,6 +216,120 @@ class MigrateOnStartTest {
                 }
             }
         }
+    }
+
+    // --- the application's own Flyway configuration ---------------------------------------------------------------
+
+    @Test
+    void theApplicationsFlywayConfigurationGivesPlaceholdersASchemaAndAHistoryTableOfItsOwn(TestDatabase db) {
+        Throwable unconfigured = catchThrowable(() -> Managers.on(db).migrateOnStart(true)
+                .migrationLocations("classpath:db/configured").build());
+        assertThat(unconfigured).isInstanceOf(SessionException.class).hasMessageContaining("region");
+        assertThat(objectsIn(db, "public")).as("the failed start left nothing").isZero();
+
+        try (SessionManager sessions = Managers.on(db).migrateOnStart(true)
+                .migrationLocations("classpath:db/configured")
+                .migrationConfiguration(flyway -> flyway.placeholders(Map.of("region", "eu-west")).schemas("shop")
+                        .table("shop_migrations"))
+                .build()) {
+            sessions.transaction(ctx -> ctx.execute("INSERT INTO shop.items (id) VALUES (1)"));
+        }
+
+        assertThat(queryLong(db, "SELECT count(*) FROM shop.items WHERE region = 'eu-west'")).isEqualTo(1);
+        assertThat(queryLong(db, "SELECT count(*) FROM shop.shop_migrations WHERE script = 'V1__shop_items.sql'"
+                + " AND success")).isEqualTo(1);
+        assertThat(objectsIn(db, "public")).as("nothing in the connection's own schema").isZero();
+    }
+
+    @Test
+    void aFailedFirstStartLeavesNoSchemaAndNoBaselineBehind(TestDatabase db) {
+        Throwable inItsOwnSchema = catchThrowable(() -> Managers.on(db).name("failing-in-shop").migrateOnStart(true)
+                .migrationLocations("classpath:db/failing")
+                .migrationConfiguration(flyway -> flyway.schemas("shop"))
+                .build());
+
+        assertThat(inItsOwnSchema).isInstanceOf(SessionException.class)
+                .hasMessageContaining("no_such_function_in_this_migration");
+        assertThat(queryLong(db, "SELECT count(*) FROM pg_namespace WHERE nspname = 'shop'"))
+                .as("Flyway created the schema and its history table in it; both are gone").isZero();
+
+        // A database that predates Flyway: baselineOnMigrate records a baseline before the failing V2.
+        execute(db, "CREATE TABLE legacy (id integer PRIMARY KEY)", "INSERT INTO legacy VALUES (1)");
+        Throwable afterABaseline = catchThrowable(() -> Managers.on(db).migrateOnStart(true)
+                .migrationLocations("classpath:db/failing")
+                .migrationConfiguration(flyway -> flyway.baselineOnMigrate(true))
+                .build());
+
+        assertThat(afterABaseline).isInstanceOf(SessionException.class)
+                .hasMessageContaining("no_such_function_in_this_migration");
+        assertThat(tableExists(db, "flyway_schema_history")).as("the baseline went with the failed start").isFalse();
+        assertThat(rowCount(db, "legacy")).as("what was there before stays").isEqualTo(1);
+        assertThat(objectsIn(db, "public")).isEqualTo(1);
+    }
+
+    @Test
+    void theApplicationsCallbacksRunBesideTheMigrationLockTimeout(TestDatabase db) {
+        List<String> seen = new CopyOnWriteArrayList<>();
+        Callback recordLockTimeout = new Callback() {
+            @Override
+            public boolean supports(Event event, Context context) {
+                return event == Event.AFTER_EACH_MIGRATE;
+            }
+
+            @Override
+            public boolean canHandleInTransaction(Event event, Context context) {
+                return true;
+            }
+
+            @Override
+            public void handle(Event event, Context context) {
+                try (Statement show = context.getConnection().createStatement();
+                     ResultSet setting = show.executeQuery("SHOW lock_timeout")) {
+                    setting.next();
+                    seen.add(context.getMigrationInfo().getScript() + ": " + setting.getString(1));
+                } catch (SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+
+            @Override
+            public String getCallbackName() {
+                return "the application's";
+            }
+        };
+
+        try (SessionManager sessions = Managers.on(db).migrateOnStart(true).migrationLocations(Bank.MIGRATIONS)
+                .migrationLockTimeout(Duration.ofMillis(1500))
+                .migrationConfiguration(flyway -> flyway.callbacks(recordLockTimeout))
+                .build()) {
+            assertThat(sessions.isClosed()).isFalse();
+        }
+
+        assertThat(seen).containsExactly("V1__bank.sql: 1500ms");
+    }
+
+    @Test
+    void theApplicationsFlywayConfigurationMayNotMoveTheMigrationsNorSplitTheirTransaction(TestDatabase db) {
+        Throwable elsewhere = catchThrowable(() -> Managers.on(db).name("moved").migrateOnStart(true)
+                .migrationLocations(Bank.MIGRATIONS)
+                .migrationConfiguration(flyway -> flyway.dataSource(db.jdbcUrl(), db.username(), db.password()))
+                .build());
+        Throwable split = catchThrowable(() -> Managers.on(db).name("split").migrateOnStart(true)
+                .migrationLocations(Bank.MIGRATIONS)
+                .migrationConfiguration(flyway -> flyway.group(false))
+                .build());
+
+        assertThat(elsewhere).isInstanceOf(SessionException.class).hasMessageContaining("SessionManager 'moved'")
+                .hasMessageContaining("migrationConfiguration set Flyway's DataSource");
+        assertThat(split).isInstanceOf(SessionException.class).hasMessageContaining("SessionManager 'split'")
+                .hasMessageContaining("migrationConfiguration turned Flyway's group off");
+        assertThat(objectsIn(db, "public")).as("nothing was migrated").isZero();
+        assertThat(backends(db, "moved") + backends(db, "split")).as("the pools were closed").isZero();
+    }
+
+    private static long objectsIn(TestDatabase db, String schema) {
+        return queryLong(db, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                + " WHERE n.nspname = ? AND c.relkind IN ('r', 'p', 'v', 'm', 'S')", schema);
     }
 
     @Test

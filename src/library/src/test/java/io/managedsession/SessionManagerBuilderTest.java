@@ -64,6 +64,12 @@ class SessionManagerBuilderTest {
     }
 
     @Test
+    void refusesAMissingMigrationConfiguration() {
+        assertThatThrownBy(() -> SessionManager.builder().migrationConfiguration(null))
+                .isInstanceOf(NullPointerException.class).hasMessage("customizer");
+    }
+
+    @Test
     void buildNeedsExactlyOneSourceOfConnections() {
         DataSource dataSource = new PGSimpleDataSource();
 

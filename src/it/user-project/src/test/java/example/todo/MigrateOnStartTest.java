@@ -49,6 +49,20 @@ class MigrateOnStartTest {
     }
 
     @Test
+    void theServiceMigratesWithItsOwnFlywayConfiguration(TestDatabase database) throws Exception {
+        try (SessionManager sessions = database.sessionManagerBuilder().migrateOnStart(true)
+                .migrationLocations("classpath:db/migration", "classpath:db/lists")
+                .migrationConfiguration(new TodoMigrations()).build()) {
+            sessions.transaction(tx -> Todos.add(tx, "file the receipts"));
+        }
+        try (Connection connection = database.connect();
+             ResultSet list = connection.createStatement().executeQuery("SELECT list FROM todos")) {
+            list.next();
+            assertEquals(TodoMigrations.DEFAULT_LIST, list.getString(1));
+        }
+    }
+
+    @Test
     void theNextReleaseStartedWhileATodoIsBeingEditedGivesUpItsMigrationAndNamesTheEditor(TestDatabase database)
             throws Exception {
         ExecutorService users = Executors.newSingleThreadExecutor();

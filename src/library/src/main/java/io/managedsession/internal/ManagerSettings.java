@@ -2,9 +2,11 @@ package io.managedsession.internal;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.function.Consumer;
 
 import javax.sql.DataSource;
 
+import org.flywaydb.core.api.configuration.FluentConfiguration;
 import org.jooq.conf.Settings;
 
 /**
@@ -25,6 +27,7 @@ import org.jooq.conf.Settings;
  * @param migrationUsername        the role Flyway runs as, or {@code null} for the pool's
  * @param migrationPassword        its password, or {@code null}; never printed
  * @param migrationLockTimeout     how long a migration's statement waits for a lock; zero for as long as it takes
+ * @param migrationConfiguration   the user's adjustments of Flyway's configuration
  * @param jooqSettings             jOOQ settings of every transaction's {@code DSLContext}, a copy of the user's
  * @param slowTransactionThreshold transactions slower than this are logged at WARN, or {@code null}
  * @param leakDetectionThreshold   transactions open longer than this are reported, or {@code null}
@@ -40,7 +43,8 @@ import org.jooq.conf.Settings;
 public record ManagerSettings(String name, String jdbcUrl, String username, String password, DataSource dataSource,
         int maximumPoolSize, Duration connectionTimeout, Duration closeTimeout, Duration socketTimeout,
         boolean fairConnectionQueue, boolean migrateOnStart, List<String> migrationLocations,
-        String migrationUsername, String migrationPassword, Duration migrationLockTimeout, Settings jooqSettings,
+        String migrationUsername, String migrationPassword, Duration migrationLockTimeout,
+        Consumer<? super FluentConfiguration> migrationConfiguration, Settings jooqSettings,
         Duration slowTransactionThreshold, Duration leakDetectionThreshold, boolean labelInApplicationName,
         List<String> replicaUrls,
         List<DataSource> replicaDataSources, Duration replicaCatchUpTimeout, boolean transactionPooler,

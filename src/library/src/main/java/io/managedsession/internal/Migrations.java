@@ -5,65 +5,104 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.function.Consumer;
 
 import javax.sql.DataSource;
 
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
+import org.flywaydb.core.api.Location;
 import org.flywaydb.core.api.callback.Callback;
 import org.flywaydb.core.api.callback.Context;
 import org.flywaydb.core.api.callback.Event;
-import org.flywaydb.core.api.output.MigrateResult;
+import org.flywaydb.core.api.configuration.FluentConfiguration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import io.managedsession.SessionException;
+import io.managedsession.SessionManager;
 
-/** Runs Flyway at startup. */
-final class Migrations {
+/**
+ * Runs Flyway: at a manager's start, and into the templates of {@code @DatabaseTest}, with the same configuration.
+ * Not an API: public only for the test support.
+ */
+public final class Migrations {
 
-    /** Flyway's default history table, created in the connection's current schema. */
-    private static final String HISTORY_TABLE = "flyway_schema_history";
+    private static final Logger log = LoggerFactory.getLogger(SessionManager.class);
 
     private Migrations() {
+    }
+
+    /**
+     * Flyway's configuration for {@code locations} on {@code dataSource}: the library's defaults (the locations, all
+     * pending migrations in one transaction, an error for a location that holds nothing or a misnamed file), then the
+     * user's {@code customizer}, which may change any of them except the DataSource and the one transaction.
+     *
+     * @param owner who migrates, for messages: a manager or a test database
+     * @throws SessionException when the customizer set a DataSource or {@code group(false)}
+     */
+    public static FluentConfiguration configuration(DataSource dataSource, List<String> locations,
+            Consumer<? super FluentConfiguration> customizer, String owner) {
+        FluentConfiguration configuration = Flyway.configure()
+                .dataSource(dataSource)
+                .locations(locations.toArray(String[]::new))
+                .group(true)
+                .failOnMissingLocations(true)
+                .validateMigrationNaming(true);
+        customizer.accept(configuration);
+        if (configuration.getDataSource() != dataSource) {
+            throw new SessionException(owner + ": migrationConfiguration set Flyway's DataSource (or URL), but the"
+                    + " migrations run on the database they are for. Give the database to the builder (jdbcUrl or"
+                    + " dataSource) and another role to migrationCredentials instead.");
+        }
+        if (!configuration.isGroup()) {
+            throw new SessionException(owner + ": migrationConfiguration turned Flyway's group off, but the pending"
+                    + " migrations run in one transaction, so that a failed start leaves the schema as it was."
+                    + " Leave group(true).");
+        }
+        return configuration;
     }
 
     /**
      * Applies the pending migrations found at {@code locations}, all in one transaction.
      *
      * <p>Grouping makes a failing migration take the ones before it in the same run back with it (PostgreSQL's DDL is
-     * transactional). Flyway creates its history table before that transaction and keeps it; when this run created
-     * it and nothing was recorded in it, it is dropped again, so a failed first start leaves the schema exactly as it
-     * was. Several processes starting at once are serialised by Flyway's lock, so each migration is applied once.
+     * transactional). Flyway creates its history table (and the schemas it was told to create) before that
+     * transaction and keeps them; when this run created the table and recorded no migration in it, the table and the
+     * schemas this run created, left empty, are dropped again, so a failed first start leaves the database exactly as
+     * it was. Several processes starting at once are serialised by Flyway's lock, so each migration is applied once.
      *
      * <p>The transaction's statements wait at most {@code lockTimeout} for a lock ({@code SET LOCAL}, so that the
      * setting ends with it, also on a pooled connection of the user's or behind a transaction pooler): DDL waiting for
      * a table makes every later query on that table queue behind it.
      *
+     * @param customizer  the user's adjustments of Flyway's configuration
      * @param lockTimeout the longest wait for one lock; zero for as long as it takes
-     * @return how many migrations were applied
      * @throws SessionException with Flyway's reason when a migration fails or the locations hold none, naming the
      *                          transactions that held the tables when a lock was not granted in time
      */
-    static int migrate(DataSource dataSource, List<String> locations, Duration lockTimeout, String managerName) {
-        boolean historyExisted = historyTableExists(dataSource);
+    static void migrate(DataSource dataSource, List<String> locations, Consumer<? super FluentConfiguration> customizer,
+            Duration lockTimeout, String managerName) {
+        String owner = "SessionManager '" + managerName + "' did not start";
+        FluentConfiguration configuration = configuration(dataSource, locations, customizer, owner);
+        List<Callback> callbacks = new ArrayList<>(Arrays.asList(configuration.getCallbacks()));
+        callbacks.add(new LockTimeout(lockTimeout));
+        configuration.callbacks(callbacks.toArray(Callback[]::new));
+        List<String> from = Arrays.stream(configuration.getLocations()).map(Location::getDescriptor).toList();
+        FirstMigrationRun firstRun = FirstMigrationRun.lookAt(dataSource, configuration);
         try {
-            MigrateResult result = Flyway.configure()
-                    .dataSource(dataSource)
-                    .locations(locations.toArray(String[]::new))
-                    .group(true)
-                    .failOnMissingLocations(true)
-                    .validateMigrationNaming(true)
-                    .callbacks(new LockTimeout(lockTimeout))
-                    .load()
-                    .migrate();
-            return result.migrationsExecuted;
+            int applied = configuration.load().migrate().migrationsExecuted;
+            log.info("SessionManager '{}' applied {} migration(s) from {}", managerName, applied, from);
         } catch (FlywayException e) {
-            SessionException failure = new SessionException("SessionManager '" + managerName + "' did not start:"
-                    + " migrating the database from " + locations + " failed and no migration of this run was"
-                    + " applied. " + lockWait(e, dataSource, lockTimeout) + "Flyway said: " + e.getMessage(), e);
-            if (!historyExisted) {
+            SessionException failure = new SessionException(owner + ": migrating the database from "
+                    + from + " failed and no migration of this run was applied. "
+                    + lockWait(e, dataSource, lockTimeout) + "Flyway said: " + e.getMessage(), e);
+            if (firstRun != null) {
                 try {
-                    dropEmptyHistoryTable(dataSource);
+                    firstRun.undo(dataSource);
                 } catch (SQLException | RuntimeException cleanupFailure) {
                     failure.addSuppressed(cleanupFailure);
                 }
@@ -120,51 +159,5 @@ final class Migrations {
                 + " queues behind it). Start again once they have ended, or give the migration a longer"
                 + " migrationLockTimeout."
                 + (holders.isEmpty() ? "" : " Transactions holding tables for that long: " + holders + ".") + " ";
-    }
-
-    private static boolean historyTableExists(DataSource dataSource) {
-        try (Connection connection = dataSource.getConnection();
-             Statement statement = connection.createStatement();
-             ResultSet rows = statement.executeQuery("SELECT to_regclass(quote_ident(current_schema()) || '."
-                     + HISTORY_TABLE + "') IS NOT NULL")) {
-            return rows.next() && rows.getBoolean(1);
-        } catch (SQLException e) {
-            // Flyway will report the same problem with its own words.
-            return true;
-        }
-    }
-
-    /**
-     * Drops the history table if it holds no row. The exclusive lock makes the check and the drop one step: a
-     * manager starting concurrently that is recording a successful migration either finishes first (and the table
-     * is kept) or waits.
-     */
-    private static void dropEmptyHistoryTable(DataSource dataSource) throws SQLException {
-        try (Connection connection = dataSource.getConnection()) {
-            boolean autoCommit = connection.getAutoCommit();
-            connection.setAutoCommit(false);
-            try (Statement statement = connection.createStatement()) {
-                statement.execute("SET LOCAL lock_timeout = '5s'");
-                try (ResultSet rows = statement.executeQuery("SELECT to_regclass(quote_ident(current_schema()) || '."
-                        + HISTORY_TABLE + "') IS NOT NULL")) {
-                    if (!rows.next() || !rows.getBoolean(1)) {
-                        connection.rollback();
-                        return;
-                    }
-                }
-                statement.execute("LOCK TABLE " + HISTORY_TABLE + " IN ACCESS EXCLUSIVE MODE");
-                try (ResultSet rows = statement.executeQuery("SELECT count(*) FROM " + HISTORY_TABLE)) {
-                    if (rows.next() && rows.getLong(1) == 0) {
-                        statement.execute("DROP TABLE " + HISTORY_TABLE);
-                    }
-                }
-                connection.commit();
-            } catch (SQLException e) {
-                connection.rollback();
-                throw e;
-            } finally {
-                connection.setAutoCommit(autoCommit);
-            }
-        }
     }
 }

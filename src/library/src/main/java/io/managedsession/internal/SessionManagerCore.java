@@ -89,10 +89,8 @@ public final class SessionManagerCore {
             }
             if (settings.migrateOnStart()) {
                 DataSource migrations = settings.ownsPool() ? HikariPools.forMigrations(settings) : dataSource;
-                int applied = Migrations.migrate(migrations, settings.migrationLocations(),
+                Migrations.migrate(migrations, settings.migrationLocations(), settings.migrationConfiguration(),
                         settings.migrationLockTimeout(), settings.name());
-                log.info("SessionManager '{}' applied {} migration(s) from {}", settings.name(), applied,
-                        settings.migrationLocations());
             }
             for (int i = 0; i < settings.replicaUrls().size(); i++) {
                 replicas.add(HikariPools.openReplica(settings, i));

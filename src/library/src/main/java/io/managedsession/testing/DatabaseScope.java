@@ -48,7 +48,8 @@ final class DatabaseScope implements AutoCloseable {
     }
 
     static DatabaseScope open(SharedServer shared, String owner, DatabaseTest settings) throws SQLException {
-        TestDatabase database = shared.createDatabase(owner, List.of(settings.migrations()));
+        TestDatabase database = shared.createDatabase(owner,
+                new SharedServer.Migrated(List.of(settings.migrations()), settings.migrationConfiguration()));
         try {
             SessionManager sessions = database.sessionManagerBuilder()
                     .name(database.name())

@@ -6,7 +6,9 @@ import java.lang.annotation.Inherited;
 import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
+import java.util.function.Consumer;
 
+import org.flywaydb.core.api.configuration.FluentConfiguration;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
@@ -50,6 +52,18 @@ public @interface DatabaseTest {
     String[] migrations() default {"classpath:db/migration"};
 
     /**
+     * Adjusts Flyway's configuration for the migrations, as the application's
+     * {@code SessionManager.Builder.migrationConfiguration(...)} does: name the same class in both, and the tests
+     * migrate as the application does (placeholders, schemas, the history table, callbacks). The class needs a
+     * constructor without parameters; it is made once per template database. Classes whose locations and
+     * configuration class are the same share one template. The same two settings are refused as at a manager's
+     * start: another DataSource and {@code group(false)}.
+     *
+     * @return the configuration's class (default: Flyway's defaults and the library's)
+     */
+    Class<? extends Consumer<FluentConfiguration>> migrationConfiguration() default FlywayDefaults.class;
+
+    /**
      * Whether every test gets a fresh database of its own instead of sharing the class's. The injected objects are
      * then available to test methods and {@code @BeforeEach}/{@code @AfterEach} methods, not to constructors or
      * {@code @BeforeAll} methods.
@@ -85,4 +99,16 @@ public @interface DatabaseTest {
      * @return connections, at least 1 (default 4)
      */
     int maximumPoolSize() default 4;
+
+    /** The default of {@link #migrationConfiguration()}: changes nothing. */
+    final class FlywayDefaults implements Consumer<FluentConfiguration> {
+
+        /** Made by the extension. */
+        public FlywayDefaults() {
+        }
+
+        @Override
+        public void accept(FluentConfiguration configuration) {
+        }
+    }
 }

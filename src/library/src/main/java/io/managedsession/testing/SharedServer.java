@@ -6,21 +6,29 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 
-import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.configuration.FluentConfiguration;
+import org.junit.platform.commons.support.ReflectionSupport;
+import org.postgresql.ds.PGSimpleDataSource;
 
 import io.managedsession.database.DatabaseResolver;
 import io.managedsession.database.PostgresDatabase;
+import io.managedsession.internal.Migrations;
 
 /**
  * The PostgreSQL shared by every {@link DatabaseTest} of a test run, and the template databases migrated on it, one
- * per set of migration locations. Kept in JUnit's root store, which closes it at the end of the run: the templates
- * are dropped and a server that was started for the run is stopped.
+ * per set of migration locations and Flyway configuration. Kept in JUnit's root store, which closes it at the end of
+ * the run: the templates are dropped and a server that was started for the run is stopped.
  */
 final class SharedServer implements AutoCloseable {
 
     private final PostgresDatabase server;
-    private final Map<List<String>, Template> templates = new ConcurrentHashMap<>();
+    private final Map<Migrated, Template> templates = new ConcurrentHashMap<>();
+
+    /** What a template holds: the migrations at these locations, run with this adjustment of Flyway's configuration. */
+    record Migrated(List<String> locations, Class<? extends Consumer<FluentConfiguration>> configuration) {
+    }
 
     /** A migrated template database, which nothing stays connected to once Flyway is done. */
     private record Template(String name) {
@@ -45,13 +53,14 @@ final class SharedServer implements AutoCloseable {
     }
 
     /**
-     * Creates a fresh database for {@code owner}: a copy of the template migrated from {@code migrations}, or an empty
-     * one when there are none. Tests running in parallel copy a template at the same time: PostgreSQL refuses to copy
-     * a database that a session is connected to, and the sessions running CREATE DATABASE are connected elsewhere.
+     * Creates a fresh database for {@code owner}: a copy of the template migrated as {@code migrations} says, or an
+     * empty one when it names no location. Tests running in parallel copy a template at the same time: PostgreSQL
+     * refuses to copy a database that a session is connected to, and the sessions running CREATE DATABASE are
+     * connected elsewhere.
      */
-    TestDatabase createDatabase(String owner, List<String> migrations) throws SQLException {
+    TestDatabase createDatabase(String owner, Migrated migrations) throws SQLException {
         String name = uniqueName("ms_" + owner.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]", ""));
-        if (migrations.isEmpty()) {
+        if (migrations.locations().isEmpty()) {
             server.createDatabase(name, null);
         } else {
             Template template = templates.computeIfAbsent(migrations, this::migrateTemplate);
@@ -64,15 +73,16 @@ final class SharedServer implements AutoCloseable {
         server.dropDatabase(database.name());
     }
 
-    private Template migrateTemplate(List<String> migrations) {
+    private Template migrateTemplate(Migrated migrations) {
         String template = uniqueName("ms_template");
         try {
             server.createDatabase(template, null);
-            Flyway.configure()
-                    .dataSource(server.jdbcUrl(template), server.username(), server.password())
-                    .locations(migrations.toArray(String[]::new))
-                    .failOnMissingLocations(true)
-                    .load()
+            PGSimpleDataSource dataSource = new PGSimpleDataSource();
+            dataSource.setURL(server.jdbcUrl(template));
+            dataSource.setUser(server.username());
+            dataSource.setPassword(server.password());
+            Migrations.configuration(dataSource, migrations.locations(),
+                    ReflectionSupport.newInstance(migrations.configuration()), "The template " + template).load()
                     .migrate();
             return new Template(template);
         } catch (SQLException | RuntimeException e) {
@@ -81,7 +91,9 @@ final class SharedServer implements AutoCloseable {
             } catch (SQLException cleanup) {
                 e.addSuppressed(cleanup);
             }
-            throw new IllegalStateException("Could not migrate a template database from " + migrations + " on "
+            throw new IllegalStateException("Could not migrate a template database from " + migrations.locations()
+                    + (migrations.configuration() == DatabaseTest.FlywayDefaults.class ? ""
+                            : " with " + migrations.configuration().getName()) + " on "
                     + server + ": " + e.getMessage(), e);
         }
     }

@@ -18,7 +18,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
+import org.flywaydb.core.api.configuration.FluentConfiguration;
 import org.jooq.DSLContext;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -404,6 +406,78 @@ class DatabaseTestExtensionTest {
                 database.assertNothingLeaked(own);
             }
         }
+    }
+
+    // --- the application's Flyway configuration ----------------------------------------------------------------------
+
+    /** What an application gives its builder's migrationConfiguration, and its tests' @DatabaseTest. */
+    public static class EuropeanShop implements Consumer<FluentConfiguration> {
+        @Override
+        public void accept(FluentConfiguration flyway) {
+            flyway.placeholders(Map.of("region", "eu-west")).schemas("shop");
+        }
+    }
+
+    /** The same migrations with another value for the placeholder: a template of its own. */
+    public static class AmericanShop implements Consumer<FluentConfiguration> {
+        @Override
+        public void accept(FluentConfiguration flyway) {
+            flyway.placeholders(Map.of("region", "us-east")).schemas("shop");
+        }
+    }
+
+    @DatabaseTest(migrations = "classpath:db/configured", migrationConfiguration = EuropeanShop.class)
+    static class EuropeanShopCase {
+
+        @Test
+        void itemsAreMadeWithTheConfiguredRegion(DSLContext ctx) {
+            ctx.execute("INSERT INTO shop.items (id) VALUES (1)");
+            assertThat(ctx.fetchValue("SELECT region FROM shop.items")).isEqualTo("eu-west");
+        }
+    }
+
+    @DatabaseTest(migrations = "classpath:db/configured", migrationConfiguration = AmericanShop.class)
+    static class AmericanShopCase {
+
+        @Test
+        void itemsAreMadeWithTheConfiguredRegion(DSLContext ctx) {
+            ctx.execute("INSERT INTO shop.items (id) VALUES (1)");
+            assertThat(ctx.fetchValue("SELECT region FROM shop.items")).isEqualTo("us-east");
+        }
+    }
+
+    @Test
+    void testsMigrateWithTheApplicationsFlywayConfigurationOneTemplateForEach() {
+        Events events = onTheServer(EngineTestKit.engine("junit-jupiter")
+                .selectors(selectClass(EuropeanShopCase.class), selectClass(AmericanShopCase.class)));
+
+        events.assertStatistics(stats -> stats.started(2).succeeded(2).failed(0));
+    }
+
+    /** Turns off what keeps a failed start from leaving half a schema. */
+    public static class SplitMigrations implements Consumer<FluentConfiguration> {
+        @Override
+        public void accept(FluentConfiguration flyway) {
+            flyway.group(false);
+        }
+    }
+
+    @DatabaseTest(migrations = Bank.MIGRATIONS, migrationConfiguration = SplitMigrations.class, perTest = true)
+    static class SplitMigrationsCase {
+
+        @Test
+        void neverRuns() {
+        }
+    }
+
+    @Test
+    void aConfigurationThatTheApplicationsStartWouldRefuseIsRefusedForTheTestsToo() {
+        Events events = run(SplitMigrationsCase.class);
+
+        events.assertThatEvents().haveExactly(1, event(test("neverRuns"), finishedWithFailure(message(m ->
+                m.contains("Could not migrate a template database from [" + Bank.MIGRATIONS + "] with "
+                        + SplitMigrations.class.getName())
+                && m.contains("migrationConfiguration turned Flyway's group off")))));
     }
 
     // --- the container's image ---------------------------------------------------------------------------------------
