@@ -589,7 +589,11 @@ public final class SessionManager implements AutoCloseable {
          * reason, closes the owned pool, and the schema stays as it was. Several managers starting at once on one
          * database apply each migration once (Flyway locks). With a JDBC URL, Flyway uses connections of its own
          * outside the pool; with {@link #dataSource(DataSource)}, it takes two at once from that DataSource. A
-         * migration waits for a lock at most {@link #migrationLockTimeout(Duration)}.
+         * migration waits for a lock at most {@link #migrationLockTimeout(Duration)}. A migration that PostgreSQL
+         * cannot run in a transaction ({@code CREATE INDEX CONCURRENTLY}) cannot share that one transaction, and
+         * Flyway refuses a run that holds both kinds: turn Flyway's {@code group} off with
+         * {@link #migrationConfiguration(Consumer)}, and each migration then commits by itself (a failed start
+         * keeps the migrations before the failing one).
          *
          * @param migrateOnStart whether to migrate
          * @return this builder
@@ -642,8 +646,9 @@ public final class SessionManager implements AutoCloseable {
          * it: when this release starts while the running one has a long transaction open (a rolling deploy), every
          * query on that table would stall until that transaction ends. With the timeout, {@link #build()} fails
          * instead, naming the transactions that held the tables, nothing is applied, and the queries that queued go
-         * on; start again when they have ended. A migration that runs outside a transaction (Flyway's
-         * {@code executeInTransaction=false}, for {@code CREATE INDEX CONCURRENTLY}) is not bounded by it.
+         * on; start again when they have ended. A migration that runs outside a transaction (one that PostgreSQL
+         * cannot run in a transaction, such as {@code CREATE INDEX CONCURRENTLY}, or Flyway's
+         * {@code executeInTransaction=false}) is not bounded by it.
          *
          * @param timeout the longest wait for one lock; zero waits as long as it takes
          * @return this builder
@@ -664,11 +669,14 @@ public final class SessionManager implements AutoCloseable {
          * of your own, Java migrations' packages, and so on. The customizer gets the configuration with the
          * library's defaults in place (the DataSource, {@link #migrationLocations(String...)}, {@code group(true)},
          * {@code failOnMissingLocations(true)}, {@code validateMigrationNaming(true)}) and may change any of them
-         * except two, which {@link #build()} refuses: another DataSource or URL (the migrations run on this manager's
-         * database, as {@link #migrationCredentials(String, String)} says) and {@code group(false)} (all pending
-         * migrations run in one transaction, so that a failed start leaves the database as it was). The library's own
-         * callback, which sets {@link #migrationLockTimeout(Duration)}, is added to yours. Give {@code @DatabaseTest}
-         * the same adjustments ({@code migrationConfiguration}), so that tests migrate as the application does.
+         * but the DataSource: another DataSource or URL is refused by {@link #build()}, since the migrations run on
+         * this manager's database ({@link #migrationCredentials(String, String)} gives them another role). So is
+         * {@code mixed(true)} with {@code group(true)}: PostgreSQL would make a {@code CREATE INDEX CONCURRENTLY} wait
+         * forever for the group's own transaction. {@code group(false)} runs each migration in a transaction of its
+         * own, as Flyway does by default, for histories with migrations that cannot run in a transaction; a failed
+         * start then keeps the migrations before the failing one. The library's own callback, which sets
+         * {@link #migrationLockTimeout(Duration)}, is added to yours. Give {@code @DatabaseTest} the same adjustments
+         * ({@code migrationConfiguration}), so that tests migrate as the application does.
          *
          * <pre>{@code
          * .migrationConfiguration(flyway -> flyway.placeholders(Map.of("region", "eu")).schemas("todo"))

@@ -32,6 +32,7 @@ import java.util.concurrent.TimeUnit;
 import org.flywaydb.core.api.callback.Callback;
 import org.flywaydb.core.api.callback.Context;
 import org.flywaydb.core.api.callback.Event;
+import org.flywaydb.database.postgresql.PostgreSQLConfigurationExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -304,27 +305,81 @@ class MigrateOnStartTest {
                 .build()) {
             assertThat(sessions.isClosed()).isFalse();
         }
+        // With group off, each migration's own transaction gets the timeout.
+        try (SessionManager sessions = Managers.on(db).migrateOnStart(true)
+                .migrationLocations(Bank.MIGRATIONS, "classpath:db/bank-next")
+                .migrationLockTimeout(Duration.ofMillis(2500))
+                .migrationConfiguration(flyway -> flyway.callbacks(recordLockTimeout).group(false))
+                .build()) {
+            assertThat(sessions.isClosed()).isFalse();
+        }
 
-        assertThat(seen).containsExactly("V1__bank.sql: 1500ms");
+        assertThat(seen).containsExactly("V1__bank.sql: 1500ms", "V2__account_nickname.sql: 2500ms");
     }
 
     @Test
-    void theApplicationsFlywayConfigurationMayNotMoveTheMigrationsNorSplitTheirTransaction(TestDatabase db) {
+    void theApplicationsFlywayConfigurationMayNotMoveTheMigrationsElsewhere(TestDatabase db) {
         Throwable elsewhere = catchThrowable(() -> Managers.on(db).name("moved").migrateOnStart(true)
                 .migrationLocations(Bank.MIGRATIONS)
                 .migrationConfiguration(flyway -> flyway.dataSource(db.jdbcUrl(), db.username(), db.password()))
                 .build());
-        Throwable split = catchThrowable(() -> Managers.on(db).name("split").migrateOnStart(true)
-                .migrationLocations(Bank.MIGRATIONS)
-                .migrationConfiguration(flyway -> flyway.group(false))
-                .build());
 
         assertThat(elsewhere).isInstanceOf(SessionException.class).hasMessageContaining("SessionManager 'moved'")
                 .hasMessageContaining("migrationConfiguration set Flyway's DataSource");
-        assertThat(split).isInstanceOf(SessionException.class).hasMessageContaining("SessionManager 'split'")
-                .hasMessageContaining("migrationConfiguration turned Flyway's group off");
         assertThat(objectsIn(db, "public")).as("nothing was migrated").isZero();
-        assertThat(backends(db, "moved") + backends(db, "split")).as("the pools were closed").isZero();
+        assertThat(backends(db, "moved")).as("the pool was closed").isZero();
+    }
+
+    @Test
+    void aHistoryWithACreateIndexConcurrentlyStartsWithGroupAndFlywaysTransactionalLockOff(TestDatabase db) {
+        Throwable inOneTransaction = catchThrowable(() -> Managers.on(db).migrateOnStart(true)
+                .migrationLocations("classpath:db/concurrent-index").build());
+        assertThat(inOneTransaction).isInstanceOf(SessionException.class)
+                .hasMessageContaining("no migration of this run was applied")
+                .hasMessageContaining("non-transactional");
+        // What Flyway's message suggests would hang: CREATE INDEX CONCURRENTLY waits for the group's transaction.
+        Throwable mixed = catchThrowable(() -> Managers.on(db).migrateOnStart(true)
+                .migrationLocations("classpath:db/concurrent-index")
+                .migrationConfiguration(flyway -> flyway.mixed(true)).build());
+        assertThat(mixed).isInstanceOf(SessionException.class)
+                .hasMessageContaining("migrationConfiguration asked for mixed(true)")
+                .hasMessageContaining("turn group off instead");
+        assertThat(objectsIn(db, "public")).as("neither start left anything").isZero();
+        // Group off alone: V1 commits, then V2 would wait forever for Flyway's lock, held in a transaction.
+        Throwable groupOff = catchThrowable(() -> Managers.on(db).migrateOnStart(true)
+                .migrationLocations("classpath:db/concurrent-index")
+                .migrationConfiguration(flyway -> flyway.group(false)).build());
+        assertThat(groupOff).isInstanceOf(SessionException.class)
+                .hasMessageContaining("the migrations of this run before the failing one stay applied")
+                .hasMessageContaining("V2__orders_by_customer.sql runs outside a transaction")
+                .hasMessageContaining("flyway.postgresql.transactional.lock");
+        assertThat(tableExists(db, "orders")).isTrue();
+
+        try (SessionManager sessions = Managers.on(db).migrateOnStart(true)
+                .migrationLocations("classpath:db/concurrent-index")
+                .migrationConfiguration(flyway -> flyway.group(false)
+                        .getConfigurationExtension(PostgreSQLConfigurationExtension.class).setTransactionalLock(false))
+                .build()) {
+            sessions.transaction(ctx -> ctx.execute("INSERT INTO orders VALUES (1, 7)"));
+        }
+
+        assertThat(queryLong(db, "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+                + " WHERE c.relname = 'orders_by_customer' AND i.indisvalid")).isEqualTo(1);
+        assertThat(queryLong(db, "SELECT count(*) FROM flyway_schema_history WHERE success")).isEqualTo(2);
+    }
+
+    @Test
+    void withGroupOffAFailedStartKeepsTheMigrationsBeforeTheFailingOneAndSaysSo(TestDatabase db) {
+        Throwable caught = catchThrowable(() -> Managers.on(db).migrateOnStart(true)
+                .migrationLocations("classpath:db/failing")
+                .migrationConfiguration(flyway -> flyway.group(false)).build());
+
+        assertThat(caught).isInstanceOf(SessionException.class)
+                .hasMessageContaining("the migrations of this run before the failing one stay applied (group is off)")
+                .hasMessageContaining("no_such_function_in_this_migration");
+        assertThat(tableExists(db, "alpha")).isTrue();
+        assertThat(tableExists(db, "beta")).as("the failing migration's own transaction was rolled back").isFalse();
+        assertThat(queryLong(db, "SELECT count(*) FROM flyway_schema_history WHERE success")).isEqualTo(1);
     }
 
     private static long objectsIn(TestDatabase db, String schema) {

@@ -19,6 +19,7 @@ import org.flywaydb.core.api.callback.Callback;
 import org.flywaydb.core.api.callback.Context;
 import org.flywaydb.core.api.callback.Event;
 import org.flywaydb.core.api.configuration.FluentConfiguration;
+import org.flywaydb.database.postgresql.PostgreSQLConfigurationExtension;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,19 +38,24 @@ public final class Migrations {
     }
 
     /**
-     * Flyway's configuration for {@code locations} on {@code dataSource}: the library's defaults (the locations, all
-     * pending migrations in one transaction, an error for a location that holds nothing or a misnamed file), then the
-     * user's {@code customizer}, which may change any of them except the DataSource and the one transaction.
+     * Flyway's configuration for {@code locations} on {@code dataSource}: the library's defaults (the locations, an
+     * error for a location that holds nothing or a misnamed file, and at a manager's start all pending migrations in
+     * one transaction), then the user's {@code customizer}, which may change any of them but the DataSource.
      *
-     * @param owner who migrates, for messages: a manager or a test database
-     * @throws SessionException when the customizer set a DataSource or {@code group(false)}
+     * @param oneTransaction whether the pending migrations run in one transaction unless the customizer says not
+     *                       ({@code group}): at a manager's start, so that a failed start leaves the database as it
+     *                       was; not for a template database, which a failure throws away, so that a history with a
+     *                       migration PostgreSQL cannot run in a transaction migrates there as Flyway does by default
+     * @param owner          who migrates, for messages: a manager or a test database
+     * @throws SessionException when the customizer set a DataSource, or asked for {@code mixed(true)} in one
+     *                          transaction; a migration that would wait forever fails when its turn comes
      */
     public static FluentConfiguration configuration(DataSource dataSource, List<String> locations,
-            Consumer<? super FluentConfiguration> customizer, String owner) {
+            Consumer<? super FluentConfiguration> customizer, boolean oneTransaction, String owner) {
         FluentConfiguration configuration = Flyway.configure()
                 .dataSource(dataSource)
                 .locations(locations.toArray(String[]::new))
-                .group(true)
+                .group(oneTransaction)
                 .failOnMissingLocations(true)
                 .validateMigrationNaming(true);
         customizer.accept(configuration);
@@ -58,16 +64,25 @@ public final class Migrations {
                     + " migrations run on the database they are for. Give the database to the builder (jdbcUrl or"
                     + " dataSource) and another role to migrationCredentials instead.");
         }
-        if (!configuration.isGroup()) {
-            throw new SessionException(owner + ": migrationConfiguration turned Flyway's group off, but the pending"
-                    + " migrations run in one transaction, so that a failed start leaves the schema as it was."
-                    + " Leave group(true).");
+        if (configuration.isGroup() && configuration.isMixed()) {
+            // Flyway then runs a statement such as CREATE INDEX CONCURRENTLY on a connection of its own while the
+            // group's transaction stays open, and PostgreSQL makes that statement wait for every open transaction.
+            throw new SessionException(owner + ": migrationConfiguration asked for mixed(true) while the pending"
+                    + " migrations run in one transaction (group), where a statement PostgreSQL cannot run in a"
+                    + " transaction (CREATE INDEX CONCURRENTLY) waits forever for that transaction to end once the"
+                    + " group has touched its table. For such migrations turn group off instead: each migration then"
+                    + " commits by itself.");
         }
+        List<Callback> callbacks = new ArrayList<>(Arrays.asList(configuration.getCallbacks()));
+        callbacks.add(new NoEndlessWait(owner,
+                configuration.getConfigurationExtension(PostgreSQLConfigurationExtension.class).isTransactionalLock()));
+        configuration.callbacks(callbacks.toArray(Callback[]::new));
         return configuration;
     }
 
     /**
-     * Applies the pending migrations found at {@code locations}, all in one transaction.
+     * Applies the pending migrations found at {@code locations}, all in one transaction unless the user's
+     * configuration turns Flyway's {@code group} off.
      *
      * <p>Grouping makes a failing migration take the ones before it in the same run back with it (PostgreSQL's DDL is
      * transactional). Flyway creates its history table (and the schemas it was told to create) before that
@@ -87,7 +102,7 @@ public final class Migrations {
     static void migrate(DataSource dataSource, List<String> locations, Consumer<? super FluentConfiguration> customizer,
             Duration lockTimeout, String managerName) {
         String owner = "SessionManager '" + managerName + "' did not start";
-        FluentConfiguration configuration = configuration(dataSource, locations, customizer, owner);
+        FluentConfiguration configuration = configuration(dataSource, locations, customizer, true, owner);
         List<Callback> callbacks = new ArrayList<>(Arrays.asList(configuration.getCallbacks()));
         callbacks.add(new LockTimeout(lockTimeout));
         configuration.callbacks(callbacks.toArray(Callback[]::new));
@@ -97,8 +112,9 @@ public final class Migrations {
             int applied = configuration.load().migrate().migrationsExecuted;
             log.info("SessionManager '{}' applied {} migration(s) from {}", managerName, applied, from);
         } catch (FlywayException e) {
-            SessionException failure = new SessionException(owner + ": migrating the database from "
-                    + from + " failed and no migration of this run was applied. "
+            SessionException failure = new SessionException(owner + ": migrating the database from " + from
+                    + " failed and " + (configuration.isGroup() ? "no migration of this run was applied. "
+                            : "the migrations of this run before the failing one stay applied (group is off). ")
                     + lockWait(e, dataSource, lockTimeout) + "Flyway said: " + e.getMessage(), e);
             if (firstRun != null) {
                 try {
@@ -108,6 +124,48 @@ public final class Migrations {
                 }
             }
             throw failure;
+        }
+    }
+
+    /**
+     * Stops a migration that runs outside a transaction while Flyway holds its PostgreSQL lock in a transaction
+     * ({@code flyway.postgresql.transactional.lock}, on by default): a {@code CREATE INDEX CONCURRENTLY} there waits
+     * for that transaction, which waits for the migration, forever (flyway/flyway#3682).
+     */
+    private record NoEndlessWait(String owner, boolean transactionalLock) implements Callback {
+
+        @Override
+        public boolean supports(Event event, Context context) {
+            return transactionalLock && event == Event.BEFORE_EACH_MIGRATE;
+        }
+
+        @Override
+        public boolean canHandleInTransaction(Event event, Context context) {
+            return true;
+        }
+
+        @Override
+        public void handle(Event event, Context context) {
+            boolean outsideATransaction;
+            try {
+                outsideATransaction = context.getConnection().getAutoCommit();
+            } catch (SQLException e) {
+                throw new FlywayException("Could not tell whether the migration runs in a transaction: "
+                        + e.getMessage(), e);
+            }
+            if (outsideATransaction) {
+                throw new FlywayException(owner + ": " + context.getMigrationInfo().getScript() + " runs outside a"
+                        + " transaction (a statement such as CREATE INDEX CONCURRENTLY), which would wait forever for"
+                        + " the transaction that holds Flyway's lock (flyway.postgresql.transactional.lock, on by"
+                        + " default). Turn that lock off in migrationConfiguration, flyway.getConfigurationExtension("
+                        + "PostgreSQLConfigurationExtension.class).setTransactionalLock(false), unless the migrations"
+                        + " go through a transaction pooler, where such a migration has to run by other means.");
+            }
+        }
+
+        @Override
+        public String getCallbackName() {
+            return "managed-session no endless wait";
         }
     }
 
@@ -127,6 +185,9 @@ public final class Migrations {
         @Override
         public void handle(Event event, Context context) {
             try (Statement statement = context.getConnection().createStatement()) {
+                if (context.getConnection().getAutoCommit()) {
+                    return; // a migration run outside a transaction, where SET LOCAL does nothing but warn
+                }
                 statement.execute("SET LOCAL lock_timeout = " + timeout.toMillis());
             } catch (SQLException e) {
                 throw new FlywayException("Could not set the migrations' lock_timeout: " + e.getMessage(), e);

@@ -82,8 +82,8 @@ final class SharedServer implements AutoCloseable {
             dataSource.setUser(server.username());
             dataSource.setPassword(server.password());
             Migrations.configuration(dataSource, migrations.locations(),
-                    ReflectionSupport.newInstance(migrations.configuration()), "The template " + template).load()
-                    .migrate();
+                    ReflectionSupport.newInstance(migrations.configuration()), false, "The template " + template)
+                    .load().migrate();
             return new Template(template);
         } catch (SQLException | RuntimeException e) {
             try {

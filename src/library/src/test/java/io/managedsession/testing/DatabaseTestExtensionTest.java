@@ -21,6 +21,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 import org.flywaydb.core.api.configuration.FluentConfiguration;
+import org.flywaydb.database.postgresql.PostgreSQLConfigurationExtension;
 import org.jooq.DSLContext;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -454,16 +455,17 @@ class DatabaseTestExtensionTest {
         events.assertStatistics(stats -> stats.started(2).succeeded(2).failed(0));
     }
 
-    /** Turns off what keeps a failed start from leaving half a schema. */
-    public static class SplitMigrations implements Consumer<FluentConfiguration> {
+    /** Asks for what would hang: CREATE INDEX CONCURRENTLY in a migration run inside the group's transaction. */
+    public static class MixedInOneTransaction implements Consumer<FluentConfiguration> {
         @Override
         public void accept(FluentConfiguration flyway) {
-            flyway.group(false);
+            flyway.group(true).mixed(true);
         }
     }
 
-    @DatabaseTest(migrations = Bank.MIGRATIONS, migrationConfiguration = SplitMigrations.class, perTest = true)
-    static class SplitMigrationsCase {
+    @DatabaseTest(migrations = "classpath:db/concurrent-index", migrationConfiguration = MixedInOneTransaction.class,
+            perTest = true)
+    static class MixedInOneTransactionCase {
 
         @Test
         void neverRuns() {
@@ -471,13 +473,49 @@ class DatabaseTestExtensionTest {
     }
 
     @Test
-    void aConfigurationThatTheApplicationsStartWouldRefuseIsRefusedForTheTestsToo() {
-        Events events = run(SplitMigrationsCase.class);
+    void aConfigurationThatWouldHangTheApplicationsStartIsRefusedForTheTestsToo() {
+        Events events = run(MixedInOneTransactionCase.class);
 
         events.assertThatEvents().haveExactly(1, event(test("neverRuns"), finishedWithFailure(message(m ->
-                m.contains("Could not migrate a template database from [" + Bank.MIGRATIONS + "] with "
-                        + SplitMigrations.class.getName())
-                && m.contains("migrationConfiguration turned Flyway's group off")))));
+                m.contains("Could not migrate a template database from [classpath:db/concurrent-index] with "
+                        + MixedInOneTransaction.class.getName())
+                && m.contains("migrationConfiguration asked for mixed(true)")))));
+    }
+
+    /** What a history with CREATE INDEX CONCURRENTLY needs: Flyway's lock outside a transaction. */
+    public static class ConcurrentIndexes implements Consumer<FluentConfiguration> {
+        @Override
+        public void accept(FluentConfiguration flyway) {
+            flyway.getConfigurationExtension(PostgreSQLConfigurationExtension.class).setTransactionalLock(false);
+        }
+    }
+
+    @DatabaseTest(migrations = "classpath:db/concurrent-index", migrationConfiguration = ConcurrentIndexes.class)
+    static class ConcurrentIndexCase {
+
+        @Test
+        void theIndexMadeOutsideATransactionIsThere(DSLContext ctx) {
+            assertThat(ctx.fetchValue("SELECT count(*) FROM pg_indexes WHERE indexname = 'orders_by_customer'"))
+                    .isEqualTo(1L);
+        }
+    }
+
+    @DatabaseTest(migrations = "classpath:db/concurrent-index", perTest = true)
+    static class ConcurrentIndexUnderFlywaysTransactionalLockCase {
+
+        @Test
+        void neverRuns() {
+        }
+    }
+
+    @Test
+    void aMigrationThatCannotRunInATransactionMigratesWithFlywaysLockOffAndIsStoppedWithItOn() {
+        run(ConcurrentIndexCase.class).assertStatistics(stats -> stats.started(1).succeeded(1).failed(0));
+        // Before: this test waited forever, as Flyway alone does (flyway/flyway#3682).
+        run(ConcurrentIndexUnderFlywaysTransactionalLockCase.class).assertThatEvents().haveExactly(1,
+                event(test("neverRuns"), finishedWithFailure(message(m ->
+                        m.contains("V2__orders_by_customer.sql runs outside a transaction")
+                        && m.contains("flyway.postgresql.transactional.lock")))));
     }
 
     // --- the container's image ---------------------------------------------------------------------------------------
