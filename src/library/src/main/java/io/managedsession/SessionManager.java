@@ -679,7 +679,7 @@ public final class SessionManager implements AutoCloseable {
          * ({@code migrationConfiguration}), so that tests migrate as the application does.
          *
          * <pre>{@code
-         * .migrationConfiguration(flyway -> flyway.placeholders(Map.of("region", "eu")).schemas("todo"))
+         * .migrationConfiguration(flyway -> flyway.placeholders(Map.of("region", "eu")).baselineOnMigrate(true))
          * }</pre>
          *
          * @param customizer called once per {@code build()}, on the thread that builds

@@ -1,7 +1,6 @@
 package io.managedsession.internal;
 
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
@@ -74,7 +73,7 @@ public final class Migrations {
                     + " commits by itself.");
         }
         List<Callback> callbacks = new ArrayList<>(Arrays.asList(configuration.getCallbacks()));
-        callbacks.add(new NoEndlessWait(owner,
+        callbacks.add(new NoEndlessWait(
                 configuration.getConfigurationExtension(PostgreSQLConfigurationExtension.class).isTransactionalLock()));
         configuration.callbacks(callbacks.toArray(Callback[]::new));
         return configuration;
@@ -132,7 +131,7 @@ public final class Migrations {
      * ({@code flyway.postgresql.transactional.lock}, on by default): a {@code CREATE INDEX CONCURRENTLY} there waits
      * for that transaction, which waits for the migration, forever (flyway/flyway#3682).
      */
-    private record NoEndlessWait(String owner, boolean transactionalLock) implements Callback {
+    private record NoEndlessWait(boolean transactionalLock) implements Callback {
 
         @Override
         public boolean supports(Event event, Context context) {
@@ -154,7 +153,7 @@ public final class Migrations {
                         + e.getMessage(), e);
             }
             if (outsideATransaction) {
-                throw new FlywayException(owner + ": " + context.getMigrationInfo().getScript() + " runs outside a"
+                throw new FlywayException(context.getMigrationInfo().getScript() + " runs outside a"
                         + " transaction (a statement such as CREATE INDEX CONCURRENTLY), which would wait forever for"
                         + " the transaction that holds Flyway's lock (flyway.postgresql.transactional.lock, on by"
                         + " default). Turn that lock off in migrationConfiguration, flyway.getConfigurationExtension("
@@ -185,10 +184,9 @@ public final class Migrations {
         @Override
         public void handle(Event event, Context context) {
             try (Statement statement = context.getConnection().createStatement()) {
-                if (context.getConnection().getAutoCommit()) {
-                    return; // a migration run outside a transaction, where SET LOCAL does nothing but warn
+                if (!context.getConnection().getAutoCommit()) { // outside a transaction SET LOCAL only warns
+                    statement.execute("SET LOCAL lock_timeout = " + timeout.toMillis());
                 }
-                statement.execute("SET LOCAL lock_timeout = " + timeout.toMillis());
             } catch (SQLException e) {
                 throw new FlywayException("Could not set the migrations' lock_timeout: " + e.getMessage(), e);
             }

@@ -56,8 +56,10 @@ public @interface DatabaseTest {
      * {@code SessionManager.Builder.migrationConfiguration(...)} does: name the same class in both, and the tests
      * migrate as the application does (placeholders, schemas, the history table, callbacks). The class needs a
      * constructor without parameters; it is made once per template database. Classes whose locations and
-     * configuration class are the same share one template. The same two settings are refused as at a manager's
-     * start: another DataSource and {@code group(false)}.
+     * configuration class are the same share one template. As at a manager's start, another DataSource is refused,
+     * and so is {@code mixed(true)} with {@code group(true)}; unlike it, a template runs each migration in a
+     * transaction of its own unless the class says otherwise (Flyway's default), since a failed template is thrown
+     * away.
      *
      * @return the configuration's class (default: Flyway's defaults and the library's)
      */
