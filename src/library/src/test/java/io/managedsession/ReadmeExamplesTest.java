@@ -23,6 +23,7 @@ import java.util.stream.Collectors;
 import javax.tools.JavaCompiler;
 import javax.tools.ToolProvider;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.platform.engine.discovery.DiscoverySelectors;
@@ -30,6 +31,7 @@ import org.junit.platform.testkit.engine.EngineTestKit;
 
 import io.managedsession.database.PostgresCluster;
 import io.managedsession.support.Checkout;
+import io.managedsession.support.TestGroups;
 import io.managedsession.testing.DatabaseTest;
 import io.managedsession.testing.TestDatabase;
 
@@ -97,6 +99,7 @@ class ReadmeExamplesTest {
     }
 
     @Test
+    @Tag(TestGroups.OWN_SERVERS) // on a cluster of its own, whatever the test database is
     void readYourWritesRunsOnAPrimaryAndALaggingReplicaAndPrintsWhatTheReadmeSays() throws Exception {
         String readme = readme();
         String printed;

@@ -96,15 +96,8 @@ record FirstMigrationRun(String historySchema, String historyTable, List<String>
     }
 
     private String qualifiedHistoryTable(Connection connection) throws SQLException {
-        try (PreparedStatement quoting = connection.prepareStatement(
-                "SELECT quote_ident(coalesce(?, current_schema())) || '.' || quote_ident(?)")) {
-            quoting.setString(1, historySchema);
-            quoting.setString(2, historyTable);
-            try (ResultSet quoted = quoting.executeQuery()) {
-                quoted.next();
-                return quoted.getString(1);
-            }
-        }
+        return text(connection, "SELECT quote_ident(coalesce(?, current_schema())) || '.' || quote_ident(?)",
+                historySchema, historyTable);
     }
 
     /** Drops {@code schema} unless something is in it, which PostgreSQL's {@code DROP SCHEMA ... RESTRICT} refuses. */
@@ -114,39 +107,31 @@ record FirstMigrationRun(String historySchema, String historyTable, List<String>
         }
         Savepoint beforeDrop = connection.setSavepoint();
         try {
-            statement.execute("DROP SCHEMA " + quoteIdentifier(connection, schema) + " RESTRICT");
+            statement.execute("DROP SCHEMA " + text(connection, "SELECT quote_ident(?)", schema) + " RESTRICT");
         } catch (SQLException notEmpty) {
             connection.rollback(beforeDrop);
         }
     }
 
     private static boolean historyTableExists(Connection connection, String schema, String table) throws SQLException {
-        try (PreparedStatement lookup = connection.prepareStatement("SELECT to_regclass(quote_ident(coalesce(?,"
-                + " current_schema())) || '.' || quote_ident(?)) IS NOT NULL")) {
-            lookup.setString(1, schema);
-            lookup.setString(2, table);
-            try (ResultSet found = lookup.executeQuery()) {
-                return found.next() && found.getBoolean(1);
-            }
-        }
+        return "true".equals(text(connection, "SELECT (to_regclass(quote_ident(coalesce(?, current_schema())) || '.'"
+                + " || quote_ident(?)) IS NOT NULL)::text", schema, table));
     }
 
     private static boolean schemaExists(Connection connection, String schema) throws SQLException {
-        try (PreparedStatement lookup = connection.prepareStatement(
-                "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = ?)")) {
-            lookup.setString(1, schema);
-            try (ResultSet found = lookup.executeQuery()) {
-                return found.next() && found.getBoolean(1);
-            }
-        }
+        return "true".equals(text(connection, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = ?)::text",
+                schema));
     }
 
-    private static String quoteIdentifier(Connection connection, String identifier) throws SQLException {
-        try (PreparedStatement quoting = connection.prepareStatement("SELECT quote_ident(?)")) {
-            quoting.setString(1, identifier);
-            try (ResultSet quoted = quoting.executeQuery()) {
-                quoted.next();
-                return quoted.getString(1);
+    /** Runs a query of one text value, its parameters text too. */
+    private static String text(Connection connection, String sql, String... parameters) throws SQLException {
+        try (PreparedStatement query = connection.prepareStatement(sql)) {
+            for (int i = 0; i < parameters.length; i++) {
+                query.setString(i + 1, parameters[i]);
+            }
+            try (ResultSet row = query.executeQuery()) {
+                row.next();
+                return row.getString(1);
             }
         }
     }

@@ -22,14 +22,18 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The packaged application, {@code target/ledger.jar}, run as separate processes on the embedded default database.
  * Each test gives the processes a home directory of its own ({@code -Duser.home}), so the default data directory
- * ({@code ~/.managed-session/ledger/pgdata}) is used without touching the real one.
+ * ({@code ~/.managed-session/ledger/pgdata}) is used without touching the real one. Tagged {@code own-servers}: the
+ * processes start their own server whatever the test database is, so a build that runs the suite once per source of
+ * PostgreSQL ({@code .ci/run}) runs this once.
  */
+@Tag("own-servers")
 class LedgerJarIT {
 
     private static final Duration REPLY_TIMEOUT = Duration.ofSeconds(30);
