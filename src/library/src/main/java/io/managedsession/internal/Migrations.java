@@ -72,11 +72,16 @@ public final class Migrations {
                     + " group has touched its table. For such migrations turn group off instead: each migration then"
                     + " commits by itself.");
         }
-        List<Callback> callbacks = new ArrayList<>(Arrays.asList(configuration.getCallbacks()));
-        callbacks.add(new NoEndlessWait(
+        addCallback(configuration, new NoEndlessWait(
                 configuration.getConfigurationExtension(PostgreSQLConfigurationExtension.class).isTransactionalLock()));
-        configuration.callbacks(callbacks.toArray(Callback[]::new));
         return configuration;
+    }
+
+    /** Adds {@code callback} to those the configuration has, the user's among them ({@code callbacks} replaces). */
+    private static void addCallback(FluentConfiguration configuration, Callback callback) {
+        List<Callback> callbacks = new ArrayList<>(Arrays.asList(configuration.getCallbacks()));
+        callbacks.add(callback);
+        configuration.callbacks(callbacks.toArray(Callback[]::new));
     }
 
     /**
@@ -102,9 +107,7 @@ public final class Migrations {
             Duration lockTimeout, String managerName) {
         String owner = "SessionManager '" + managerName + "' did not start";
         FluentConfiguration configuration = configuration(dataSource, locations, customizer, true, owner);
-        List<Callback> callbacks = new ArrayList<>(Arrays.asList(configuration.getCallbacks()));
-        callbacks.add(new LockTimeout(lockTimeout));
-        configuration.callbacks(callbacks.toArray(Callback[]::new));
+        addCallback(configuration, new LockTimeout(lockTimeout));
         List<String> from = Arrays.stream(configuration.getLocations()).map(Location::getDescriptor).toList();
         FirstMigrationRun firstRun = FirstMigrationRun.lookAt(dataSource, configuration);
         try {
