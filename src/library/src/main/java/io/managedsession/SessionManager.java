@@ -17,6 +17,7 @@ import org.jooq.conf.SettingsTools;
 import io.managedsession.internal.JdbcUrls;
 import io.managedsession.internal.ManagerSettings;
 import io.managedsession.internal.PrintableAscii;
+import io.managedsession.internal.RequiredModules;
 import io.managedsession.internal.SessionManagerCore;
 import io.managedsession.internal.TransactionRunner;
 
@@ -784,11 +785,14 @@ public final class SessionManager implements AutoCloseable {
          * reached) and runs migrations when asked.
          *
          * @return a running SessionManager
-         * @throws IllegalStateException          when the settings do not fit together
+         * @throws IllegalStateException          when the settings do not fit together, or a library the manager
+         *                                        needs (jOOQ, HikariCP, SLF4J) is not there, with the
+         *                                        {@code requires} lines that bring it on the module path
          * @throws ConnectionUnavailableException when the database cannot be reached or refuses the login
          * @throws SessionException               when a migration fails
          */
         public SessionManager build() {
+            RequiredModules.check();
             if (jdbcUrl == null && dataSource == null) {
                 throw new IllegalStateException("SessionManager needs a database: set jdbcUrl(...) or dataSource(...)");
             }

@@ -129,6 +129,15 @@ class ReadmeExamplesTest {
         assertThat(getClass().getClassLoader().getResource("db/migration")).isNull();
     }
 
+    @Test
+    void moduleDeclarationIsTheOneTheUserProjectRunsOnTheModulePath() throws Exception {
+        // The user project compiles its code into a module with this file and runs it with java -m.
+        String tested = Files.readString(Checkout.file("src/it/user-project/src/test/module-app/module-info.java"));
+
+        assertThat(allJavaBlocks(readme()).stream().filter(block -> block.startsWith("module ")))
+                .containsExactly(tested);
+    }
+
     private static String readme() throws Exception {
         return Files.readString(Checkout.file("README.md"));
     }
@@ -156,13 +165,19 @@ class ReadmeExamplesTest {
         }
     }
 
+    /** The README's Java classes; its module declaration is not one (see the test above). */
     private static List<String> javaBlocks(String markdown) {
+        List<String> blocks = allJavaBlocks(markdown).stream().filter(block -> !block.startsWith("module ")).toList();
+        assertThat(blocks).as("Java examples in README.md").hasSizeGreaterThanOrEqualTo(4);
+        return blocks;
+    }
+
+    private static List<String> allJavaBlocks(String markdown) {
         List<String> blocks = new ArrayList<>();
         Matcher matcher = JAVA_BLOCK.matcher(markdown);
         while (matcher.find()) {
             blocks.add(matcher.group(1));
         }
-        assertThat(blocks).as("Java examples in README.md").hasSizeGreaterThanOrEqualTo(4);
         return blocks;
     }
 

@@ -47,7 +47,8 @@ public final class Migrations {
      *                       migration PostgreSQL cannot run in a transaction migrates there as Flyway does by default
      * @param owner          who migrates, for messages: a manager or a test database
      * @throws SessionException when the customizer set a DataSource, or asked for {@code mixed(true)} in one
-     *                          transaction; a migration that would wait forever fails when its turn comes
+     *                          transaction, or a location's migrations sit in a package its module does not open;
+     *                          a migration that would wait forever fails when its turn comes
      */
     public static FluentConfiguration configuration(DataSource dataSource, List<String> locations,
             Consumer<? super FluentConfiguration> customizer, boolean oneTransaction, String owner) {
@@ -72,6 +73,7 @@ public final class Migrations {
                     + " group has touched its table. For such migrations turn group off instead: each migration then"
                     + " commits by itself.");
         }
+        ClosedMigrationPackages.refuse(configuration.getLocations(), owner);
         addCallback(configuration, new NoEndlessWait(
                 configuration.getConfigurationExtension(PostgreSQLConfigurationExtension.class).isTransactionalLock()));
         return configuration;

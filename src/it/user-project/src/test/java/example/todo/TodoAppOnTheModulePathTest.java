@@ -1,0 +1,162 @@
+package example.todo;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+import javax.tools.JavaCompiler;
+import javax.tools.StandardJavaFileManager;
+import javax.tools.ToolProvider;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.managedsession.testing.DatabaseTest;
+import io.managedsession.testing.TestDatabase;
+
+/**
+ * The project's application as a Java module: the project's {@code Todos}, its migrations and a main class compiled
+ * into module {@code todo.app} against the jars this project's build resolves at runtime, then started with
+ * {@code java --module-path ... -m}, as a modular application runs. With the README's module declaration it migrates
+ * the database and commits; without it, it stops before touching the database and says which line is missing.
+ */
+@DatabaseTest(migrations = {}, perTest = true)
+class TodoAppOnTheModulePathTest {
+
+    /** The README's declaration for an application module (the README's test checks that they are the same). */
+    private static final Path READMES_DECLARATION = Path.of("src/test/module-app/module-info.java");
+
+    @Test
+    void runsAsAModuleWithTheReadmesDeclaration(TestDatabase database, @TempDir Path work) throws Exception {
+        Path module = compile(work, Files.readString(READMES_DECLARATION));
+
+        Run run = start(module, database, "water the plants");
+
+        assertEquals(0, run.exitCode(), run.output());
+        assertTrue(run.output().contains("added todo 1: water the plants"), run.output());
+        assertEquals(List.of("water the plants"), titles(database));
+    }
+
+    @Test
+    void namesTheModulesToRequireWhenTheApplicationRequiresOnlyTheLibrary(TestDatabase database, @TempDir Path work)
+            throws Exception {
+        Path module = compile(work, Files.readString(READMES_DECLARATION).lines()
+                .filter(line -> !line.contains("requires com.zaxxer.hikari") && !line.contains("requires org.slf4j"))
+                .collect(Collectors.joining("\n")));
+
+        Run run = start(module, database, "water the plants");
+
+        assertNotEquals(0, run.exitCode(), run.output());
+        assertTrue(run.output().contains("Add requires com.zaxxer.hikari; requires org.slf4j; to your"
+                + " module-info.java, or start java with --add-modules com.zaxxer.hikari,org.slf4j"), run.output());
+        assertFalse(run.output().contains("NoClassDefFoundError"), run.output());
+        assertFalse(hasTable(database, "flyway_schema_history"), "the database is untouched");
+    }
+
+    @Test
+    void namesThePackageToOpenWhenTheMigrationsAreEncapsulated(TestDatabase database, @TempDir Path work)
+            throws Exception {
+        Path module = compile(work, Files.readString(READMES_DECLARATION).lines()
+                .filter(line -> !line.contains("opens db.migration"))
+                .collect(Collectors.joining("\n")));
+
+        Run run = start(module, database, "water the plants");
+
+        assertNotEquals(0, run.exitCode(), run.output());
+        assertTrue(run.output().contains("the migrations at classpath:db/migration are in module todo.app, which does"
+                + " not open their package db.migration to everyone"), run.output());
+        assertTrue(run.output().contains("Add \"opens db.migration;\" to the module-info.java of todo.app"),
+                run.output());
+        assertFalse(hasTable(database, "flyway_schema_history"), "a failed start leaves the schema as it was");
+        assertFalse(hasTable(database, "todos"), "a failed start leaves the schema as it was");
+    }
+
+    /** Compiles module todo.app (the declaration, the project's Todos and the application) with its migrations. */
+    private static Path compile(Path work, String declaration) throws IOException {
+        Path sources = Files.createDirectories(work.resolve("src"));
+        Files.writeString(sources.resolve("module-info.java"), declaration);
+        Path module = Files.createDirectories(work.resolve("todo.app"));
+        List<String> options = List.of("-d", module.toString(), "--module-path", runtimePath(), "-nowarn");
+        List<Path> files = List.of(sources.resolve("module-info.java"),
+                Path.of("src/main/java/example/todo/Todos.java"),
+                Path.of("src/test/module-app/example/todo/app/TodoApp.java"));
+        JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
+        StringWriter diagnostics = new StringWriter();
+        try (StandardJavaFileManager fileManager = javac.getStandardFileManager(null, null, null)) {
+            boolean compiled = javac.getTask(diagnostics, fileManager, null, options, null,
+                    fileManager.getJavaFileObjectsFromPaths(files)).call();
+            assertTrue(compiled, diagnostics.toString());
+        }
+        Path migrations = Path.of("src/main/resources/db/migration");
+        Path target = Files.createDirectories(module.resolve("db/migration"));
+        try (Stream<Path> scripts = Files.list(migrations)) {
+            for (Path file : scripts.toList()) {
+                Files.copy(file, target.resolve(file.getFileName()));
+            }
+        }
+        return module;
+    }
+
+    /** Starts the application on the module path, with the database in its environment. */
+    private static Run start(Path module, TestDatabase database, String todo) throws Exception {
+        Path output = module.resolveSibling("output.txt");
+        ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--module-path", module + File.pathSeparator + runtimePath(),
+                "-m", "todo.app/example.todo.app.TodoApp", todo)
+                .redirectErrorStream(true)
+                .redirectOutput(output.toFile());
+        builder.environment().put("TODO_DATABASE_URL", database.jdbcUrl());
+        builder.environment().put("TODO_DATABASE_USER", database.username());
+        if (database.password() != null) {
+            builder.environment().put("TODO_DATABASE_PASSWORD", database.password());
+        }
+        Process process = builder.start();
+        if (!process.waitFor(2, TimeUnit.MINUTES)) {
+            process.destroyForcibly();
+            throw new AssertionError("the application did not end within 2 minutes: " + Files.readString(output));
+        }
+        return new Run(process.exitValue(), Files.readString(output));
+    }
+
+    /** The jars this project's build resolves for its runtime (the library and what it brings), as a path. */
+    private static String runtimePath() throws IOException {
+        return Files.readString(Path.of(System.getProperty("todo.runtimeClasspath"))).strip();
+    }
+
+    private static List<String> titles(TestDatabase database) throws Exception {
+        List<String> titles = new ArrayList<>();
+        try (Connection connection = database.connect();
+             ResultSet rows = connection.createStatement().executeQuery("SELECT title FROM todos ORDER BY id")) {
+            while (rows.next()) {
+                titles.add(rows.getString(1));
+            }
+        }
+        return titles;
+    }
+
+    private static boolean hasTable(TestDatabase database, String table) throws Exception {
+        try (Connection connection = database.connect();
+             ResultSet found = connection.createStatement().executeQuery(
+                     "SELECT to_regclass('" + table + "') IS NOT NULL")) {
+            found.next();
+            return found.getBoolean(1);
+        }
+    }
+
+    private record Run(int exitCode, String output) {
+    }
+}
