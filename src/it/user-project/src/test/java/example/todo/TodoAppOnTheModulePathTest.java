@@ -81,12 +81,35 @@ class TodoAppOnTheModulePathTest {
                 + " not open their package db.migration to everyone"), run.output());
         assertTrue(run.output().contains("Add \"opens db.migration;\" to the module-info.java of todo.app"),
                 run.output());
+        assertTrue(run.output().contains("or keep them in a folder whose name is no Java package name, such as"
+                + " db/migration-sql (a hyphen)"), run.output());
         assertFalse(hasTable(database, "flyway_schema_history"), "a failed start leaves the schema as it was");
         assertFalse(hasTable(database, "todos"), "a failed start leaves the schema as it was");
     }
 
-    /** Compiles module todo.app (the declaration, the project's Todos and the application) with its migrations. */
+    @Test
+    void readsMigrationsInAFolderThatIsNoPackageWithoutOpeningIt(TestDatabase database, @TempDir Path work)
+            throws Exception {
+        // The way the refusal above offers for migrations only the tests have: a hyphen makes the folder no package.
+        Path module = compile(work, Files.readString(READMES_DECLARATION).lines()
+                .filter(line -> !line.contains("opens db.migration"))
+                .collect(Collectors.joining("\n")), "db/todo-migrations");
+
+        Run run = start(module, database, "water the plants", "classpath:db/todo-migrations");
+
+        assertEquals(0, run.exitCode(), run.output());
+        assertEquals(List.of("water the plants"), titles(database));
+    }
+
     private static Path compile(Path work, String declaration) throws IOException {
+        return compile(work, declaration, "db/migration");
+    }
+
+    /**
+     * Compiles module todo.app (the declaration, the project's Todos and the application), its migrations in
+     * {@code migrationFolder}.
+     */
+    private static Path compile(Path work, String declaration, String migrationFolder) throws IOException {
         Path sources = Files.createDirectories(work.resolve("src"));
         Files.writeString(sources.resolve("module-info.java"), declaration);
         Path module = Files.createDirectories(work.resolve("todo.app"));
@@ -102,7 +125,7 @@ class TodoAppOnTheModulePathTest {
             assertTrue(compiled, diagnostics.toString());
         }
         Path migrations = Path.of("src/main/resources/db/migration");
-        Path target = Files.createDirectories(module.resolve("db/migration"));
+        Path target = Files.createDirectories(module.resolve(migrationFolder));
         try (Stream<Path> scripts = Files.list(migrations)) {
             for (Path file : scripts.toList()) {
                 Files.copy(file, target.resolve(file.getFileName()));
@@ -111,8 +134,12 @@ class TodoAppOnTheModulePathTest {
         return module;
     }
 
-    /** Starts the application on the module path, with the database in its environment. */
     private static Run start(Path module, TestDatabase database, String todo) throws Exception {
+        return start(module, database, todo, null);
+    }
+
+    /** Starts the application on the module path, the database (and the migrations' location) in its environment. */
+    private static Run start(Path module, TestDatabase database, String todo, String migrations) throws Exception {
         Path output = module.resolveSibling("output.txt");
         ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--module-path", module + File.pathSeparator + runtimePath(),
@@ -123,6 +150,9 @@ class TodoAppOnTheModulePathTest {
         builder.environment().put("TODO_DATABASE_USER", database.username());
         if (database.password() != null) {
             builder.environment().put("TODO_DATABASE_PASSWORD", database.password());
+        }
+        if (migrations != null) {
+            builder.environment().put("TODO_MIGRATIONS", migrations);
         }
         Process process = builder.start();
         if (!process.waitFor(2, TimeUnit.MINUTES)) {

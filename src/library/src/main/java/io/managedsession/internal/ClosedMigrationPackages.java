@@ -14,8 +14,9 @@ import io.managedsession.SessionException;
 /**
  * Finds migrations that Flyway would list but could not read: SQL files in a package of a named module that does not
  * open it. Flyway reads them through a class loader, which hands out a named module's resources (other than classes)
- * only from packages the module opens to everyone; a qualified {@code opens ... to} does not serve it. Without this
- * check the start fails inside Flyway with "Unable to obtain inputstream for resource", which does not say why.
+ * only from packages the module opens to everyone; a qualified {@code opens ... to} does not serve it. A folder whose
+ * name is no package name ({@code db/todo-lists}) is not a package, and nothing hides it. Without this check the start
+ * fails inside Flyway with "Unable to obtain inputstream for resource", which does not say why.
  */
 final class ClosedMigrationPackages {
 
@@ -43,7 +44,10 @@ final class ClosedMigrationPackages {
                             + " module " + module.getName() + ", which does not open their package " + closed
                             + " to everyone, so Flyway finds them but cannot read them. Add \"opens " + closed
                             + ";\" to the module-info.java of " + module.getName() + " (\"opens " + closed
-                            + " to ...\" is not enough: Flyway reads them through a class loader)");
+                            + " to ...\" is not enough: Flyway reads them through a class loader), or keep them in a"
+                            + " folder whose name is no Java package name, such as " + root + "-sql (a hyphen), which"
+                            + " a module does not hide; migrations only the tests have need the latter, since the"
+                            + " module cannot open a package that only its tests add");
                 });
             }
         }

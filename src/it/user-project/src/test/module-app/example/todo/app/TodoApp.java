@@ -7,7 +7,8 @@ import example.todo.Todos;
 /**
  * The project's application as a module of its own ({@code todo.app}, with the project's {@code Todos} and
  * migrations): it starts a manager that migrates the database, adds the todo named by its argument and prints it.
- * The database comes from the environment, its password (if it wants one) too, never on a command line.
+ * The database comes from the environment, its password (if it wants one) too, never on a command line, and so
+ * does the migrations' location when it is not Flyway's default.
  */
 public final class TodoApp {
 
@@ -19,6 +20,9 @@ public final class TodoApp {
                 .jdbcUrl(System.getenv("TODO_DATABASE_URL"))
                 .username(System.getenv("TODO_DATABASE_USER"))
                 .migrateOnStart(true);
+        if (System.getenv("TODO_MIGRATIONS") != null) {
+            builder.migrationLocations(System.getenv("TODO_MIGRATIONS"));
+        }
         if (System.getenv("TODO_DATABASE_PASSWORD") != null) {
             builder.password(System.getenv("TODO_DATABASE_PASSWORD"));
         }
