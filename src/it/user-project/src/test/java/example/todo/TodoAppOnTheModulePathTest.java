@@ -54,9 +54,7 @@ class TodoAppOnTheModulePathTest {
     @Test
     void namesTheModulesToRequireWhenTheApplicationRequiresOnlyTheLibrary(TestDatabase database, @TempDir Path work)
             throws Exception {
-        Path module = compile(work, Files.readString(READMES_DECLARATION).lines()
-                .filter(line -> !line.contains("requires com.zaxxer.hikari") && !line.contains("requires org.slf4j"))
-                .collect(Collectors.joining("\n")));
+        Path module = compile(work, readmesDeclarationWithout("requires com.zaxxer.hikari", "requires org.slf4j"));
 
         Run run = start(module, database, "water the plants");
 
@@ -70,9 +68,7 @@ class TodoAppOnTheModulePathTest {
     @Test
     void namesThePackageToOpenWhenTheMigrationsAreEncapsulated(TestDatabase database, @TempDir Path work)
             throws Exception {
-        Path module = compile(work, Files.readString(READMES_DECLARATION).lines()
-                .filter(line -> !line.contains("opens db.migration"))
-                .collect(Collectors.joining("\n")));
+        Path module = compile(work, readmesDeclarationWithout("opens db.migration"));
 
         Run run = start(module, database, "water the plants");
 
@@ -91,14 +87,22 @@ class TodoAppOnTheModulePathTest {
     void readsMigrationsInAFolderThatIsNoPackageWithoutOpeningIt(TestDatabase database, @TempDir Path work)
             throws Exception {
         // The way the refusal above offers for migrations only the tests have: a hyphen makes the folder no package.
-        Path module = compile(work, Files.readString(READMES_DECLARATION).lines()
-                .filter(line -> !line.contains("opens db.migration"))
-                .collect(Collectors.joining("\n")), "db/todo-migrations");
+        Path module = compile(work, readmesDeclarationWithout("opens db.migration"), "db/todo-migrations");
 
         Run run = start(module, database, "water the plants", "classpath:db/todo-migrations");
 
         assertEquals(0, run.exitCode(), run.output());
         assertEquals(List.of("water the plants"), titles(database));
+    }
+
+    /** The README's declaration without the lines that hold any of {@code directives}, each of which must be there. */
+    private static String readmesDeclarationWithout(String... directives) throws IOException {
+        String declaration = Files.readString(READMES_DECLARATION);
+        for (String directive : directives) {
+            assertTrue(declaration.contains(directive), directive + " is in the README's declaration");
+        }
+        return declaration.lines().filter(line -> Stream.of(directives).noneMatch(line::contains))
+                .collect(Collectors.joining("\n"));
     }
 
     private static Path compile(Path work, String declaration) throws IOException {
@@ -141,7 +145,9 @@ class TodoAppOnTheModulePathTest {
     /** Starts the application on the module path, the database (and the migrations' location) in its environment. */
     private static Run start(Path module, TestDatabase database, String todo, String migrations) throws Exception {
         Path output = module.resolveSibling("output.txt");
+        // A short-lived JVM: the quick compiler alone and the simplest collector start it sooner.
         ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
                 "--module-path", module + File.pathSeparator + runtimePath(),
                 "-m", "todo.app/example.todo.app.TodoApp", todo)
                 .redirectErrorStream(true)
