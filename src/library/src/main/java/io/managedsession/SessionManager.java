@@ -14,6 +14,8 @@ import org.jooq.DSLContext;
 import org.jooq.conf.Settings;
 import org.jooq.conf.SettingsTools;
 
+import com.zaxxer.hikari.HikariConfig;
+
 import io.managedsession.internal.JdbcUrls;
 import io.managedsession.internal.ManagerSettings;
 import io.managedsession.internal.PrintableAscii;
@@ -324,6 +326,7 @@ public final class SessionManager implements AutoCloseable {
         private List<String> migrationLocations = List.of("classpath:db/migration");
         private Duration migrationLockTimeout = Duration.ofSeconds(10);
         private Consumer<? super FluentConfiguration> migrationConfiguration = flyway -> { };
+        private Consumer<? super HikariConfig> poolConfiguration;
         private Settings jooqSettings;
         private Duration slowTransactionThreshold;
         private Duration leakDetectionThreshold;
@@ -759,6 +762,38 @@ public final class SessionManager implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Adjusts the owned HikariCP pools beyond what this builder sets, in the manner of Spring Boot's
+         * {@code spring.datasource.hikari.*}: {@code maxLifetime} a little shorter than a proxy's or the server's
+         * limit on a connection's age, {@code keepaliveTime} for a firewall that drops idle connections,
+         * {@code minimumIdle} with {@code idleTimeout}, {@code connectionInitSql}, data source properties, a metrics
+         * or health-check registry. The customizer runs on the manager's configuration of each owned pool (the
+         * primary's, then each replica's) before the pool opens.
+         *
+         * <p>What the manager owns stays its own, and {@link #build()} refuses a customizer that changes it, naming
+         * the setter to use instead: the database and credentials ({@code jdbcUrl}, {@code username},
+         * {@code password}, a data source or driver class), {@code maximumPoolSize} (each connection is one place in
+         * the manager's connection queue), {@code connectionTimeout}, {@code poolName}, {@code autoCommit},
+         * {@code readOnly} and {@code transactionIsolation} (set per transaction by {@link TransactionOptions}), and
+         * {@code initializationFailTimeout}.
+         *
+         * <pre>{@code
+         * .poolConfiguration(pool -> {
+         *     pool.setMaxLifetime(Duration.ofMinutes(9).toMillis());   // the proxy closes connections at 10
+         *     pool.setKeepaliveTime(Duration.ofMinutes(2).toMillis());
+         * })
+         * }</pre>
+         *
+         * <p>Only with {@link #jdbcUrl(String)}: with {@link #dataSource(DataSource)} the pool is yours to configure.
+         *
+         * @param customizer called once per owned pool on each {@code build()}, on the thread that builds
+         * @return this builder
+         */
+        public Builder poolConfiguration(Consumer<? super HikariConfig> customizer) {
+            this.poolConfiguration = Objects.requireNonNull(customizer, "customizer");
+            return this;
+        }
+
         private static Duration positiveMillis(Duration value, String setting) {
             Objects.requireNonNull(value, setting);
             if (value.toMillis() < 1) {
@@ -815,6 +850,10 @@ public final class SessionManager implements AutoCloseable {
                 throw new IllegalStateException("replicaDataSources(...) go with dataSource(...); with jdbcUrl(...),"
                         + " give the replicas as replicaUrls(...)");
             }
+            if (dataSource != null && poolConfiguration != null) {
+                throw new IllegalStateException("poolConfiguration(...) adjusts the pool built from jdbcUrl(...);"
+                        + " configure the DataSource passed to dataSource(...) yourself instead");
+            }
             if (dataSource != null && (username != null || password != null)) {
                 throw new IllegalStateException("username and password apply to the pool built from jdbcUrl(...);"
                         + " configure them on the DataSource passed to dataSource(...) instead");
@@ -823,7 +862,8 @@ public final class SessionManager implements AutoCloseable {
                     name != null ? name : "managed-session-" + instances.incrementAndGet(), jdbcUrl, username,
                     password, dataSource, maximumPoolSize, connectionTimeout, closeTimeout, socketTimeout,
                     fairConnectionQueue, migrateOnStart, migrationLocations, migrationUsername, migrationPassword,
-                    migrationLockTimeout, migrationConfiguration, jooqSettings, slowTransactionThreshold,
+                    migrationLockTimeout, migrationConfiguration,
+                    poolConfiguration != null ? poolConfiguration : pool -> { }, jooqSettings, slowTransactionThreshold,
                     leakDetectionThreshold, labelInApplicationName,
                     replicaUrls, replicaDataSources, replicaCatchUpTimeout, transactionPooler, resolveCommitOutcomes,
                     lockDiagnostics);

@@ -4,11 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
+import java.util.List;
+import java.util.function.Consumer;
 
 import javax.sql.DataSource;
 
 import org.junit.jupiter.api.Test;
 import org.postgresql.ds.PGSimpleDataSource;
+
+import com.zaxxer.hikari.HikariConfig;
 
 /** The builder refuses bad settings at once, naming the setting, the value and the bound. */
 class SessionManagerBuilderTest {
@@ -67,6 +71,86 @@ class SessionManagerBuilderTest {
     void refusesAMissingMigrationConfiguration() {
         assertThatThrownBy(() -> SessionManager.builder().migrationConfiguration(null))
                 .isInstanceOf(NullPointerException.class).hasMessage("customizer");
+    }
+
+    /** A URL no server answers: a customizer that gets past the checks makes build() try it and fail to connect. */
+    private static final String NOBODY = "jdbc:postgresql://127.0.0.1:1/none";
+
+    @Test
+    void poolConfigurationMayNotChangeWhatTheManagerOwnsAndSaysWhatToUseInstead() {
+        record Change(String name, Consumer<HikariConfig> change, String message) {
+        }
+        List<Change> changes = List.of(
+                new Change("size", pool -> pool.setMaximumPoolSize(20), "poolConfiguration of the HikariCP pool"
+                        + " 'owned' set maximumPoolSize (from 10 to 20), which the manager owns: use"
+                        + " maximumPoolSize(...): each connection is one place in the manager's connection queue"),
+                new Change("wait", pool -> pool.setConnectionTimeout(5_000), "connectionTimeout (from 30000 to 5000),"
+                        + " which the manager owns: use connectionTimeout(...)"),
+                new Change("name", pool -> pool.setPoolName("other"), "poolName (from owned to other), which the"
+                        + " manager owns: use name(...)"),
+                new Change("auto-commit", pool -> pool.setAutoCommit(false), "autoCommit (from true to false)"),
+                new Change("read-only", pool -> pool.setReadOnly(true), "use TransactionOptions.readOnly(true)"),
+                new Change("isolation", pool -> pool.setTransactionIsolation("TRANSACTION_SERIALIZABLE"),
+                        "transactionIsolation (from null to TRANSACTION_SERIALIZABLE), which the manager owns: use"
+                                + " TransactionOptions.isolation(...)"),
+                new Change("start", pool -> pool.setInitializationFailTimeout(-1), "initializationFailTimeout (from 1"
+                        + " to -1)"),
+                new Change("user", pool -> pool.setUsername("admin"), "username (from app to admin), which the"
+                        + " manager owns: use jdbcUrl(...), username(...) and password(...)"));
+        for (Change change : changes) {
+            assertThatThrownBy(() -> SessionManager.builder().jdbcUrl(NOBODY).username("app").name("owned")
+                    .poolConfiguration(change.change()).build())
+                    .as(change.name())
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining(change.message());
+        }
+    }
+
+    @Test
+    void poolConfigurationNamesAChangedPasswordOrUrlWithoutTheirValues() {
+        assertThatThrownBy(() -> SessionManager.builder().jdbcUrl(NOBODY).username("app").password("builder-secret")
+                .poolConfiguration(pool -> {
+                    pool.setPassword("customizer-secret");
+                    pool.setJdbcUrl("jdbc:postgresql://elsewhere/db?password=url-secret");
+                }).build())
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("set jdbcUrl, which the manager owns")
+                .hasMessageContaining("; password, which the manager owns")
+                .hasMessageNotContaining("secret")
+                .hasMessageNotContaining("elsewhere");
+    }
+
+    @Test
+    void poolConfigurationBehindATransactionPoolerRefusesWhatASessionWouldKeep() {
+        assertThatThrownBy(() -> SessionManager.builder().jdbcUrl(NOBODY).transactionPooler(true)
+                .poolConfiguration(pool -> {
+                    pool.setConnectionInitSql("SET search_path = shop");
+                    pool.setSchema("shop");
+                    pool.addDataSourceProperty("prepareThreshold", "5");
+                }).build())
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("set connectionInitSql (behind a pooler in transaction mode,"
+                        + " transactionPooler(true), the next transaction may run on another server connection, which"
+                        + " does not have it): give the role or the database the settings instead")
+                .hasMessageContaining("; schema (behind a pooler")
+                .hasMessageContaining("; prepareThreshold=5 (behind a pooler");
+        // Without a pooler, or with what a pooler can take, the customizer passes and build() goes on to connect.
+        assertThatThrownBy(() -> SessionManager.builder().jdbcUrl(NOBODY).connectionTimeout(Duration.ofMillis(250))
+                .poolConfiguration(pool -> pool.setConnectionInitSql("SET search_path = shop")).build())
+                .isInstanceOf(ConnectionUnavailableException.class);
+        assertThatThrownBy(() -> SessionManager.builder().jdbcUrl(NOBODY).connectionTimeout(Duration.ofMillis(250))
+                .transactionPooler(true).poolConfiguration(pool -> pool.setMaxLifetime(60_000)).build())
+                .isInstanceOf(ConnectionUnavailableException.class);
+    }
+
+    @Test
+    void poolConfigurationGoesWithAnOwnedPoolOnly() {
+        assertThatThrownBy(() -> SessionManager.builder().poolConfiguration(null))
+                .isInstanceOf(NullPointerException.class).hasMessage("customizer");
+        assertThatThrownBy(() -> SessionManager.builder().dataSource(new PGSimpleDataSource())
+                .poolConfiguration(pool -> pool.setMaxLifetime(60_000)).build())
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("configure the DataSource passed to dataSource(...) yourself");
     }
 
     @Test

@@ -100,6 +100,7 @@ final class HikariPools {
         if (settings.transactionPooler() && !lowerCaseUrl.contains("preparethreshold=")) {
             config.addDataSourceProperty("prepareThreshold", "0");
         }
+        PoolCustomization.apply(config, settings.poolConfiguration(), settings.transactionPooler());
         try {
             return new HikariDataSource(config);
         } catch (PoolInitializationException e) {

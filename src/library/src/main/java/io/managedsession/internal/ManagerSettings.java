@@ -9,6 +9,8 @@ import javax.sql.DataSource;
 import org.flywaydb.core.api.configuration.FluentConfiguration;
 import org.jooq.conf.Settings;
 
+import com.zaxxer.hikari.HikariConfig;
+
 /**
  * What a {@code SessionManager.Builder} was told, checked and complete: the input of {@link SessionManagerCore#start}.
  *
@@ -28,6 +30,7 @@ import org.jooq.conf.Settings;
  * @param migrationPassword        its password, or {@code null}; never printed
  * @param migrationLockTimeout     how long a migration's statement waits for a lock; zero for as long as it takes
  * @param migrationConfiguration   the user's adjustments of Flyway's configuration
+ * @param poolConfiguration        the user's adjustments of each owned HikariCP pool's configuration
  * @param jooqSettings             jOOQ settings of every transaction's {@code DSLContext}, a copy of the user's
  * @param slowTransactionThreshold transactions slower than this are logged at WARN, or {@code null}
  * @param leakDetectionThreshold   transactions open longer than this are reported, or {@code null}
@@ -44,7 +47,8 @@ public record ManagerSettings(String name, String jdbcUrl, String username, Stri
         int maximumPoolSize, Duration connectionTimeout, Duration closeTimeout, Duration socketTimeout,
         boolean fairConnectionQueue, boolean migrateOnStart, List<String> migrationLocations,
         String migrationUsername, String migrationPassword, Duration migrationLockTimeout,
-        Consumer<? super FluentConfiguration> migrationConfiguration, Settings jooqSettings,
+        Consumer<? super FluentConfiguration> migrationConfiguration, Consumer<? super HikariConfig> poolConfiguration,
+        Settings jooqSettings,
         Duration slowTransactionThreshold, Duration leakDetectionThreshold, boolean labelInApplicationName,
         List<String> replicaUrls,
         List<DataSource> replicaDataSources, Duration replicaCatchUpTimeout, boolean transactionPooler,

@@ -70,6 +70,10 @@ class ReadReplicasTest {
         return ctx.select(field("pg_is_in_recovery()", Boolean.class)).fetchSingle().value1();
     }
 
+    private static String poolSetting(DSLContext ctx) {
+        return ctx.select(field("current_setting('managedsession.pool')", String.class)).fetchSingle().value1();
+    }
+
     private static int serverPort(DSLContext ctx) {
         return ctx.select(field("inet_server_port()", Integer.class)).fetchSingle().value1();
     }
@@ -97,6 +101,22 @@ class ReadReplicasTest {
 
             assertThat(completed).extracting(CompletedTransaction::route)
                     .containsExactly(Route.REPLICA, Route.PRIMARY, Route.PRIMARY, Route.REPLICA, Route.PRIMARY);
+        }
+    }
+
+    @Test
+    void everyOwnedPoolTakesThePoolConfigurationWithItsOwnName() {
+        try (SessionManager sessions = managerOn(cluster).name("configured")
+                .poolConfiguration(pool -> pool.setConnectionInitSql(
+                        "SET managedsession.pool = '" + pool.getPoolName() + "'"))
+                .build()) {
+            assertThat(sessions.transactionResult(ReadReplicasTest::poolSetting)).isEqualTo("configured");
+            // Reads take the replicas in turn: two reads, one on each.
+            Set<String> replicaPools = new HashSet<>();
+            for (int read = 0; read < 2; read++) {
+                replicaPools.add(sessions.transactionResult(READ, ReadReplicasTest::poolSetting));
+            }
+            assertThat(replicaPools).containsExactlyInAnyOrder("configured-replica-1", "configured-replica-2");
         }
     }
 
