@@ -87,15 +87,17 @@ public final class SessionManagerCore {
             if (settings.transactionPooler() && !settings.ownsPool()) {
                 PoolerCompatibility.requireNoServerPreparedStatements(dataSource, settings.name());
             }
+            // The replicas' pools before the migrations, which commit: a pool that cannot be opened (the user's
+            // poolConfiguration refused) then fails a start that has changed nothing.
+            for (int i = 0; i < settings.replicaUrls().size(); i++) {
+                replicas.add(HikariPools.openReplica(settings, i));
+            }
+            replicas.addAll(settings.replicaDataSources());
             if (settings.migrateOnStart()) {
                 DataSource migrations = settings.ownsPool() ? HikariPools.forMigrations(settings) : dataSource;
                 Migrations.migrate(migrations, settings.migrationLocations(), settings.migrationConfiguration(),
                         settings.migrationLockTimeout(), settings.name());
             }
-            for (int i = 0; i < settings.replicaUrls().size(); i++) {
-                replicas.add(HikariPools.openReplica(settings, i));
-            }
-            replicas.addAll(settings.replicaDataSources());
             SessionManagerCore core = new SessionManagerCore(settings, dataSource, List.copyOf(replicas));
             log.debug("Started {}", settings.describe());
             return core;

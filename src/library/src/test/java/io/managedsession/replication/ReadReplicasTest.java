@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 import static org.jooq.impl.DSL.field;
 
+import java.sql.Connection;
+import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -117,6 +119,27 @@ class ReadReplicasTest {
                 replicaPools.add(sessions.transactionResult(READ, ReadReplicasTest::poolSetting));
             }
             assertThat(replicaPools).containsExactlyInAnyOrder("configured-replica-1", "configured-replica-2");
+        }
+    }
+
+    @Test
+    void aReplicaPoolConfigurationThatIsRefusedFailsTheStartBeforeAnyMigrationRuns() throws Exception {
+        assertThatThrownBy(() -> managerOn(cluster).name("refused").migrateOnStart(true)
+                .migrationLocations("classpath:db/bank")
+                .poolConfiguration(pool -> {
+                    if (pool.getPoolName().contains("-replica-")) {
+                        pool.setReadOnly(true);
+                    }
+                }).build())
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("HikariCP pool 'refused-replica-1' set readOnly (from false to true)");
+
+        // A failed start leaves the schema as it was: the migration was not run before the refusal.
+        try (Connection primary = cluster.primary().connect("postgres");
+             ResultSet history = primary.createStatement().executeQuery(
+                     "SELECT to_regclass('flyway_schema_history') IS NULL")) {
+            history.next();
+            assertThat(history.getBoolean(1)).as("no flyway_schema_history on the primary").isTrue();
         }
     }
 
