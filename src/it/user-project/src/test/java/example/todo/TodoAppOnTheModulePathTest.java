@@ -22,6 +22,7 @@ import javax.tools.JavaCompiler;
 import javax.tools.StandardJavaFileManager;
 import javax.tools.ToolProvider;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,7 +34,9 @@ import io.managedsession.testing.TestDatabase;
  * into module {@code todo.app} against the jars this project's build resolves at runtime, then started with
  * {@code java --module-path ... -m}, as a modular application runs. With the README's module declaration it migrates
  * the database and commits; without it, it stops before touching the database and says which line is missing.
+ * Tagged {@code module-path}: the module system does not depend on the server, so CI runs it on one source only.
  */
+@Tag("module-path")
 @DatabaseTest(migrations = {}, perTest = true)
 class TodoAppOnTheModulePathTest {
 
