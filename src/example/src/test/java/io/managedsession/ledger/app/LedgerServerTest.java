@@ -148,6 +148,8 @@ class LedgerServerTest {
     @Test
     void sixteenThreadsMakingRandomTransfersKeepTheTotalBalance() throws Exception {
         int accounts = 10;
+        // Sixteen threads on ten accounts: transfers keep meeting on the same rows, thousands of times over.
+        int transfersPerThread = 200;
         long[] ids = new long[accounts];
         for (int i = 0; i < accounts; i++) {
             ids[i] = openAccount("load-" + i, 10_000_00);
@@ -166,7 +168,7 @@ class LedgerServerTest {
                 work.add(clients.submit(() -> {
                     go.await();
                     ThreadLocalRandom random = ThreadLocalRandom.current();
-                    for (int i = 0; i < 400; i++) {
+                    for (int i = 0; i < transfersPerThread; i++) {
                         int from = random.nextInt(accounts);
                         int to = (from + 1 + random.nextInt(accounts - 1)) % accounts;
                         Reply reply = call("POST", "/transfers", "{\"from\": " + ids[from] + ", \"to\": " + ids[to]
@@ -190,7 +192,7 @@ class LedgerServerTest {
         }
 
         assertThat(unexpected).as("statuses other than 201 and 422").isEmpty();
-        assertThat(created.get() + refused.get()).isEqualTo(16 * 400);
+        assertThat(created.get() + refused.get()).isEqualTo(16 * transfersPerThread);
         assertThat(BigDecimal.valueOf(queryLong(db, "SELECT sum(abalance) FROM accounts"))).isEqualTo(totalBefore);
         assertThat(rowCount(db, "transfers") - transfersBefore).isEqualTo(created.get());
         assertThat(queryLong(db, "SELECT count(*) FROM accounts WHERE abalance < 0")).isZero();
