@@ -774,8 +774,9 @@ public final class SessionManager implements AutoCloseable {
          * the setter to use instead: the database and credentials ({@code jdbcUrl}, {@code username},
          * {@code password}, a data source or driver class), {@code maximumPoolSize} (each connection is one place in
          * the manager's connection queue), {@code connectionTimeout}, {@code poolName}, {@code autoCommit},
-         * {@code readOnly} and {@code transactionIsolation} (set per transaction by {@link TransactionOptions}), and
-         * {@code initializationFailTimeout}.
+         * {@code readOnly} and {@code transactionIsolation} (set per transaction by {@link TransactionOptions}),
+         * {@code initializationFailTimeout}, and the driver properties it derives from its own settings
+         * ({@code socketTimeout}, {@code loginTimeout}, {@code connectTimeout}, {@code user}, {@code password}).
          *
          * <pre>{@code
          * .poolConfiguration(pool -> {

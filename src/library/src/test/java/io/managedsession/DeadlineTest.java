@@ -158,6 +158,40 @@ class DeadlineTest {
     }
 
     @Test
+    void aDeadlineNeverLengthensTheTimeoutsEachConnectionAlreadyHas() {
+        // Caps a service gives every connection (here with connectionInitSql; ALTER ROLE ... SET and the URL's options
+        // give the same): a deadline only ever shortens them. Straight to the server, since a pooler in transaction
+        // mode would not keep a session's settings.
+        try (SessionManager capped = db.sessionManagerBuilder().maximumPoolSize(1)
+                .poolConfiguration(pool -> pool.setConnectionInitSql(
+                        "SET statement_timeout = '400ms'; SET lock_timeout = '1min'")).build()) {
+            TransactionOptions generous = TransactionOptions.builder().deadline(Duration.ofSeconds(20)).build();
+            long[] inForce = capped.transactionResult(generous, ctx -> ctx.resultQuery(
+                    "SELECT setting::bigint FROM pg_settings WHERE name IN ('statement_timeout', 'lock_timeout')"
+                            + " ORDER BY name DESC").fetch().stream().mapToLong(r -> r.get(0, Long.class)).toArray());
+
+            assertThat(inForce).hasSize(2);
+            assertThat(inForce[0]).as("statement_timeout: the connection's, shorter than the deadline").isEqualTo(400);
+            assertThat(inForce[1]).as("lock_timeout: the deadline's, shorter than the connection's")
+                    .isPositive().isLessThanOrEqualTo(20_000);
+
+            Throwable caught = catchThrowable(() -> capped.transaction(generous, ctx -> {
+                ctx.execute("INSERT INTO jobs VALUES (7, 'capped')");
+                ctx.execute("SELECT pg_sleep(30)");
+            }));
+            assertThat(caught).as("the connection's statement_timeout ended it, long before the deadline")
+                    .isInstanceOf(DataAccessException.class).isNotInstanceOf(TransactionTimeoutException.class);
+            assertThat(((DataAccessException) caught).sqlState()).isEqualTo("57014");
+            assertThat(rowCount(db, "jobs")).isEqualTo(1);
+
+            // After the transaction, the connection's own values are back.
+            String after = capped.transactionResult(ctx -> ctx.fetchValue("SHOW statement_timeout") + " "
+                    + ctx.fetchValue("SHOW lock_timeout"));
+            assertThat(after).isEqualTo("400ms 1min");
+        }
+    }
+
+    @Test
     void deadlineHoldsAfterASavepointRollbackUndidTheShorterTimeoutSetInside() {
         Duration deadline = Duration.ofSeconds(3);
         TransactionOptions options = TransactionOptions.builder().deadline(deadline).label("after-savepoint").build();

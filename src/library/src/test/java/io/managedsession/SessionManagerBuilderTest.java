@@ -121,6 +121,42 @@ class SessionManagerBuilderTest {
     }
 
     @Test
+    void poolConfigurationMayNotChangeTheDriverPropertiesTheManagerSetsFromItsTimeoutsAndCredentials() {
+        assertThatThrownBy(() -> SessionManager.builder().jdbcUrl(NOBODY).name("owned").username("app")
+                .password("builder-secret").connectionTimeout(Duration.ofSeconds(2))
+                .socketTimeout(Duration.ofSeconds(5))
+                .poolConfiguration(pool -> {
+                    pool.addDataSourceProperty("socketTimeout", "0");
+                    pool.getDataSourceProperties().remove("loginTimeout");
+                    pool.addDataSourceProperty("connectTimeout", 30);
+                    pool.addDataSourceProperty("user", "admin");
+                    pool.addDataSourceProperty("password", "customizer-secret");
+                }).build())
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("poolConfiguration of the HikariCP pool 'owned' set the data source property"
+                        + " socketTimeout (from 5 to 0), which the manager owns: use socketTimeout(...)")
+                .hasMessageContaining("; the data source property loginTimeout (from 2.0 to unset), which the manager"
+                        + " owns: use connectionTimeout(...)")
+                .hasMessageContaining("; the data source property connectTimeout (from 2 to 30)")
+                .hasMessageContaining("; the data source property user (from unset to admin), which the manager owns:"
+                        + " use jdbcUrl(...), username(...) and password(...)")
+                .hasMessageContaining("; the data source property password, which the manager owns")
+                .hasMessageNotContaining("secret");
+        // A timeout the URL sets is the URL's: the customizer may not set it a second time, which the URL would win.
+        assertThatThrownBy(() -> SessionManager.builder().jdbcUrl(NOBODY + "?socketTimeout=60")
+                .poolConfiguration(pool -> pool.addDataSourceProperty("socketTimeout", "5")).build())
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("socketTimeout (from unset to 5)");
+        // Properties the manager leaves alone are the customizer's, ApplicationName's default included.
+        assertThatThrownBy(() -> SessionManager.builder().jdbcUrl(NOBODY).connectionTimeout(Duration.ofMillis(250))
+                .poolConfiguration(pool -> {
+                    pool.addDataSourceProperty("ApplicationName", "todo-service");
+                    pool.addDataSourceProperty("tcpKeepAlive", "true");
+                }).build())
+                .isInstanceOf(ConnectionUnavailableException.class);
+    }
+
+    @Test
     void poolConfigurationBehindATransactionPoolerRefusesWhatASessionWouldKeep() {
         assertThatThrownBy(() -> SessionManager.builder().jdbcUrl(NOBODY).transactionPooler(true)
                 .poolConfiguration(pool -> {

@@ -13,8 +13,10 @@ import io.managedsession.TransactionOptions;
  *
  * <p>The server enforces it: {@code statement_timeout} and {@code lock_timeout} are set locally to the time left when
  * the transaction begins, and set again before a statement is used whenever the value in force has fallen behind the
- * time actually left. What is in force is modelled exactly: a rollback to a savepoint undoes a {@code SET LOCAL} made
- * after it, and {@link Savepoints} says so through {@link #restoreServerTimeout(long)}.
+ * time actually left. A deadline only ever shortens them: where the connection's session has a shorter limit of its
+ * own ({@link SessionTimeouts}), that limit stays in force. What is in force is modelled exactly: a rollback to a
+ * savepoint undoes a {@code SET LOCAL} made after it, and {@link Savepoints} says so through
+ * {@link #restoreServerTimeout(long)}.
  *
  * <p>When the network goes silent the server cannot enforce anything, so the driver's network timeout also stops the
  * client from waiting much past the deadline: before each statement, COMMIT and ROLLBACK it is set to the time left
@@ -48,6 +50,7 @@ final class DeadlineEnforcement {
     private final TransactionOptions options;
     private final Connection connection;
     private long serverTimeoutMillis = UNKNOWN;
+    private SessionTimeouts.Limits sessionLimits;
     private int networkTimeoutToRestore = -1;
 
     DeadlineEnforcement(Deadline deadline, TransactionOptions options, Connection connection) {
@@ -72,8 +75,9 @@ final class DeadlineEnforcement {
         }
         networkTimeoutToRestore = connection.getNetworkTimeout();
         limitNetworkWait();
+        sessionLimits = SessionTimeouts.of(connection);
         serverTimeoutMillis = deadline.remainingMillisForServer();
-        return ServerSettings.timeouts(serverTimeoutMillis);
+        return ServerSettings.timeouts(serverTimeoutMillis, sessionLimits);
     }
 
     /**
@@ -88,9 +92,12 @@ final class DeadlineEnforcement {
         try {
             // The network wait first: the round trip below may be the first to meet a silent network.
             limitNetworkWait();
-            if (serverTimeoutMillis - left > Math.min(SLACK_MILLIS, left)) {
+            // The session's own limits bound what is in force, however long ago the timeouts were set.
+            long inForce = serverTimeoutMillis == UNKNOWN ? UNKNOWN
+                    : Math.min(serverTimeoutMillis, sessionLimits.loosest());
+            if (inForce - left > Math.min(SLACK_MILLIS, left)) {
                 try (Statement statement = connection.createStatement()) {
-                    statement.execute(ServerSettings.timeouts(left));
+                    statement.execute(ServerSettings.timeouts(left, sessionLimits));
                 }
                 serverTimeoutMillis = left;
             }
@@ -120,12 +127,17 @@ final class DeadlineEnforcement {
         connection.setNetworkTimeout(Runnable::run, (int) Math.min(Integer.MAX_VALUE, limit));
     }
 
-    /** The statement timeout the server has in force, as far as this transaction knows. */
+    /**
+     * The time left when the server's timeouts were last set, as far as this transaction knows ({@link #UNKNOWN} when
+     * it does not): what is in force is that, or the session's own limit where shorter.
+     */
     long serverTimeoutMillis() {
         return serverTimeoutMillis;
     }
 
-    /** A rollback to a savepoint undid the {@code SET LOCAL}s after it: {@code millis} is in force again. */
+    /**
+     * A rollback to a savepoint undid the {@code SET LOCAL}s after it: those set with {@code millis} left hold again.
+     */
     void restoreServerTimeout(long millis) {
         serverTimeoutMillis = millis;
     }

@@ -11,7 +11,8 @@ import com.zaxxer.hikari.HikariConfig;
 /**
  * Runs the user's {@code poolConfiguration} on an owned pool's configuration and refuses changes to what the manager
  * owns: the connections it was told to make, the pool's size and wait (its connection queue has one place per
- * connection and waits that long), its name, and the connection state each transaction sets and the pool restores.
+ * connection and waits that long), its name, the connection state each transaction sets and the pool restores, and
+ * the driver properties it derives from its timeouts and credentials.
  */
 final class PoolCustomization {
 
@@ -44,6 +45,22 @@ final class PoolCustomization {
             new Owned("initializationFailTimeout", HikariConfig::getInitializationFailTimeout, "nothing: build()"
                     + " connects once and fails within the connection timeout", false));
 
+    /**
+     * A driver property the manager sets from its own settings, and what to use instead. A customizer that set one
+     * would silently undo a builder setting (the driver takes the data source properties over the pool's username
+     * and timeouts), or contradict the URL (whose parameters the driver takes over the properties).
+     */
+    private record OwnedProperty(String name, String instead, boolean secret) {
+    }
+
+    private static final List<OwnedProperty> OWNED_PROPERTIES = List.of(
+            new OwnedProperty("socketTimeout", "socketTimeout(...), or socketTimeout in jdbcUrl", false),
+            new OwnedProperty("loginTimeout", "connectionTimeout(...), which bounds the whole login, or loginTimeout in"
+                    + " jdbcUrl", false),
+            new OwnedProperty("connectTimeout", "connectionTimeout(...), or connectTimeout in jdbcUrl", false),
+            new OwnedProperty("user", DATABASE, false),
+            new OwnedProperty("password", DATABASE, true));
+
     private PoolCustomization() {
     }
 
@@ -60,6 +77,8 @@ final class PoolCustomization {
     static void apply(HikariConfig config, Consumer<? super HikariConfig> customizer, boolean transactionPooler) {
         String poolName = config.getPoolName();
         Object[] before = OWNED.stream().map(owned -> owned.value().apply(config)).toArray();
+        String[] propertiesBefore = OWNED_PROPERTIES.stream().map(owned -> property(config, owned))
+                .toArray(String[]::new);
         customizer.accept(config);
         List<String> refused = new ArrayList<>();
         for (int i = 0; i < OWNED.size(); i++) {
@@ -70,6 +89,15 @@ final class PoolCustomization {
                         + ", which the manager owns: use " + owned.instead());
             }
         }
+        for (int i = 0; i < OWNED_PROPERTIES.size(); i++) {
+            OwnedProperty owned = OWNED_PROPERTIES.get(i);
+            String after = property(config, owned);
+            if (!Objects.equals(propertiesBefore[i], after)) {
+                refused.add("the data source property " + owned.name() + (owned.secret() ? ""
+                        : " (from " + orUnset(propertiesBefore[i]) + " to " + orUnset(after) + ")")
+                        + ", which the manager owns: use " + owned.instead());
+            }
+        }
         if (transactionPooler) {
             refused.addAll(sessionState(config));
         }
@@ -77,6 +105,15 @@ final class PoolCustomization {
             throw new IllegalStateException("poolConfiguration of the HikariCP pool '" + poolName + "' set "
                     + String.join("; ", refused));
         }
+    }
+
+    private static String property(HikariConfig config, OwnedProperty owned) {
+        Object value = config.getDataSourceProperties().get(owned.name());
+        return value == null ? null : String.valueOf(value);
+    }
+
+    private static String orUnset(String value) {
+        return value == null ? "unset" : value;
     }
 
     /** What a connection's session would keep, which a pooler in transaction mode does not carry over. */

@@ -58,9 +58,17 @@ final class ServerSettings {
         return sql.toString();
     }
 
-    /** Sets the statement and lock timeouts of the running transaction. */
-    static String timeouts(long millis) {
-        return "SET LOCAL statement_timeout = " + millis + "; SET LOCAL lock_timeout = " + millis + ";";
+    /**
+     * Sets the statement and lock timeouts of the running transaction to {@code millis}, or to the session's own
+     * limit where that is shorter.
+     */
+    static String timeouts(long millis, SessionTimeouts.Limits session) {
+        return "SET LOCAL statement_timeout = " + shorter(millis, session.statementMillis())
+                + "; SET LOCAL lock_timeout = " + shorter(millis, session.lockMillis()) + ";";
+    }
+
+    private static long shorter(long millis, long sessionLimit) {
+        return sessionLimit == 0 ? millis : Math.min(millis, sessionLimit);
     }
 
     /**

@@ -1,0 +1,80 @@
+package example.todo;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.util.List;
+
+import org.jooq.exception.DataAccessException;
+import org.junit.jupiter.api.Test;
+
+import com.zaxxer.hikari.HikariConfig;
+
+import io.managedsession.SessionManager;
+import io.managedsession.TransactionOptions;
+import io.managedsession.testing.DatabaseTest;
+import io.managedsession.testing.TestDatabase;
+
+/**
+ * The service's own HikariCP settings, given with poolConfiguration as the service would: they reach its connections,
+ * a transaction's deadline does not lengthen the statement_timeout they set, and a setting the manager owns stops the
+ * start, naming the setter to use, before the schema is touched.
+ */
+@DatabaseTest(migrations = {}, perTest = true)
+class TodoPoolSettingsTest {
+
+    /** The service's pool: renewed before its proxy's ten-minute limit, a cap on every statement, its own name. */
+    static void servicePool(HikariConfig pool) {
+        pool.setMaxLifetime(Duration.ofMinutes(9).toMillis());
+        pool.setConnectionInitSql("SET statement_timeout = '400ms'");
+        pool.addDataSourceProperty("ApplicationName", "todo-service");
+    }
+
+    @Test
+    void theServicesStatementTimeoutCutsARunawayStatementThatALongerDeadlineWouldHaveLetRun(TestDatabase database)
+            throws Exception {
+        try (SessionManager sessions = database.sessionManagerBuilder().migrateOnStart(true)
+                .poolConfiguration(TodoPoolSettingsTest::servicePool).build()) {
+            TransactionOptions generous = TransactionOptions.builder().deadline(Duration.ofSeconds(20)).build();
+
+            // The statement's own failure, as the block threw it: a deadline overrun would be a
+            // TransactionTimeoutException instead.
+            DataAccessException cut = assertThrows(DataAccessException.class, () -> sessions.transaction(generous,
+                    tx -> {
+                        Todos.add(tx, "never kept");
+                        tx.execute("SELECT pg_sleep(30)");
+                    }));
+
+            assertEquals("57014", cut.sqlState(), cut.getMessage());
+            assertEquals(List.of(), sessions.transactionResult(Todos::open));
+            assertEquals("todo-service 400ms", sessions.transactionResult(generous, tx -> tx.fetchValue(
+                    "SELECT current_setting('application_name') || ' ' || current_setting('statement_timeout')")));
+        }
+    }
+
+    @Test
+    void aSettingTheManagerOwnsStopsTheStartNamingTheSetterAndLeavesTheSchemaAlone(TestDatabase database)
+            throws Exception {
+        IllegalStateException refused = assertThrows(IllegalStateException.class, () -> database
+                .sessionManagerBuilder().migrateOnStart(true).maximumPoolSize(8)
+                .poolConfiguration(pool -> {
+                    servicePool(pool);
+                    pool.setMaximumPoolSize(50);
+                }).build());
+
+        assertTrue(refused.getMessage().contains("maximumPoolSize (from 8 to 50), which the manager owns: use"
+                + " maximumPoolSize(...)"), refused.getMessage());
+        try (Connection connection = database.connect();
+             PreparedStatement query = connection.prepareStatement("SELECT count(*) FROM pg_tables"
+                     + " WHERE schemaname = 'public'");
+             ResultSet tables = query.executeQuery()) {
+            tables.next();
+            assertEquals(0, tables.getLong(1), "no migration ran, not even Flyway's history table");
+        }
+    }
+}
