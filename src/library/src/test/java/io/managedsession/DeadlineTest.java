@@ -144,12 +144,9 @@ class DeadlineTest {
 
     @Test
     void statementsWithinTheDeadlineRunUnderATimeoutOfTheTimeLeft() {
-        // pg_settings reports both in milliseconds.
         Duration generous = Duration.ofSeconds(30);
         TransactionOptions options = TransactionOptions.builder().deadline(generous).build();
-        long[] timeouts = sessions.transactionResult(options, ctx -> ctx.resultQuery(
-                "SELECT setting::bigint FROM pg_settings WHERE name IN ('statement_timeout', 'lock_timeout')"
-                        + " ORDER BY name DESC").fetch().stream().mapToLong(r -> r.get(0, Long.class)).toArray());
+        long[] timeouts = timeoutsInForce(sessions, options);
 
         assertThat(timeouts).hasSize(2);
         assertThat(timeouts[0]).as("statement_timeout").isPositive().isLessThanOrEqualTo(generous.toMillis());
@@ -166,9 +163,7 @@ class DeadlineTest {
                 .poolConfiguration(pool -> pool.setConnectionInitSql(
                         "SET statement_timeout = '400ms'; SET lock_timeout = '1min'")).build()) {
             TransactionOptions generous = TransactionOptions.builder().deadline(Duration.ofSeconds(20)).build();
-            long[] inForce = capped.transactionResult(generous, ctx -> ctx.resultQuery(
-                    "SELECT setting::bigint FROM pg_settings WHERE name IN ('statement_timeout', 'lock_timeout')"
-                            + " ORDER BY name DESC").fetch().stream().mapToLong(r -> r.get(0, Long.class)).toArray());
+            long[] inForce = timeoutsInForce(capped, generous);
 
             assertThat(inForce).hasSize(2);
             assertThat(inForce[0]).as("statement_timeout: the connection's, shorter than the deadline").isEqualTo(400);
@@ -353,6 +348,13 @@ class DeadlineTest {
             canceller.shutdownNow();
         }
         assertConnectionHealthyWithoutLeftoverTimeout();
+    }
+
+    /** statement_timeout and lock_timeout, in that order, in a transaction with these options (pg_settings: ms). */
+    private static long[] timeoutsInForce(SessionManager sessions, TransactionOptions options) {
+        return sessions.transactionResult(options, ctx -> ctx.resultQuery(
+                "SELECT setting::bigint FROM pg_settings WHERE name IN ('statement_timeout', 'lock_timeout')"
+                        + " ORDER BY name DESC").fetch().stream().mapToLong(r -> r.get(0, Long.class)).toArray());
     }
 
     private void assertConnectionHealthyWithoutLeftoverTimeout() {
