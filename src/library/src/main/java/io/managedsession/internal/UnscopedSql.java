@@ -1,0 +1,337 @@
+package io.managedsession.internal;
+
+import java.util.Locale;
+
+/**
+ * Finds, in SQL text about to run on a transaction's connection, a statement whose effect would not end with the
+ * transaction, so that the guarded connection refuses it before it reaches the server:
+ *
+ * <ul>
+ *   <li>one that ends the transaction: {@code COMMIT}, {@code END}, {@code ROLLBACK} (not {@code ROLLBACK TO}, which
+ *       goes back to a savepoint), {@code ABORT}, {@code PREPARE TRANSACTION}, {@code COMMIT PREPARED},
+ *       {@code ROLLBACK PREPARED}. PostgreSQL would end the transaction there and the driver would begin the next one
+ *       on the following statement, so the work done so far would be committed (or lost) while the callback goes on,
+ *       and a later failure could no longer undo it. jOOQ writes these for {@code ctx.commit()} and
+ *       {@code ctx.rollback()};</li>
+ *   <li>one that changes the server session: {@code SET} without {@code LOCAL} (jOOQ's {@code ctx.set(...)} and
+ *       {@code ctx.setSchema(...)}), {@code SET SESSION}, {@code SET ROLE}, {@code SET SESSION AUTHORIZATION},
+ *       {@code SET SESSION CHARACTERISTICS}, and {@code RESET}, which is {@code SET ... TO DEFAULT}. The session
+ *       outlives the transaction on a pooled connection, so the setting would reach whichever transaction gets that
+ *       connection next (behind a pooler in transaction mode, another client). {@code SET LOCAL},
+ *       {@code SET TRANSACTION} and {@code SET CONSTRAINTS} end with the transaction and pass.</li>
+ * </ul>
+ *
+ * <p>It reads the first words of each statement, as PostgreSQL's grammar starts them; the text may hold several
+ * statements separated by semicolons (the simple query protocol runs them all, and the driver splits them for the
+ * extended one), so semicolons are found outside string literals ({@code '...'}, {@code E'...'} with its backslash
+ * escapes, dollar quotes), quoted identifiers and comments. It does not look inside statements: a function that sets
+ * something ({@code set_config(name, value, false)}, a {@code DO} block, a function's own {@code SET}) runs on the
+ * server, where no text shows it. A {@code SAVEPOINT} or {@code ROLLBACK TO} written as SQL passes: it stays inside
+ * the transaction, though the manager keeps track only of the savepoints set through JDBC or jOOQ.
+ *
+ * <p>Most SQL is one statement starting with another word, so the common case costs reading one word and a search
+ * for a semicolon; the text is lexed only when it holds one.
+ */
+final class UnscopedSql {
+
+    /** What PostgreSQL keeps of an identifier; longer names are cut for the message. */
+    private static final int NAME_LENGTH = 63;
+
+    private UnscopedSql() {
+    }
+
+    /**
+     * Throws when {@code sql} holds a statement that would end the transaction or change the server session.
+     *
+     * @throws UnsupportedOperationException naming the statement's command and its setting (never the value set) and
+     *                                       saying what to write instead
+     */
+    static void refuse(String sql) {
+        String command = find(sql);
+        if (command == null) {
+            return;
+        }
+        boolean ending = !command.startsWith("SET") && !command.startsWith("RESET");
+        throw new UnsupportedOperationException(command + " is not allowed in a transaction of SessionManager: "
+                + (ending
+                        ? "it would end the transaction while the callback runs, so that a later failure could no"
+                                + " longer undo the work before it; return from the callback to commit, throw to roll"
+                                + " back, and use a savepoint (ctx.transaction(...) or Propagation.NESTED) to undo a"
+                                + " part"
+                        : "without LOCAL it changes the server session, which outlives the transaction on a pooled"
+                                + " connection and reaches the next transaction to get that connection; use SET LOCAL"
+                                + " (SET LOCAL ROLE, SET LOCAL ... TO DEFAULT for a RESET, TransactionOptions for"
+                                + " isolation and read-only), which ends with the transaction"));
+    }
+
+    /**
+     * The command of the first statement in {@code sql} that would outlive its transaction, with the setting it
+     * names ({@code "COMMIT"}, {@code "SET search_path"}, {@code "RESET ALL"}), or {@code null} when there is none.
+     */
+    static String find(String sql) {
+        if (sql == null) {
+            return null;
+        }
+        int at = 0;
+        while (true) {
+            at = skipBlanks(sql, at);
+            if (at >= sql.length()) {
+                return null;
+            }
+            String found = judge(sql, at);
+            if (found != null) {
+                return found;
+            }
+            if (sql.indexOf(';', at) < 0) {
+                return null;
+            }
+            at = afterStatement(sql, at);
+        }
+    }
+
+    /**
+     * The statement starting at {@code at}, judged by its first words. Nothing is allocated unless the first word is
+     * one of the commands looked for, since nearly every statement that passes here starts with another.
+     */
+    private static String judge(String sql, int at) {
+        int end = wordEnd(sql, at);
+        int next = skipBlanks(sql, end);
+        if (is(sql, at, end, "SET")) {
+            return set(sql, next, word(sql, next));
+        } else if (is(sql, at, end, "COMMIT")) {
+            return "PREPARED".equals(word(sql, next)) ? "COMMIT PREPARED" : "COMMIT";
+        } else if (is(sql, at, end, "ROLLBACK")) {
+            return rollback(sql, next, word(sql, next));
+        } else if (is(sql, at, end, "END")) {
+            return "END";
+        } else if (is(sql, at, end, "ABORT")) {
+            return "ABORT";
+        } else if (is(sql, at, end, "RESET")) {
+            return "RESET " + setting(sql, next, word(sql, next));
+        } else if (is(sql, at, end, "PREPARE")) {
+            return "TRANSACTION".equals(word(sql, next)) ? "PREPARE TRANSACTION" : null;
+        }
+        return null;
+    }
+
+    /** Whether the word from {@code at} to {@code end} is {@code keyword}, in any case. */
+    private static boolean is(String sql, int at, int end, String keyword) {
+        return end - at == keyword.length() && sql.regionMatches(true, at, keyword, 0, keyword.length());
+    }
+
+    private static String rollback(String sql, int next, String second) {
+        if ("WORK".equals(second) || "TRANSACTION".equals(second)) {
+            int after = skipBlanks(sql, wordEnd(sql, next));
+            second = word(sql, after);
+        }
+        if ("TO".equals(second)) {
+            return null; // ROLLBACK TO SAVEPOINT stays inside the transaction
+        }
+        return "PREPARED".equals(second) ? "ROLLBACK PREPARED" : "ROLLBACK";
+    }
+
+    private static String set(String sql, int next, String second) {
+        return switch (second) {
+            case "LOCAL", "TRANSACTION", "CONSTRAINTS" -> null;
+            case "SESSION" -> {
+                int after = skipBlanks(sql, wordEnd(sql, next));
+                String third = word(sql, after);
+                yield "CHARACTERISTICS".equals(third) || "AUTHORIZATION".equals(third)
+                        ? "SET SESSION " + third
+                        : "SET SESSION " + setting(sql, after, third);
+            }
+            default -> "SET " + setting(sql, next, second);
+        };
+    }
+
+    /**
+     * How the message names what a SET or RESET at {@code at} changes: PostgreSQL's keywords in capitals, a
+     * parameter's name as PostgreSQL reads it (folded to lower case unless quoted, dotted parts kept). Never the value.
+     */
+    private static String setting(String sql, int at, String word) {
+        switch (word) {
+            case "ROLE", "ALL", "SCHEMA", "NAMES" -> {
+                return word;
+            }
+            case "TIME" -> {
+                return "TIME ZONE";
+            }
+            case "SESSION" -> {
+                return "SESSION AUTHORIZATION";
+            }
+            default -> {
+                StringBuilder name = new StringBuilder();
+                int i = at;
+                while (i < sql.length()) {
+                    if (sql.charAt(i) == '"') {
+                        int close = quoteEnd(sql, i, '"');
+                        boolean closed = close > i + 1 && sql.charAt(close - 1) == '"';
+                        name.append(sql.substring(i + 1, closed ? close - 1 : close).replace("\"\"", "\""));
+                        i = close;
+                    } else {
+                        int end = wordEnd(sql, i);
+                        name.append(sql.substring(i, end).toLowerCase(Locale.ROOT));
+                        i = end;
+                    }
+                    if (i < sql.length() && sql.charAt(i) == '.') {
+                        name.append('.');
+                        i++;
+                    } else {
+                        break;
+                    }
+                }
+                return name.isEmpty() ? "(a setting)" : printable(name);
+            }
+        }
+    }
+
+    private static String printable(CharSequence name) {
+        StringBuilder shown = new StringBuilder(Math.min(name.length(), NAME_LENGTH));
+        for (int i = 0; i < name.length() && i < NAME_LENGTH; i++) {
+            char c = name.charAt(i);
+            shown.append(c >= 0x20 && c < 0x7f ? c : '?');
+        }
+        return shown.toString();
+    }
+
+    /** The word at {@code at} in capitals, or the empty string when no word starts there. */
+    private static String word(String sql, int at) {
+        return sql.substring(at, wordEnd(sql, at)).toUpperCase(Locale.ROOT);
+    }
+
+    private static int wordEnd(String sql, int at) {
+        int i = at;
+        if (i < sql.length() && isWordStart(sql.charAt(i))) {
+            i++;
+            while (i < sql.length() && isWordPart(sql.charAt(i))) {
+                i++;
+            }
+        }
+        return i;
+    }
+
+    private static boolean isWordStart(char c) {
+        return Character.isLetter(c) || c == '_';
+    }
+
+    private static boolean isWordPart(char c) {
+        return Character.isLetterOrDigit(c) || c == '_' || c == '$';
+    }
+
+    /** Skips white space and comments ({@code --} to the end of the line, nested {@code /* ... *}{@code /}). */
+    private static int skipBlanks(String sql, int at) {
+        int i = at;
+        while (i < sql.length()) {
+            char c = sql.charAt(i);
+            if (Character.isWhitespace(c)) {
+                i++;
+            } else if (sql.startsWith("--", i)) {
+                int newline = sql.indexOf('\n', i);
+                i = newline < 0 ? sql.length() : newline + 1;
+            } else if (sql.startsWith("/*", i)) {
+                i = commentEnd(sql, i);
+            } else {
+                break;
+            }
+        }
+        return i;
+    }
+
+    /** The index after the semicolon that ends the statement starting at {@code at}, or the text's length. */
+    private static int afterStatement(String sql, int at) {
+        int i = at;
+        while (i < sql.length()) {
+            char c = sql.charAt(i);
+            if (c == ';') {
+                return i + 1;
+            } else if (c == '\'') {
+                boolean escapes = i > 0 && (sql.charAt(i - 1) == 'E' || sql.charAt(i - 1) == 'e')
+                        && (i < 2 || !isWordPart(sql.charAt(i - 2)));
+                i = escapes ? escapedStringEnd(sql, i) : quoteEnd(sql, i, '\'');
+            } else if (c == '"') {
+                i = quoteEnd(sql, i, '"');
+            } else if (c == '$' && (i == 0 || !isWordPart(sql.charAt(i - 1)))) {
+                i = dollarQuoteEnd(sql, i);
+            } else if (sql.startsWith("--", i) || sql.startsWith("/*", i)) {
+                i = skipBlanks(sql, i);
+            } else {
+                i++;
+            }
+        }
+        return i;
+    }
+
+    /** After a literal or identifier quoted with {@code quote}, in which a doubled quote stands for itself. */
+    private static int quoteEnd(String sql, int open, char quote) {
+        int i = open + 1;
+        while (i < sql.length()) {
+            if (sql.charAt(i) == quote) {
+                if (i + 1 < sql.length() && sql.charAt(i + 1) == quote) {
+                    i += 2;
+                    continue;
+                }
+                return i + 1;
+            }
+            i++;
+        }
+        return i;
+    }
+
+    /** After an {@code E'...'} literal, in which a backslash escapes the next character. */
+    private static int escapedStringEnd(String sql, int open) {
+        int i = open + 1;
+        while (i < sql.length()) {
+            char c = sql.charAt(i);
+            if (c == '\\') {
+                i += 2;
+            } else if (c == '\'') {
+                if (i + 1 < sql.length() && sql.charAt(i + 1) == '\'') {
+                    i += 2;
+                    continue;
+                }
+                return i + 1;
+            } else {
+                i++;
+            }
+        }
+        return Math.min(i, sql.length());
+    }
+
+    /** After a dollar-quoted literal ({@code $$...$$}, {@code $tag$...$tag$}); a parameter such as {@code $1} is not one. */
+    private static int dollarQuoteEnd(String sql, int open) {
+        int i = open + 1;
+        if (i < sql.length() && isWordStart(sql.charAt(i))) {
+            i++;
+            while (i < sql.length() && (Character.isLetterOrDigit(sql.charAt(i)) || sql.charAt(i) == '_')) {
+                i++;
+            }
+        }
+        if (i >= sql.length() || sql.charAt(i) != '$') {
+            return open + 1;
+        }
+        String tag = sql.substring(open, i + 1);
+        int close = sql.indexOf(tag, i + 1);
+        return close < 0 ? sql.length() : close + tag.length();
+    }
+
+    /** After a comment that starts at {@code open} with a slash and a star; such comments nest in PostgreSQL. */
+    private static int commentEnd(String sql, int open) {
+        int depth = 0;
+        int i = open;
+        while (i < sql.length()) {
+            if (sql.startsWith("/*", i)) {
+                depth++;
+                i += 2;
+            } else if (sql.startsWith("*/", i)) {
+                depth--;
+                i += 2;
+                if (depth == 0) {
+                    return i;
+                }
+            } else {
+                i++;
+            }
+        }
+        return i;
+    }
+}

@@ -1,0 +1,199 @@
+package io.managedsession;
+
+import static io.managedsession.support.SecondConnection.execute;
+import static io.managedsession.support.SecondConnection.rowCount;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
+import static org.jooq.impl.DSL.name;
+import static org.jooq.impl.DSL.val;
+
+import java.sql.PreparedStatement;
+import java.sql.Statement;
+
+import org.jooq.DSLContext;
+import org.jooq.impl.DSL;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import io.managedsession.support.Managers;
+import io.managedsession.testing.DatabaseTest;
+import io.managedsession.testing.TestDatabase;
+
+/**
+ * SQL text that would reach beyond the transaction it runs in, written the ways a user writes it: jOOQ's own
+ * {@code ctx.commit()}, {@code ctx.setSchema(...)} and {@code ctx.set(...)}, plain SQL through jOOQ, and JDBC on the
+ * raw connection. A COMMIT there would make part of the block permanent before the block has finished (a later
+ * failure could no longer undo it), and a SET without LOCAL would outlive the transaction on the pooled connection,
+ * reaching whichever transaction gets it next. Both are refused before they reach the server; what ends with the
+ * transaction ({@code SET LOCAL}, {@code SET TRANSACTION}, savepoints) runs as written.
+ */
+@DatabaseTest(migrations = {})
+class SqlBeyondTheTransactionTest {
+
+    private final TestDatabase db;
+    private SessionManager sessions;
+
+    SqlBeyondTheTransactionTest(TestDatabase db) {
+        this.db = db;
+    }
+
+    @BeforeAll
+    static void createTable(TestDatabase db) {
+        execute(db, "CREATE TABLE notes (id integer PRIMARY KEY, body text)");
+    }
+
+    @BeforeEach
+    void start() {
+        execute(db, "TRUNCATE notes");
+        // One connection, so that the next transaction certainly gets the connection the last one used.
+        sessions = Managers.on(db).maximumPoolSize(1).build();
+    }
+
+    @AfterEach
+    void stop() {
+        if (sessions == null) { // the start was aborted (no PgBouncer for the run behind it)
+            return;
+        }
+        db.assertNothingLeaked(sessions);
+        sessions.close();
+    }
+
+    @Test
+    void jooqsCommitStatementInsideTheBlockIsRefusedSoTheFailingBlockWritesNothing() {
+        Throwable caught = catchThrowable(() -> sessions.transaction(ctx -> {
+            ctx.execute("INSERT INTO notes VALUES (1, 'half of the work')");
+            ctx.commit().execute();
+            ctx.execute("INSERT INTO notes VALUES (2, 'the other half')");
+            throw new IllegalStateException("the block fails after both halves");
+        }));
+
+        assertThat(caught).isInstanceOf(UnsupportedOperationException.class)
+                .hasMessageContaining("COMMIT is not allowed in a transaction of SessionManager")
+                .hasMessageContaining("return from the callback to commit, throw to roll back");
+        assertThat(rowCount(db, "notes")).isZero();
+    }
+
+    @Test
+    void everySpellingOfEndingTheTransactionIsRefusedAndTheBlockMayGoOn() {
+        sessions.transaction(ctx -> {
+            ctx.execute("INSERT INTO notes VALUES (1, 'kept')");
+            for (String ending : new String[] {"COMMIT", "commit work", "END", "end transaction", "ROLLBACK",
+                "rollback and chain", "ABORT", "COMMIT AND CHAIN", "  /* done */ commit", "-- done\ncommit",
+                "PREPARE TRANSACTION 'tx-1'", "COMMIT PREPARED 'tx-1'", "ROLLBACK PREPARED 'tx-1'",
+                "SELECT 1; COMMIT", "SELECT ';'; commit;"}) {
+                assertThatThrownBy(() -> ctx.execute(ending)).as(ending)
+                        .isInstanceOf(UnsupportedOperationException.class)
+                        .hasMessageContaining("is not allowed in a transaction of SessionManager");
+            }
+            assertThatThrownBy(() -> ctx.rollback().execute()).isInstanceOf(UnsupportedOperationException.class)
+                    .hasMessageContaining("ROLLBACK is not allowed");
+            ctx.connection(connection -> {
+                try (Statement statement = connection.createStatement()) {
+                    assertThatThrownBy(() -> statement.execute("commit"))
+                            .isInstanceOf(UnsupportedOperationException.class);
+                    assertThatThrownBy(() -> statement.executeUpdate("END"))
+                            .isInstanceOf(UnsupportedOperationException.class);
+                    assertThatThrownBy(() -> statement.addBatch("COMMIT"))
+                            .isInstanceOf(UnsupportedOperationException.class);
+                }
+                assertThatThrownBy(() -> connection.prepareStatement("COMMIT"))
+                        .isInstanceOf(UnsupportedOperationException.class);
+                assertThatThrownBy(() -> connection.prepareCall("ROLLBACK"))
+                        .isInstanceOf(UnsupportedOperationException.class);
+            });
+            // Nothing reached the server, so the transaction is still whole and goes on.
+            ctx.execute("INSERT INTO notes VALUES (2, 'kept too')");
+        });
+
+        assertThat(rowCount(db, "notes")).isEqualTo(2);
+    }
+
+    @Test
+    void aSessionLevelSetIsRefusedNamingTheSettingAndNothingReachesTheNextTransaction() {
+        String unchanged = sessions.transactionResult(ctx -> searchPath(ctx));
+        sessions.transaction(ctx -> {
+            assertThatThrownBy(() -> ctx.setSchema("elsewhere").execute())
+                    .isInstanceOf(UnsupportedOperationException.class)
+                    .hasMessageContaining("SET search_path is not allowed in a transaction of SessionManager")
+                    .hasMessageContaining("outlives the transaction on a pooled connection")
+                    .hasMessageContaining("SET LOCAL");
+            assertThatThrownBy(() -> ctx.set(name("managedsession", "tenant"), val("secret-tenant")).execute())
+                    .isInstanceOf(UnsupportedOperationException.class)
+                    .hasMessageContaining("SET managedsession.tenant is not allowed")
+                    .message().doesNotContain("secret-tenant");
+            for (String change : new String[] {"SET search_path = elsewhere", "set time zone 'UTC'",
+                "SET SESSION statement_timeout = 1", "SET ROLE NONE", "SET SESSION AUTHORIZATION DEFAULT",
+                "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY", "RESET search_path", "RESET ALL",
+                "SELECT 1; SET search_path = elsewhere", "SET \"search_path\" TO elsewhere"}) {
+                assertThatThrownBy(() -> ctx.execute(change)).as(change)
+                        .isInstanceOf(UnsupportedOperationException.class)
+                        .hasMessageContaining("is not allowed in a transaction of SessionManager")
+                        .hasMessageContaining("changes the server session");
+            }
+            ctx.connection(connection -> {
+                try (Statement statement = connection.createStatement()) {
+                    assertThatThrownBy(() -> statement.execute("SET search_path = elsewhere"))
+                            .isInstanceOf(UnsupportedOperationException.class);
+                    assertThatThrownBy(() -> statement.addBatch("SET search_path = elsewhere"))
+                            .isInstanceOf(UnsupportedOperationException.class);
+                }
+                assertThatThrownBy(() -> connection.prepareStatement("SET search_path = elsewhere"))
+                        .isInstanceOf(UnsupportedOperationException.class);
+            });
+            PreparedQuery<?> prepared = PreparedQuery.of(DSL.query("SET search_path = elsewhere"));
+            assertThatThrownBy(() -> prepared.execute(ctx)).isInstanceOf(UnsupportedOperationException.class)
+                    .hasMessageContaining("SET search_path is not allowed");
+        });
+
+        String after = sessions.transactionResult(ctx -> searchPath(ctx));
+        assertThat(after).isEqualTo(unchanged);
+    }
+
+    @Test
+    void whatEndsWithTheTransactionRunsAsWritten() {
+        execute(db, "DROP TABLE IF EXISTS pairs",
+                "CREATE TABLE pairs (id integer PRIMARY KEY, peer integer REFERENCES pairs DEFERRABLE)");
+        sessions.transaction(ctx -> {
+            ctx.execute("SET LOCAL search_path = pg_catalog, public");
+            ctx.setLocal(name("managedsession", "tenant"), val("eu")).execute();
+            ctx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+            ctx.execute("SET CONSTRAINTS ALL DEFERRED");
+            ctx.execute("INSERT INTO pairs VALUES (1, 2)"); // its peer comes next: checked at COMMIT
+            ctx.execute("INSERT INTO pairs VALUES (2, 1)");
+            ctx.execute("SAVEPOINT before_update");
+            ctx.execute("UPDATE notes SET body = 'set; commit' WHERE id = 0");
+            ctx.execute("ROLLBACK TO SAVEPOINT before_update");
+            ctx.execute("rollback work to before_update");
+            ctx.execute("RELEASE SAVEPOINT before_update");
+            ctx.execute("INSERT INTO notes VALUES (1, 'commit; set search_path = x'); -- commit");
+            ctx.execute("INSERT INTO notes VALUES (2, E'it\\'s; commit')");
+            ctx.execute("INSERT INTO notes VALUES (3, $body$; COMMIT; $body$)");
+            ctx.execute("/* set search_path = x; commit */ INSERT INTO notes VALUES (4, 'after a comment')");
+            ctx.execute("DO $$ BEGIN PERFORM 1; END $$");
+            assertThat(ctx.fetchValue("SHOW managedsession.tenant")).isEqualTo("eu");
+            assertThat(ctx.fetchValue("SHOW transaction_isolation")).isEqualTo("repeatable read");
+            ctx.connection(connection -> {
+                try (PreparedStatement statement = connection.prepareStatement(
+                        "SELECT set_config('managedsession.tenant', ?, true)")) {
+                    statement.setString(1, "us");
+                    statement.execute();
+                }
+            });
+            assertThat(ctx.fetchValue("SHOW managedsession.tenant")).isEqualTo("us");
+        });
+
+        assertThat(rowCount(db, "notes")).isEqualTo(4);
+        assertThat(rowCount(db, "pairs")).isEqualTo(2);
+        sessions.transaction(ctx -> {
+            assertThat(ctx.fetchValue("SELECT current_setting('managedsession.tenant', true)")).isIn(null, "");
+            assertThat(searchPath(ctx)).isEqualTo("\"$user\", public");
+        });
+    }
+
+    private static String searchPath(DSLContext ctx) {
+        return String.valueOf(ctx.fetchValue("SHOW search_path"));
+    }
+}

@@ -1,0 +1,92 @@
+package io.managedsession.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * How SQL text is read for statements that would outlive their transaction: by each statement's first words, with
+ * semicolons found only outside literals, quoted identifiers and comments, as PostgreSQL's lexer finds them.
+ * {@code SqlBeyondTheTransactionTest} shows the same against a server.
+ */
+class UnscopedSqlTest {
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', quoteCharacter = '~', textBlock = """
+            COMMIT                                        | COMMIT
+            commit work                                   | COMMIT
+            Commit And Chain                              | COMMIT
+            END                                           | END
+            abort                                         | ABORT
+            ROLLBACK                                      | ROLLBACK
+            rollback transaction                          | ROLLBACK
+            COMMIT PREPARED 'tx-1'                        | COMMIT PREPARED
+            ROLLBACK PREPARED 'tx-1'                      | ROLLBACK PREPARED
+            PREPARE TRANSACTION 'tx-1'                    | PREPARE TRANSACTION
+            SET search_path = elsewhere                   | SET search_path
+            set Search_Path to elsewhere                  | SET search_path
+            SET app.tenant_id = '42'                      | SET app.tenant_id
+            SET "Odd"".Name".x TO 1                       | SET Odd".Name.x
+            set time zone 'UTC'                           | SET TIME ZONE
+            SET ROLE admin                                | SET ROLE
+            SET SESSION AUTHORIZATION admin               | SET SESSION AUTHORIZATION
+            SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY | SET SESSION CHARACTERISTICS
+            SET SESSION work_mem = '64MB'                 | SET SESSION work_mem
+            SET SCHEMA 'elsewhere'                        | SET SCHEMA
+            RESET ALL                                     | RESET ALL
+            reset statement_timeout                       | RESET statement_timeout
+            RESET ROLE                                    | RESET ROLE
+            RESET SESSION AUTHORIZATION                   | RESET SESSION AUTHORIZATION
+            /* first */ -- second\\n COMMIT                | COMMIT
+            SELECT 1; COMMIT                              | COMMIT
+            SELECT 1;COMMIT;                              | COMMIT
+            SELECT ';'; SET search_path = x               | SET search_path
+            SELECT '\\'; COMMIT                           | COMMIT
+            SELECT "a"";"; COMMIT                         | COMMIT
+            SELECT $1; COMMIT                             | COMMIT
+            SELECT a$b$c; COMMIT                          | COMMIT
+            SELECT $$ a $$; COMMIT                        | COMMIT
+            """)
+    void findsTheStatementThatWouldOutliveItsTransaction(String sql, String command) {
+        assertThat(UnscopedSql.find(sql.replace("\\n", "\n"))).isEqualTo(command);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "", "   ", "SELECT 1", "UPDATE accounts SET balance = 0", "settings", "SETOF", "COMMITTED", "resetting",
+        "SET LOCAL search_path = elsewhere", "set local role admin", "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+        "SET TRANSACTION SNAPSHOT '00000003-0000001B-1'", "SET CONSTRAINTS ALL DEFERRED",
+        "ROLLBACK TO SAVEPOINT a", "rollback to a", "ROLLBACK WORK TO SAVEPOINT a", "SAVEPOINT a", "RELEASE a",
+        "PREPARE q AS SELECT 1", "SELECT set_config('search_path', 'x', false)", "BEGIN", "START TRANSACTION",
+        "SELECT 'a;commit'", "SELECT E'it\\'s;commit'", "SELECT e'\\\\';", "SELECT \"a;commit\"",
+        "SELECT $$;commit$$", "SELECT $body$ $$;commit$$ $body$", "SELECT 1 -- ;commit", "SELECT 1 -- x\n;",
+        "SELECT 1 /* /* nested */ ;commit */", "SELECT 1;", "SELECT 1; -- done", "SELECT 1; /* done */",
+        "DO $$ BEGIN PERFORM 1; COMMIT; END $$", "SELECT 'unterminated; commit", "SELECT $$unterminated; commit"})
+    void passesWhatEndsWithTheTransactionAndWhatOnlyMentionsTheWords(String sql) {
+        assertThat(UnscopedSql.find(sql)).isNull();
+    }
+
+    @Test
+    void namesTheSettingButNeverTheValueAndShowsNoControlCharacterOrOverlongName() {
+        assertThatThrownBy(() -> UnscopedSql.refuse("SET app.api_key = 's3cr3t'"))
+                .isInstanceOf(UnsupportedOperationException.class)
+                .hasMessageStartingWith("SET app.api_key is not allowed in a transaction of SessionManager")
+                .hasMessageContaining("SET LOCAL").message().doesNotContain("s3cr3t");
+        assertThat(UnscopedSql.find("SET \"bell\u0007\nname\" = 1")).isEqualTo("SET bell??name");
+        assertThat(UnscopedSql.find("SET " + "x".repeat(100) + " = 1")).isEqualTo("SET " + "x".repeat(63));
+        assertThat(UnscopedSql.find("SET = 1")).isEqualTo("SET (a setting)");
+    }
+
+    @Test
+    void saysWhatToDoInsteadOfEndingTheTransaction() {
+        assertThatThrownBy(() -> UnscopedSql.refuse("rollback"))
+                .isInstanceOf(UnsupportedOperationException.class)
+                .hasMessageStartingWith("ROLLBACK is not allowed in a transaction of SessionManager")
+                .hasMessageContaining("return from the callback to commit, throw to roll back")
+                .hasMessageContaining("savepoint");
+    }
+}
