@@ -98,7 +98,7 @@ public final class CommitCuttingProxy implements AutoCloseable {
     }
 
     /** Simulates a database outage: closes every proxied connection and refuses new ones until {@link #restore()}. */
-    public void cutEverything() {
+    public synchronized void cutEverything() {
         refusing = true;
         for (Socket socket : sockets) {
             closeQuietly(socket);
@@ -128,19 +128,25 @@ public final class CommitCuttingProxy implements AutoCloseable {
         while (!listener.isClosed()) {
             try {
                 Socket client = listener.accept();
-                if (refusing) {
-                    closeQuietly(client);
-                    continue;
+                // Under the lock cutEverything() takes: a connection accepted just before an outage began would
+                // otherwise be registered after the outage closed the others, and survive it (a pool filling
+                // itself in the background opens them at any moment).
+                synchronized (this) {
+                    if (refusing) {
+                        closeQuietly(client);
+                        continue;
+                    }
+                    Socket server = new Socket(targetHost, targetPort);
+                    // Forward each message as it comes: Nagle's algorithm would hold small replies back for tens of
+                    // ms.
+                    client.setTcpNoDelay(true);
+                    server.setTcpNoDelay(true);
+                    sockets.add(client);
+                    sockets.add(server);
+                    Connection connection = new Connection(client, server);
+                    Thread.ofPlatform().daemon().name("proxy-client").start(connection::clientToServer);
+                    Thread.ofPlatform().daemon().name("proxy-server").start(connection::serverToClient);
                 }
-                Socket server = new Socket(targetHost, targetPort);
-                // Forward each message as it comes: Nagle's algorithm would hold small replies back for tens of ms.
-                client.setTcpNoDelay(true);
-                server.setTcpNoDelay(true);
-                sockets.add(client);
-                sockets.add(server);
-                Connection connection = new Connection(client, server);
-                Thread.ofPlatform().daemon().name("proxy-client").start(connection::clientToServer);
-                Thread.ofPlatform().daemon().name("proxy-server").start(connection::serverToClient);
             } catch (IOException closed) {
                 return;
             }
