@@ -384,8 +384,10 @@ public final class TransactionOptions {
          * Sets the time the whole transaction may take, retries and backoff included, counted from the call. The
          * database enforces it: {@code statement_timeout} and {@code lock_timeout} are set locally to the time left
          * when the transaction begins and again before a statement whenever they have fallen behind it, but never
-         * longer than the connection's own (from its role, its database, the URL or {@code connectionInitSql}); the
-         * waits for a pooled connection and for the network end at the deadline too. A transaction that runs past it
+         * longer than the connection's own (from its role, its database, the URL or {@code connectionInitSql}) or
+         * than those the callback sets itself with {@code SET LOCAL} (after which each statement first reads what is
+         * in force, a round trip of its own); the waits for a pooled connection and for the network end at the
+         * deadline too. A transaction that runs past it
          * is rolled back with a {@link TransactionTimeoutException}; a lock timeout or cancellation that is not the
          * deadline's (the connection's own limit included) reaches the caller as the callback threw it.
          *

@@ -187,6 +187,42 @@ class DeadlineTest {
     }
 
     @Test
+    void aShorterTimeoutTheBlockSetsItselfIsNotLengthenedByTheDeadline() {
+        TransactionOptions generous = TransactionOptions.builder().deadline(Duration.ofSeconds(20)).build();
+        String[] ways = {"SET LOCAL statement_timeout = '300ms'", "set local STATEMENT_TIMEOUT to 300",
+            "SELECT set_config('statement_timeout', '300ms', true)"};
+        for (String way : ways) {
+            Throwable caught = catchThrowable(() -> sessions.transaction(generous, ctx -> {
+                ctx.execute("INSERT INTO jobs VALUES (8, 'own timeout')");
+                ctx.execute(way);
+                // Time passes: the deadline's timeouts fall behind the time left and are set again before the next.
+                ctx.execute("SELECT pg_sleep(0.1)");
+                ctx.execute("SELECT pg_sleep(30)");
+            }));
+
+            assertThat(caught).as(way + ": the block's own 300 ms ended it, long before the 20 s deadline")
+                    .isInstanceOf(DataAccessException.class).isNotInstanceOf(TransactionTimeoutException.class);
+            assertThat(((DataAccessException) caught).sqlState()).isEqualTo("57014");
+            assertThat(queryLong(db, "SELECT count(*) FROM jobs WHERE id = 8")).isZero();
+        }
+        // Through a prepared statement of the block's own, and with a shorter lock_timeout of its own beside it.
+        long[] inForce = sessions.transactionResult(generous, ctx -> {
+            ctx.connection(connection -> {
+                try (var statement = connection.prepareStatement("SET LOCAL lock_timeout = '250ms'")) {
+                    statement.execute();
+                }
+            });
+            ctx.execute("SELECT pg_sleep(0.1)");
+            return ctx.resultQuery("SELECT setting::bigint FROM pg_settings"
+                    + " WHERE name IN ('statement_timeout', 'lock_timeout') ORDER BY name DESC").fetch().stream()
+                    .mapToLong(r -> r.get(0, Long.class)).toArray();
+        });
+        assertThat(inForce[0]).as("statement_timeout: the deadline's").isBetween(15_000L, 20_000L);
+        assertThat(inForce[1]).as("lock_timeout: the block's own").isEqualTo(250);
+        assertConnectionHealthyWithoutLeftoverTimeout();
+    }
+
+    @Test
     void deadlineHoldsAfterASavepointRollbackUndidTheShorterTimeoutSetInside() {
         Duration deadline = Duration.ofSeconds(3);
         TransactionOptions options = TransactionOptions.builder().deadline(deadline).label("after-savepoint").build();

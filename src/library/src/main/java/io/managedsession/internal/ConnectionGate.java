@@ -10,8 +10,9 @@ import org.jooq.ConnectionProvider;
  * {@link GuardedConnection}, whose every call, and every call of the statements, result sets and metadata it hands out
  * in turn, asks the gate again. It refuses a {@code DSLContext} or connection used after its transaction ended, from
  * another thread, or while a REQUIRES_NEW transaction has it suspended, with a clear error instead of letting it reach
- * a pooled connection that now belongs to somebody else; and it lets the transaction's deadline bring the server's
- * timeouts up to date before a statement is used.
+ * a pooled connection that now belongs to somebody else; it refuses SQL text that would end the transaction or change
+ * the server session; and it lets the transaction's deadline bring the server's timeouts up to date before a statement
+ * is used.
  */
 final class ConnectionGate implements ConnectionProvider {
 
@@ -55,6 +56,17 @@ final class ConnectionGate implements ConnectionProvider {
     @Override
     public void release(Connection released) {
         // The connection stays with the transaction until it ends; the runner returns it to the pool.
+    }
+
+    /**
+     * SQL text the transaction's code is about to prepare, run or batch: after {@link #check()}, refused when it would
+     * outlive the transaction ({@link UnscopedSql}), and shown to the deadline, which must know when the code sets
+     * timeouts of its own.
+     */
+    void beforeSql(String sql) {
+        check();
+        UnscopedSql.refuse(sql);
+        scope.sqlSeen(sql);
     }
 
     /** Before a statement executes: {@link #check()}, then the deadline's turn to bring the server's timeouts up. */

@@ -16,7 +16,10 @@ import io.managedsession.TransactionOptions;
  * time actually left. A deadline only ever shortens them: where the connection's session has a shorter limit of its
  * own ({@link SessionTimeouts}), that limit stays in force. What is in force is modelled exactly: a rollback to a
  * savepoint undoes a {@code SET LOCAL} made after it, and {@link Savepoints} says so through
- * {@link #restoreServerTimeout(long)}.
+ * {@link #restoreServerTimeout(long)}. Once the transaction's code sends SQL that names either timeout (its own
+ * {@code SET LOCAL statement_timeout}, {@code set_config('lock_timeout', ..., true)}), the model no longer holds: from
+ * then on what is in force is read from the server before each statement, and a timeout the code set shorter than
+ * the time left stays as it is, as the session's own do.
  *
  * <p>When the network goes silent the server cannot enforce anything, so the driver's network timeout also stops the
  * client from waiting much past the deadline: before each statement, COMMIT and ROLLBACK it is set to the time left
@@ -50,7 +53,9 @@ final class DeadlineEnforcement {
     private final TransactionOptions options;
     private final Connection connection;
     private long serverTimeoutMillis = UNKNOWN;
-    private SessionTimeouts.Limits sessionLimits;
+    /** The limits a deadline never lengthens: the session's own, or what was in force before the last statement. */
+    private SessionTimeouts.Limits limits;
+    private boolean timeoutsSetByTheCode;
     private int networkTimeoutToRestore = -1;
 
     DeadlineEnforcement(Deadline deadline, TransactionOptions options, Connection connection) {
@@ -75,9 +80,9 @@ final class DeadlineEnforcement {
         }
         networkTimeoutToRestore = connection.getNetworkTimeout();
         limitNetworkWait();
-        sessionLimits = SessionTimeouts.of(connection);
+        limits = SessionTimeouts.of(connection);
         serverTimeoutMillis = deadline.remainingMillisForServer();
-        return ServerSettings.timeouts(serverTimeoutMillis, sessionLimits);
+        return ServerSettings.timeouts(serverTimeoutMillis, limits);
     }
 
     /**
@@ -92,12 +97,18 @@ final class DeadlineEnforcement {
         try {
             // The network wait first: the round trip below may be the first to meet a silent network.
             limitNetworkWait();
-            // The session's own limits bound what is in force, however long ago the timeouts were set.
-            long inForce = serverTimeoutMillis == UNKNOWN ? UNKNOWN
-                    : Math.min(serverTimeoutMillis, sessionLimits.loosest());
+            long inForce;
+            if (timeoutsSetByTheCode) {
+                // What the code set is in force, or what a rollback to a savepoint brought back: ask the server.
+                limits = SessionTimeouts.inForce(connection);
+                inForce = limits.loosest();
+            } else {
+                // The session's own limits bound what is in force, however long ago the timeouts were set.
+                inForce = serverTimeoutMillis == UNKNOWN ? UNKNOWN : Math.min(serverTimeoutMillis, limits.loosest());
+            }
             if (inForce - left > Math.min(SLACK_MILLIS, left)) {
                 try (Statement statement = connection.createStatement()) {
-                    statement.execute(ServerSettings.timeouts(left, sessionLimits));
+                    statement.execute(ServerSettings.timeouts(left, limits));
                 }
                 serverTimeoutMillis = left;
             }
@@ -109,6 +120,30 @@ final class DeadlineEnforcement {
             throw new DataAccessException("Could not bring the timeouts of a transaction with a deadline up to date"
                     + " (SQLSTATE " + e.getSQLState() + "): " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * SQL text the transaction's code is about to run: when it names {@code statement_timeout} or
+     * {@code lock_timeout}, what is in force is read from the server before every later statement (a round trip each,
+     * only in such transactions). Seen when a statement is prepared, before it runs, so that a prepared statement's
+     * own execution reads what was in force before it and the next one what it set.
+     */
+    void sqlSeen(String sql) {
+        if (!timeoutsSetByTheCode && namesATimeout(sql)) {
+            timeoutsSetByTheCode = true;
+        }
+    }
+
+    /** Whether {@code sql} names either timeout, in any case: a word ending in {@code _timeout} after the two names. */
+    static boolean namesATimeout(String sql) {
+        for (int i = sql.indexOf('_'); i >= 0; i = sql.indexOf('_', i + 1)) {
+            if (sql.regionMatches(true, i, "_timeout", 0, 8)
+                    && (i >= 9 && sql.regionMatches(true, i - 9, "statement", 0, 9)
+                            || i >= 4 && sql.regionMatches(true, i - 4, "lock", 0, 4))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -20,8 +20,9 @@ import org.postgresql.core.BaseConnection;
  * <p>They are read once per physical connection, the first time a transaction with a deadline begins on it, with
  * {@code SHOW}: a utility statement, which takes no snapshot, so that the transaction may still set its isolation or
  * import a snapshot afterwards. A session setting changed later with a plain {@code SET} (not {@code SET LOCAL}) is
- * not seen: that is state a pooled connection carries from one transaction into the next, which the manager does not
- * track.
+ * not seen: a transaction's code cannot send one ({@link UnscopedSql} refuses it), and a function that changes the
+ * session ({@code set_config(..., false)}) is state a pooled connection carries from one transaction into the next,
+ * which the manager does not track.
  */
 final class SessionTimeouts {
 
@@ -54,15 +55,19 @@ final class SessionTimeouts {
         if (known != null) {
             return known;
         }
-        Limits read;
+        Limits read = inForce(connection);
+        KNOWN.put(key, read);
+        return read;
+    }
+
+    /** The two timeouts in force on {@code connection} now, read with one round trip; never remembered. */
+    static Limits inForce(Connection connection) throws SQLException {
         try (Statement statement = connection.createStatement()) {
             statement.execute("SHOW statement_timeout; SHOW lock_timeout");
             long statementMillis = millis(statement.getResultSet());
             statement.getMoreResults();
-            read = new Limits(statementMillis, millis(statement.getResultSet()));
+            return new Limits(statementMillis, millis(statement.getResultSet()));
         }
-        KNOWN.put(key, read);
-        return read;
     }
 
     private static long millis(ResultSet shown) throws SQLException {

@@ -146,6 +146,13 @@ final class TransactionScope {
         return connection.unwrap(BaseConnection.class).hintReadOnly();
     }
 
+    /** SQL text the transaction's code is about to run: the deadline looks for timeouts set by the code itself. */
+    void sqlSeen(String sql) {
+        if (deadline != null) {
+            deadline.sqlSeen(sql);
+        }
+    }
+
     /** Before a statement is used (the gate has let it through): the deadline's turn. */
     void beforeStatement() {
         if (deadline != null && begun) {
