@@ -13,6 +13,7 @@ import java.sql.Statement;
 
 import org.jooq.DSLContext;
 import org.jooq.impl.DSL;
+import org.jooq.impl.SQLDataType;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -150,6 +151,32 @@ class SqlBeyondTheTransactionTest {
 
         String after = sessions.transactionResult(ctx -> searchPath(ctx));
         assertThat(after).isEqualTo(unchanged);
+    }
+
+    @Test
+    void aTemporaryTableThatWouldStayInTheSessionIsRefusedAndOneDroppedAtCommitIsGoneForTheNextTransaction() {
+        sessions.transaction(ctx -> {
+            assertThatThrownBy(() -> ctx.createTemporaryTable("scratch").column("id", SQLDataType.INTEGER).execute())
+                    .isInstanceOf(UnsupportedOperationException.class)
+                    .hasMessageStartingWith("CREATE TEMPORARY TABLE scratch is not allowed in a transaction of"
+                            + " SessionManager")
+                    .hasMessageContaining("the next transaction to get that connection sees it and its rows")
+                    .hasMessageContaining("ON COMMIT DROP");
+            assertThatThrownBy(() -> ctx.execute("CREATE TEMP TABLE scratch AS SELECT 'private' AS note"))
+                    .isInstanceOf(UnsupportedOperationException.class);
+
+            ctx.createTemporaryTable("scratch").column("note", SQLDataType.CLOB).onCommitDrop().execute();
+            ctx.execute("INSERT INTO scratch VALUES ('private')");
+            ctx.execute("CREATE TEMP TABLE IF NOT EXISTS reused (note text) ON COMMIT DELETE ROWS");
+            ctx.execute("INSERT INTO reused VALUES ('private')");
+        });
+
+        sessions.transaction(ctx -> {
+            assertThat(ctx.fetchValue("SELECT to_regclass('pg_temp.scratch')")).isNull();
+            if (!Managers.throughPgBouncer()) { // there the next transaction may run on another server session
+                assertThat(ctx.fetchCount(DSL.table(DSL.name("reused")))).isZero();
+            }
+        });
     }
 
     @Test

@@ -20,8 +20,9 @@ import io.managedsession.testing.TestDatabase;
 /**
  * A service that keeps each tenant's todos in a schema of its own and picks the tenant per transaction, as
  * multi-tenant services on PostgreSQL do. The tenant chosen with {@code SET LOCAL search_path} ends with its
- * transaction; choosing it for the whole session, or committing from inside the block, is what such code gets wrong
- * first, and is refused before it reaches the server, with nothing of the block kept.
+ * transaction; choosing it for the whole session, keeping a report's scratch table in the session, or committing from
+ * inside the block, is what such code gets wrong first, and is refused before it reaches the server, with nothing of
+ * the block kept.
  */
 @DatabaseTest(perTest = true)
 class TodosPerTenantTest {
@@ -93,6 +94,32 @@ class TodosPerTenantTest {
             database.assertNothingLeaked(sessions);
         }
         assertEquals(0, rows(database, "tenant_a.todos"));
+    }
+
+    @Test
+    void aReportsScratchTableEndsWithItsTransactionAndOneThatWouldStayIsRefused(TestDatabase database)
+            throws Exception {
+        try (SessionManager sessions = database.sessionManagerBuilder().maximumPoolSize(1).build()) {
+            sessions.transaction(tx -> List.of("one", "two").forEach(title -> Todos.add(tx, title)));
+
+            UnsupportedOperationException refused = assertThrows(UnsupportedOperationException.class,
+                    () -> sessions.transaction(tx -> tx.createTemporaryTable("report").as(
+                            tx.select(Todos.TITLE).from(Todos.TODOS)).execute()));
+            long reported = sessions.transactionResult(tx -> {
+                tx.createTemporaryTable("report").as(tx.select(Todos.TITLE).from(Todos.TODOS)).onCommitDrop()
+                        .execute();
+                return tx.fetchCount(DSL.table(DSL.name("report")));
+            });
+
+            assertTrue(refused.getMessage().startsWith("CREATE TEMPORARY TABLE report is not allowed"),
+                    refused.getMessage());
+            assertTrue(refused.getMessage().contains("ON COMMIT DROP"), refused.getMessage());
+            assertEquals(2, reported);
+            // The next transaction on the same connection finds no report of the last one's.
+            Object left = sessions.transactionResult(tx -> tx.fetchValue("SELECT to_regclass('pg_temp.report')"));
+            assertEquals(null, left);
+            database.assertNothingLeaked(sessions);
+        }
     }
 
     @Test

@@ -12,8 +12,8 @@ import org.jooq.tools.jdbc.DefaultStatement;
  * transaction's deadline bring the server's timeouts up to the time left (only executions: a refresh before, say,
  * {@code getWarnings()} on a statement that just failed would run in an aborted transaction and hide the failure);
  * SQL text that would end the transaction or change the server session is refused before it is sent or batched
- * ({@link UnscopedSql}); {@code getConnection()} and its result sets lead back to the guards. Closing needs no gate: a statement may be
- * closed after its transaction.
+ * ({@link UnscopedSql}); {@code getConnection()} and its result sets lead back to the guards. Closing needs no gate:
+ * a statement may be closed after its transaction.
  *
  * <p>{@link GuardedPreparedStatement} and {@link GuardedCallableStatement} do the same for their kinds; Java's single
  * inheritance (each extends jOOQ's delegating class of its kind) is why the overrides below stand in each.

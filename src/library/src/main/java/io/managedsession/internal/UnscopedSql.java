@@ -18,7 +18,10 @@ import java.util.Locale;
  *       {@code SET SESSION CHARACTERISTICS}, and {@code RESET}, which is {@code SET ... TO DEFAULT}. The session
  *       outlives the transaction on a pooled connection, so the setting would reach whichever transaction gets that
  *       connection next (behind a pooler in transaction mode, another client). {@code SET LOCAL},
- *       {@code SET TRANSACTION} and {@code SET CONSTRAINTS} end with the transaction and pass.</li>
+ *       {@code SET TRANSACTION} and {@code SET CONSTRAINTS} end with the transaction and pass;</li>
+ *   <li>{@code CREATE TEMPORARY TABLE} without {@code ON COMMIT DROP} or {@code ON COMMIT DELETE ROWS} (jOOQ's
+ *       {@code ctx.createTemporaryTable(...)} without {@code onCommitDrop()}): the table and its rows stay in the
+ *       session, where the next transaction on that connection sees them.</li>
  * </ul>
  *
  * <p>It reads the first words of each statement, as PostgreSQL's grammar starts them; the text may hold several
@@ -26,8 +29,9 @@ import java.util.Locale;
  * extended one), so semicolons are found outside string literals ({@code '...'}, {@code E'...'} with its backslash
  * escapes, dollar quotes), quoted identifiers and comments. It does not look inside statements: a function that sets
  * something ({@code set_config(name, value, false)}, a {@code DO} block, a function's own {@code SET}) runs on the
- * server, where no text shows it. A {@code SAVEPOINT} or {@code ROLLBACK TO} written as SQL passes: it stays inside
- * the transaction, though the manager keeps track only of the savepoints set through JDBC or jOOQ.
+ * server, where no text shows it, and {@code SELECT ... INTO TEMP} is not looked for. A {@code SAVEPOINT} or
+ * {@code ROLLBACK TO} written as SQL passes: it stays inside the transaction, though the manager keeps track only of
+ * the savepoints set through JDBC or jOOQ.
  *
  * <p>Most SQL is one statement starting with another word, so the common case costs reading one word and a search
  * for a semicolon; the text is lexed only when it holds one.
@@ -51,17 +55,26 @@ final class UnscopedSql {
         if (command == null) {
             return;
         }
-        boolean ending = !command.startsWith("SET") && !command.startsWith("RESET");
         throw new UnsupportedOperationException(command + " is not allowed in a transaction of SessionManager: "
-                + (ending
-                        ? "it would end the transaction while the callback runs, so that a later failure could no"
-                                + " longer undo the work before it; return from the callback to commit, throw to roll"
-                                + " back, and use a savepoint (ctx.transaction(...) or Propagation.NESTED) to undo a"
-                                + " part"
-                        : "without LOCAL it changes the server session, which outlives the transaction on a pooled"
-                                + " connection and reaches the next transaction to get that connection; use SET LOCAL"
-                                + " (SET LOCAL ROLE, SET LOCAL ... TO DEFAULT for a RESET, TransactionOptions for"
-                                + " isolation and read-only), which ends with the transaction"));
+                + why(command));
+    }
+
+    private static String why(String command) {
+        if (command.startsWith("SET") || command.startsWith("RESET")) {
+            return "without LOCAL it changes the server session, which outlives the transaction on a pooled connection"
+                    + " and reaches the next transaction to get that connection; use SET LOCAL (SET LOCAL ROLE, SET"
+                    + " LOCAL ... TO DEFAULT for a RESET, TransactionOptions for isolation and read-only), which ends"
+                    + " with the transaction";
+        }
+        if (command.startsWith("CREATE")) {
+            return "the table outlives the transaction on a pooled connection, and the next transaction to get that"
+                    + " connection sees it and its rows (and its own CREATE fails); add ON COMMIT DROP (jOOQ:"
+                    + " onCommitDrop()), or ON COMMIT DELETE ROWS for a table meant to stay, empty, between"
+                    + " transactions";
+        }
+        return "it would end the transaction while the callback runs, so that a later failure could no longer undo"
+                + " the work before it; return from the callback to commit, throw to roll back, and use a savepoint"
+                + " (ctx.transaction(...) or Propagation.NESTED) to undo a part";
     }
 
     /**
@@ -110,8 +123,68 @@ final class UnscopedSql {
             return "RESET " + setting(sql, next, word(sql, next));
         } else if (is(sql, at, end, "PREPARE")) {
             return "TRANSACTION".equals(word(sql, next)) ? "PREPARE TRANSACTION" : null;
+        } else if (is(sql, at, end, "CREATE")) {
+            return temporaryTable(sql, next);
         }
         return null;
+    }
+
+    /**
+     * {@code CREATE [GLOBAL | LOCAL] TEMP[ORARY] TABLE [IF NOT EXISTS] name} without {@code ON COMMIT DROP} or
+     * {@code ON COMMIT DELETE ROWS}: a table, with its rows, that stays in the session.
+     */
+    private static String temporaryTable(String sql, int next) {
+        int at = next;
+        String word = word(sql, at);
+        if ("GLOBAL".equals(word) || "LOCAL".equals(word)) {
+            at = skipBlanks(sql, wordEnd(sql, at));
+            word = word(sql, at);
+        }
+        if (!"TEMP".equals(word) && !"TEMPORARY".equals(word)) {
+            return null;
+        }
+        at = skipBlanks(sql, wordEnd(sql, at));
+        if (!"TABLE".equals(word(sql, at))) {
+            return null;
+        }
+        at = skipBlanks(sql, wordEnd(sql, at));
+        for (String expected : new String[] {"IF", "NOT", "EXISTS"}) {
+            if (!expected.equals(word(sql, at))) {
+                break;
+            }
+            at = skipBlanks(sql, wordEnd(sql, at));
+        }
+        if (endsWithItsTransaction(sql, at)) {
+            return null;
+        }
+        return "CREATE TEMPORARY TABLE " + setting(sql, at, "");
+    }
+
+    /** Whether the statement from {@code at} says {@code ON COMMIT DROP} or {@code ON COMMIT DELETE}. */
+    private static boolean endsWithItsTransaction(String sql, int at) {
+        String before = "";
+        String last = "";
+        int i = at;
+        while (i < sql.length() && sql.charAt(i) != ';') {
+            char c = sql.charAt(i);
+            if (isWordStart(c)) {
+                int end = wordEnd(sql, i);
+                String word = sql.substring(i, end).toUpperCase(Locale.ROOT);
+                if ("ON".equals(before) && "COMMIT".equals(last) && ("DROP".equals(word) || "DELETE".equals(word))) {
+                    return true;
+                }
+                before = last;
+                last = word;
+                i = end;
+            } else if (c == '\'' || c == '"' || c == '$' || sql.startsWith("--", i) || sql.startsWith("/*", i)) {
+                i = skipQuoted(sql, i);
+                before = "";
+                last = "";
+            } else {
+                i++;
+            }
+        }
+        return false;
     }
 
     /** Whether the word from {@code at} to {@code end} is {@code keyword}, in any case. */
@@ -244,21 +317,30 @@ final class UnscopedSql {
             char c = sql.charAt(i);
             if (c == ';') {
                 return i + 1;
-            } else if (c == '\'') {
-                boolean escapes = i > 0 && (sql.charAt(i - 1) == 'E' || sql.charAt(i - 1) == 'e')
-                        && (i < 2 || !isWordPart(sql.charAt(i - 2)));
-                i = escapes ? escapedStringEnd(sql, i) : quoteEnd(sql, i, '\'');
-            } else if (c == '"') {
-                i = quoteEnd(sql, i, '"');
-            } else if (c == '$' && (i == 0 || !isWordPart(sql.charAt(i - 1)))) {
-                i = dollarQuoteEnd(sql, i);
-            } else if (sql.startsWith("--", i) || sql.startsWith("/*", i)) {
-                i = skipBlanks(sql, i);
-            } else {
-                i++;
             }
+            i = skipQuoted(sql, i);
         }
         return i;
+    }
+
+    /**
+     * After the literal, quoted identifier or comment starting at {@code i}, or the next character when none starts
+     * there.
+     */
+    private static int skipQuoted(String sql, int i) {
+        char c = sql.charAt(i);
+        if (c == '\'') {
+            boolean escapes = i > 0 && (sql.charAt(i - 1) == 'E' || sql.charAt(i - 1) == 'e')
+                    && (i < 2 || !isWordPart(sql.charAt(i - 2)));
+            return escapes ? escapedStringEnd(sql, i) : quoteEnd(sql, i, '\'');
+        } else if (c == '"') {
+            return quoteEnd(sql, i, '"');
+        } else if (c == '$' && (i == 0 || !isWordPart(sql.charAt(i - 1)))) {
+            return dollarQuoteEnd(sql, i);
+        } else if (sql.startsWith("--", i) || sql.startsWith("/*", i)) {
+            return skipBlanks(sql, i);
+        }
+        return i + 1;
     }
 
     /** After a literal or identifier quoted with {@code quote}, in which a doubled quote stands for itself. */
@@ -297,7 +379,7 @@ final class UnscopedSql {
         return Math.min(i, sql.length());
     }
 
-    /** After a dollar-quoted literal ({@code $$...$$}, {@code $tag$...$tag$}); a parameter such as {@code $1} is not one. */
+    /** After a dollar-quoted literal ({@code $$...$$}, {@code $tag$...$tag$}); a parameter ({@code $1}) is not one. */
     private static int dollarQuoteEnd(String sql, int open) {
         int i = open + 1;
         if (i < sql.length() && isWordStart(sql.charAt(i))) {

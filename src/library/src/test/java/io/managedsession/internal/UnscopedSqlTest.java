@@ -50,6 +50,11 @@ class UnscopedSqlTest {
             SELECT $1; COMMIT                             | COMMIT
             SELECT a$b$c; COMMIT                          | COMMIT
             SELECT $$ a $$; COMMIT                        | COMMIT
+            CREATE TEMP TABLE scratch (id int)            | CREATE TEMPORARY TABLE scratch
+            create local temporary table if not exists Scratch (id int) | CREATE TEMPORARY TABLE scratch
+            CREATE GLOBAL TEMP TABLE "Odd" (id int) ON COMMIT PRESERVE ROWS | CREATE TEMPORARY TABLE Odd
+            CREATE TEMP TABLE s (note text DEFAULT 'on commit drop') | CREATE TEMPORARY TABLE s
+            CREATE TEMP TABLE s AS SELECT 1; SELECT 'on commit drop' | CREATE TEMPORARY TABLE s
             """)
     void findsTheStatementThatWouldOutliveItsTransaction(String sql, String command) {
         assertThat(UnscopedSql.find(sql.replace("\\n", "\n"))).isEqualTo(command);
@@ -65,7 +70,10 @@ class UnscopedSqlTest {
         "SELECT 'a;commit'", "SELECT E'it\\'s;commit'", "SELECT e'\\\\';", "SELECT \"a;commit\"",
         "SELECT $$;commit$$", "SELECT $body$ $$;commit$$ $body$", "SELECT 1 -- ;commit", "SELECT 1 -- x\n;",
         "SELECT 1 /* /* nested */ ;commit */", "SELECT 1;", "SELECT 1; -- done", "SELECT 1; /* done */",
-        "DO $$ BEGIN PERFORM 1; COMMIT; END $$", "SELECT 'unterminated; commit", "SELECT $$unterminated; commit"})
+        "DO $$ BEGIN PERFORM 1; COMMIT; END $$", "SELECT 'unterminated; commit", "SELECT $$unterminated; commit",
+        "CREATE TEMP TABLE scratch (id int) ON COMMIT DROP", "create temporary table s on commit drop as select 1",
+        "CREATE TEMP TABLE IF NOT EXISTS s (id int) ON COMMIT DELETE ROWS", "CREATE TABLE kept (id int)",
+        "CREATE UNLOGGED TABLE fast (id int)", "CREATE TEMP TABLE s (id int) /* note */ ON COMMIT DROP; SELECT 1"})
     void passesWhatEndsWithTheTransactionAndWhatOnlyMentionsTheWords(String sql) {
         assertThat(UnscopedSql.find(sql)).isNull();
     }
