@@ -89,6 +89,14 @@ class UnscopedSqlTest {
         assertThat(UnscopedSql.find("SET = 1")).isEqualTo("SET (a setting)");
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"commit", "Rollback", "end", "Abort", "prepare transaction 'x'", "  COMMIT",
+        "\tcommit", "(SELECT 1); COMMIT", "UPDATE t SET x = 1; COMMIT", "insert into t values (1);commit",
+        "with x as (select 1) select * from x; set role admin", "create temp table s (id int)"})
+    void theFirstLookLetsNothingThroughThatTheFullReadingRefuses(String sql) {
+        assertThatThrownBy(() -> UnscopedSql.refuse(sql)).isInstanceOf(UnsupportedOperationException.class);
+    }
+
     @Test
     void saysWhatToDoInsteadOfEndingTheTransaction() {
         assertThatThrownBy(() -> UnscopedSql.refuse("rollback"))
