@@ -387,9 +387,9 @@ public final class TransactionOptions {
          * longer than the connection's own (from its role, its database, the URL or {@code connectionInitSql}) or
          * than those the callback sets itself with {@code SET LOCAL} (after which each statement first reads what is
          * in force, a round trip of its own); the waits for a pooled connection and for the network end at the
-         * deadline too. A transaction that runs past it
-         * is rolled back with a {@link TransactionTimeoutException}; a lock timeout or cancellation that is not the
-         * deadline's (the connection's own limit included) reaches the caller as the callback threw it.
+         * deadline too. A transaction that runs past it is rolled back with a {@link TransactionTimeoutException}; a
+         * lock timeout or cancellation that is not the deadline's (the connection's own limit included) reaches the
+         * caller as the callback threw it.
          *
          * @param deadline from 1 millisecond to 24 hours
          * @return this builder

@@ -129,7 +129,7 @@ final class DeadlineEnforcement {
      * own execution reads what was in force before it and the next one what it set.
      */
     void sqlSeen(String sql) {
-        if (!timeoutsSetByTheCode && namesATimeout(sql)) {
+        if (!timeoutsSetByTheCode && sql != null && namesATimeout(sql)) {
             timeoutsSetByTheCode = true;
         }
     }
