@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.jooq.impl.DSL.name;
 import static org.jooq.impl.DSL.val;
 
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.Statement;
 
@@ -18,6 +19,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
 
 import io.managedsession.support.Managers;
 import io.managedsession.testing.DatabaseTest;
@@ -177,6 +180,28 @@ class SqlBeyondTheTransactionTest {
                 assertThat(ctx.fetchCount(DSL.table(DSL.name("reused")))).isZero();
             }
         });
+    }
+
+    @Test
+    void listenIsRefusedAndANotifyReachesAListenerOnItsOwnConnectionOnlyWhenItsTransactionCommits() throws Exception {
+        assertThatThrownBy(() -> sessions.transaction(ctx -> ctx.execute("LISTEN jobs")))
+                .isInstanceOf(UnsupportedOperationException.class)
+                .hasMessageStartingWith("LISTEN jobs is not allowed in a transaction of SessionManager")
+                .hasMessageContaining("a connection of its own");
+
+        try (Connection listener = db.connect(); Statement listening = listener.createStatement()) {
+            listening.execute("LISTEN jobs");
+            Throwable undone = catchThrowable(() -> sessions.transaction(ctx -> {
+                ctx.execute("NOTIFY jobs, 'rolled back'");
+                throw new IllegalStateException("the block fails after its NOTIFY");
+            }));
+            sessions.transaction(ctx -> ctx.execute("SELECT pg_notify(?, ?)", "jobs", "committed"));
+
+            // Waits for the first notification to arrive: sent at commit, and in commit order.
+            PGNotification[] received = listener.unwrap(PGConnection.class).getNotifications(10_000);
+            assertThat(undone).hasMessage("the block fails after its NOTIFY");
+            assertThat(received).extracting(PGNotification::getParameter).containsExactly("committed");
+        }
     }
 
     @Test

@@ -21,7 +21,9 @@ import java.util.Locale;
  *       {@code SET TRANSACTION} and {@code SET CONSTRAINTS} end with the transaction and pass;</li>
  *   <li>{@code CREATE TEMPORARY TABLE} without {@code ON COMMIT DROP} or {@code ON COMMIT DELETE ROWS} (jOOQ's
  *       {@code ctx.createTemporaryTable(...)} without {@code onCommitDrop()}): the table and its rows stay in the
- *       session, where the next transaction on that connection sees them.</li>
+ *       session, where the next transaction on that connection sees them;</li>
+ *   <li>{@code LISTEN}: the subscription stays with the pooled connection, and the driver keeps each notification
+ *       for a {@code getNotifications()} that no transaction calls.</li>
  * </ul>
  *
  * <p>It reads the first words of each statement, as PostgreSQL's grammar starts them; the text may hold several
@@ -63,7 +65,8 @@ final class UnscopedSql {
     /**
      * The first look, kept small because it runs in the path of every statement, where the JIT should keep inlining
      * the driver's calls: text that starts with a letter none of the commands looked for starts with ({@code SELECT}
-     * does; {@code UPDATE}, {@code INSERT}, {@code DELETE}, {@code WITH} do not) and holds no semicolon needs no more.
+     * and {@code LOCK} do; {@code UPDATE}, {@code INSERT}, {@code DELETE}, {@code WITH} do not) and holds no semicolon
+     * needs no more.
      */
     private static boolean worthReading(String sql) {
         if (sql.isEmpty()) {
@@ -71,7 +74,7 @@ final class UnscopedSql {
         }
         char first = sql.charAt(0);
         return switch (first | 0x20) { // the lower case of a letter
-            case 's', 'r', 'c', 'e', 'a', 'p' -> true;
+            case 's', 'r', 'c', 'e', 'a', 'p', 'l' -> true;
             default -> !Character.isLetter(first) || sql.indexOf(';') >= 0;
         };
     }
@@ -82,6 +85,11 @@ final class UnscopedSql {
                     + " and reaches the next transaction to get that connection; use SET LOCAL (SET LOCAL ROLE, SET"
                     + " LOCAL ... TO DEFAULT for a RESET, TransactionOptions for isolation and read-only), which ends"
                     + " with the transaction";
+        }
+        if (command.startsWith("LISTEN")) {
+            return "the subscription outlives the transaction on a pooled connection, whose driver then keeps every"
+                    + " notification for a reader that never comes; NOTIFY works in a transaction (it is sent at"
+                    + " commit), LISTEN belongs on a connection of its own, read with PGConnection.getNotifications";
         }
         if (command.startsWith("CREATE")) {
             return "the table outlives the transaction on a pooled connection, and the next transaction to get that"
@@ -142,6 +150,8 @@ final class UnscopedSql {
             return "TRANSACTION".equals(word(sql, next)) ? "PREPARE TRANSACTION" : null;
         } else if (is(sql, at, end, "CREATE")) {
             return temporaryTable(sql, next);
+        } else if (is(sql, at, end, "LISTEN")) {
+            return "LISTEN " + setting(sql, next, "");
         }
         return null;
     }

@@ -50,6 +50,8 @@ class UnscopedSqlTest {
             SELECT $1; COMMIT                             | COMMIT
             SELECT a$b$c; COMMIT                          | COMMIT
             SELECT $$ a $$; COMMIT                        | COMMIT
+            LISTEN jobs                                   | LISTEN jobs
+            listen "Jobs"                                 | LISTEN Jobs
             CREATE TEMP TABLE scratch (id int)            | CREATE TEMPORARY TABLE scratch
             create local temporary table if not exists Scratch (id int) | CREATE TEMPORARY TABLE scratch
             CREATE GLOBAL TEMP TABLE "Odd" (id int) ON COMMIT PRESERVE ROWS | CREATE TEMPORARY TABLE Odd
@@ -73,7 +75,8 @@ class UnscopedSqlTest {
         "DO $$ BEGIN PERFORM 1; COMMIT; END $$", "SELECT 'unterminated; commit", "SELECT $$unterminated; commit",
         "CREATE TEMP TABLE scratch (id int) ON COMMIT DROP", "create temporary table s on commit drop as select 1",
         "CREATE TEMP TABLE IF NOT EXISTS s (id int) ON COMMIT DELETE ROWS", "CREATE TABLE kept (id int)",
-        "CREATE UNLOGGED TABLE fast (id int)", "CREATE TEMP TABLE s (id int) /* note */ ON COMMIT DROP; SELECT 1"})
+        "CREATE UNLOGGED TABLE fast (id int)", "NOTIFY jobs, 'payload'", "UNLISTEN *", "LOCK TABLE jobs",
+        "listening", "CREATE TEMP TABLE s (id int) /* note */ ON COMMIT DROP; SELECT 1"})
     void passesWhatEndsWithTheTransactionAndWhatOnlyMentionsTheWords(String sql) {
         assertThat(UnscopedSql.find(sql)).isNull();
     }
@@ -92,7 +95,7 @@ class UnscopedSqlTest {
     @ParameterizedTest
     @ValueSource(strings = {"commit", "Rollback", "end", "Abort", "prepare transaction 'x'", "  COMMIT",
         "\tcommit", "(SELECT 1); COMMIT", "UPDATE t SET x = 1; COMMIT", "insert into t values (1);commit",
-        "with x as (select 1) select * from x; set role admin", "create temp table s (id int)"})
+        "with x as (select 1) select * from x; set role admin", "create temp table s (id int)", "Listen jobs"})
     void theFirstLookLetsNothingThroughThatTheFullReadingRefuses(String sql) {
         assertThatThrownBy(() -> UnscopedSql.refuse(sql)).isInstanceOf(UnsupportedOperationException.class);
     }
