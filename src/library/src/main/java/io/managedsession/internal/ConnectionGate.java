@@ -69,6 +69,12 @@ final class ConnectionGate implements ConnectionProvider {
         scope.sqlSeen(sql);
     }
 
+    /** Before a statement executes the SQL text given to it: {@link #beforeSql(String)}, then the deadline's turn. */
+    void beforeExecute(String sql) {
+        beforeSql(sql);
+        scope.beforeStatement();
+    }
+
     /** Before a statement executes: {@link #check()}, then the deadline's turn to bring the server's timeouts up. */
     void beforeExecute() {
         check();

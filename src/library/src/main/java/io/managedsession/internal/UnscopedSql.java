@@ -145,13 +145,13 @@ final class UnscopedSql {
         } else if (is(sql, at, end, "ABORT")) {
             return "ABORT";
         } else if (is(sql, at, end, "RESET")) {
-            return "RESET " + setting(sql, next, word(sql, next));
+            return "RESET " + nameAt(sql, next, word(sql, next));
         } else if (is(sql, at, end, "PREPARE")) {
             return "TRANSACTION".equals(word(sql, next)) ? "PREPARE TRANSACTION" : null;
         } else if (is(sql, at, end, "CREATE")) {
             return temporaryTable(sql, next);
         } else if (is(sql, at, end, "LISTEN")) {
-            return "LISTEN " + setting(sql, next, "");
+            return "LISTEN " + nameAt(sql, next, "");
         }
         return null;
     }
@@ -184,7 +184,7 @@ final class UnscopedSql {
         if (endsWithItsTransaction(sql, at)) {
             return null;
         }
-        return "CREATE TEMPORARY TABLE " + setting(sql, at, "");
+        return "CREATE TEMPORARY TABLE " + nameAt(sql, at, "");
     }
 
     /** Whether the statement from {@code at} says {@code ON COMMIT DROP} or {@code ON COMMIT DELETE}. */
@@ -238,17 +238,18 @@ final class UnscopedSql {
                 String third = word(sql, after);
                 yield "CHARACTERISTICS".equals(third) || "AUTHORIZATION".equals(third)
                         ? "SET SESSION " + third
-                        : "SET SESSION " + setting(sql, after, third);
+                        : "SET SESSION " + nameAt(sql, after, third);
             }
-            default -> "SET " + setting(sql, next, second);
+            default -> "SET " + nameAt(sql, next, second);
         };
     }
 
     /**
-     * How the message names what a SET or RESET at {@code at} changes: PostgreSQL's keywords in capitals, a
-     * parameter's name as PostgreSQL reads it (folded to lower case unless quoted, dotted parts kept). Never the value.
+     * How the message names what the statement at {@code at} acts on (a setting, a table, a channel): PostgreSQL's
+     * keywords in capitals, a name as PostgreSQL reads it (folded to lower case unless quoted, dotted parts kept),
+     * printable and cut to an identifier's length. Never a value.
      */
-    private static String setting(String sql, int at, String word) {
+    private static String nameAt(String sql, int at, String word) {
         switch (word) {
             case "ROLE", "ALL", "SCHEMA", "NAMES" -> {
                 return word;
