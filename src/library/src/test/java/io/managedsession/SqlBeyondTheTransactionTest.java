@@ -1,6 +1,7 @@
 package io.managedsession;
 
 import static io.managedsession.support.SecondConnection.execute;
+import static io.managedsession.support.SecondConnection.queryLong;
 import static io.managedsession.support.SecondConnection.rowCount;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -202,6 +203,88 @@ class SqlBeyondTheTransactionTest {
             assertThat(undone).hasMessage("the block fails after its NOTIFY");
             assertThat(received).extracting(PGNotification::getParameter).containsExactly("committed");
         }
+    }
+
+    @Test
+    void aSessionAdvisoryLockIsRefusedSoNoLockOutlivesTheBlockWhileATransactionLockEndsWithIt() {
+        Throwable caught = catchThrowable(() -> sessions.transaction(ctx -> {
+            ctx.execute("INSERT INTO notes VALUES (1, 'only the leader writes this')");
+            ctx.fetchValue("SELECT pg_advisory_lock(42)");
+        }));
+
+        assertThat(freeElsewhere(42)).as("the lock is free for other sessions").isTrue();
+        assertThat(caught).isInstanceOf(UnsupportedOperationException.class)
+                .hasMessageStartingWith("pg_advisory_lock is not allowed in a transaction of SessionManager")
+                .hasMessageContaining("outlives the transaction")
+                .hasMessageContaining("pg_advisory_xact_lock");
+        assertThat(rowCount(db, "notes")).isZero();
+
+        sessions.transaction(ctx -> {
+            for (String sql : new String[] {"SELECT pg_try_advisory_lock(42)", "SELECT PG_ADVISORY_LOCK_SHARED(1, 2)",
+                "SELECT id FROM notes WHERE pg_try_advisory_lock(id) LIMIT 1",
+                "SELECT pg_catalog.pg_try_advisory_lock_shared (42)", "SELECT \"pg_advisory_lock\"(42)",
+                "WITH claimed AS (SELECT pg_advisory_lock(42)) SELECT 1 FROM claimed"}) {
+                assertThatThrownBy(() -> ctx.fetch(sql)).as(sql).isInstanceOf(UnsupportedOperationException.class)
+                        .hasMessageContaining("advisory_lock")
+                        .hasMessageContaining("is not allowed in a transaction of SessionManager");
+            }
+            assertThatThrownBy(() -> ctx.select(DSL.function("pg_advisory_lock", Object.class, val(42L))).fetch())
+                    .isInstanceOf(UnsupportedOperationException.class);
+            assertThatThrownBy(() -> ctx.select(
+                    DSL.function(name("pg_catalog", "pg_try_advisory_lock"), Boolean.class, val(42L))).fetch())
+                    .isInstanceOf(UnsupportedOperationException.class)
+                    .hasMessageStartingWith("pg_try_advisory_lock is not allowed");
+            ctx.connection(connection -> assertThatThrownBy(
+                    () -> connection.prepareStatement("SELECT pg_advisory_lock(?)"))
+                    .isInstanceOf(UnsupportedOperationException.class));
+
+            // What only mentions the name passes, and the transaction's own lock holds until the transaction ends.
+            ctx.fetch("SELECT 'pg_advisory_lock(42)' AS note /* pg_advisory_lock(42) */");
+            ctx.fetchValue("SELECT pg_advisory_xact_lock(43)");
+            assertThat(freeElsewhere(43)).as("held by the running transaction").isFalse();
+        });
+        assertThat(freeElsewhere(43)).as("released by the commit").isTrue();
+    }
+
+    @Test
+    void setConfigForTheSessionIsRefusedSoNoTenantReachesTheNextTransaction() {
+        Throwable caught = catchThrowable(() -> sessions.transaction(ctx -> ctx.fetchValue(
+                "SELECT set_config('managedsession.tenant', ?, false)", "tenant-a")));
+
+        Object nextTransactions = sessions.transactionResult(ctx -> tenant(ctx));
+        assertThat(nextTransactions).as("the tenant in the next transaction").isIn(null, "");
+        assertThat(caught).isInstanceOf(UnsupportedOperationException.class)
+                .hasMessageStartingWith("set_config(managedsession.tenant, ...) with is_local false is not allowed in"
+                        + " a transaction of SessionManager")
+                .hasMessageContaining("reaches the next transaction")
+                .message().doesNotContain("tenant-a");
+
+        sessions.transaction(ctx -> {
+            assertThatThrownBy(() -> ctx.select(DSL.function("set_config", String.class,
+                    val("managedsession.tenant"), val("tenant-b"), val(true))).fetch())
+                    .isInstanceOf(UnsupportedOperationException.class)
+                    .hasMessageStartingWith("set_config(?, ...) with is_local not written as true is not allowed")
+                    .hasMessageContaining("DSL.inline(true)");
+            assertThatThrownBy(() -> ctx.fetch("SELECT pg_catalog.set_config('search_path', 'elsewhere', 'off')"))
+                    .isInstanceOf(UnsupportedOperationException.class)
+                    .hasMessageStartingWith("set_config(search_path, ...) with is_local false");
+            ctx.select(DSL.function("set_config", String.class,
+                    val("managedsession.tenant"), val("tenant-b"), DSL.inline(true))).fetch();
+            ctx.fetch("SELECT set_config('managedsession.region', 'eu', 'on'::boolean)");
+            assertThat(tenant(ctx)).isEqualTo("tenant-b");
+        });
+        Object afterTheLocalOne = sessions.transactionResult(ctx -> tenant(ctx));
+        assertThat(afterTheLocalOne).isIn(null, "");
+    }
+
+    /** Whether another session can take the advisory lock {@code key} at once (and gives it back). */
+    private boolean freeElsewhere(long key) {
+        return queryLong(db, "SELECT (CASE WHEN pg_try_advisory_lock(?) THEN pg_advisory_unlock(?)"
+                + " ELSE false END)::int", key, key) == 1;
+    }
+
+    private static Object tenant(DSLContext ctx) {
+        return ctx.fetchValue("SELECT current_setting('managedsession.tenant', true)");
     }
 
     @Test

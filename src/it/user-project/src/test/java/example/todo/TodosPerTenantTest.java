@@ -22,7 +22,7 @@ import io.managedsession.testing.TestDatabase;
  * multi-tenant services on PostgreSQL do. The tenant chosen with {@code SET LOCAL search_path} ends with its
  * transaction; choosing it for the whole session, keeping a report's scratch table in the session, or committing from
  * inside the block, is what such code gets wrong first, and is refused before it reaches the server, with nothing of
- * the block kept.
+ * the block kept. The same holds for a tenant chosen by row, with a setting a view reads.
  */
 @DatabaseTest(perTest = true)
 class TodosPerTenantTest {
@@ -94,6 +94,45 @@ class TodosPerTenantTest {
             database.assertNothingLeaked(sessions);
         }
         assertEquals(0, rows(database, "tenant_a.todos"));
+    }
+
+    /** The tenant by row: a setting the view reads, chosen for this transaction only. */
+    static void asRowTenant(DSLContext tx, String tenant) {
+        tx.select(DSL.function("set_config", String.class, DSL.inline("todo.tenant"), DSL.val(tenant),
+                DSL.inline(true))).fetch();
+    }
+
+    static List<String> myTodos(DSLContext tx) {
+        return tx.select(Todos.TITLE).from(DSL.table("my_todos")).orderBy(Todos.TITLE).fetch(Todos.TITLE);
+    }
+
+    @Test
+    void aTenantChosenWithSetConfigEndsWithItsTransactionAndOneChosenForTheSessionIsRefused(TestDatabase database)
+            throws Exception {
+        try (Connection connection = database.connect(); Statement statement = connection.createStatement()) {
+            statement.execute("CREATE TABLE tenant_todos (tenant text NOT NULL, title text NOT NULL)");
+            statement.execute("CREATE VIEW my_todos AS SELECT title FROM tenant_todos"
+                    + " WHERE tenant = current_setting('todo.tenant', true)");
+            statement.execute("INSERT INTO tenant_todos VALUES ('a', 'a''s todo'), ('b', 'b''s todo')");
+        }
+        try (SessionManager sessions = database.sessionManagerBuilder().maximumPoolSize(1).build()) {
+            UnsupportedOperationException refused = assertThrows(UnsupportedOperationException.class,
+                    () -> sessions.transactionResult(tx -> {
+                        tx.select(DSL.function("set_config", String.class, DSL.inline("todo.tenant"), DSL.val("a"),
+                                DSL.inline(false))).fetch();
+                        return myTodos(tx);
+                    }));
+
+            assertTrue(refused.getMessage().startsWith("set_config(todo.tenant, ...) with is_local false is not"
+                    + " allowed in a transaction of SessionManager"), refused.getMessage());
+            assertEquals(List.of(), sessions.transactionResult(TodosPerTenantTest::myTodos), "no tenant left behind");
+            assertEquals(List.of("a's todo"), sessions.transactionResult(tx -> {
+                asRowTenant(tx, "a");
+                return myTodos(tx);
+            }));
+            assertEquals(List.of(), sessions.transactionResult(TodosPerTenantTest::myTodos), "none inherited");
+            database.assertNothingLeaked(sessions);
+        }
     }
 
     @Test

@@ -23,25 +23,38 @@ import java.util.Locale;
  *       {@code ctx.createTemporaryTable(...)} without {@code onCommitDrop()}): the table and its rows stay in the
  *       session, where the next transaction on that connection sees them;</li>
  *   <li>{@code LISTEN}: the subscription stays with the pooled connection, and the driver keeps each notification
- *       for a {@code getNotifications()} that no transaction calls.</li>
+ *       for a {@code getNotifications()} that no transaction calls;</li>
+ *   <li>a call, anywhere in a statement, of a session-level advisory lock function ({@code pg_advisory_lock},
+ *       {@code pg_try_advisory_lock} and their {@code _shared} forms): the lock belongs to the server session, so
+ *       commit and rollback leave it held by the pooled connection, where nothing unlocks it. The {@code _xact_}
+ *       forms end with the transaction and pass;</li>
+ *   <li>a call of {@code set_config(name, value, is_local)} whose {@code is_local} is not written as true: false
+ *       is a session-level {@code SET}, and a bound or computed value cannot be seen to be true in the text.</li>
  * </ul>
  *
  * <p>It reads the first words of each statement, as PostgreSQL's grammar starts them; the text may hold several
  * statements separated by semicolons (the simple query protocol runs them all, and the driver splits them for the
  * extended one), so semicolons are found outside string literals ({@code '...'}, {@code E'...'} with its backslash
- * escapes, dollar quotes), quoted identifiers and comments. It does not look inside statements: a function that sets
- * something ({@code set_config(name, value, false)}, a {@code DO} block, a function's own {@code SET}) runs on the
- * server, where no text shows it, and {@code SELECT ... INTO TEMP} is not looked for. A {@code SAVEPOINT} or
- * {@code ROLLBACK TO} written as SQL passes: it stays inside the transaction, though the manager keeps track only of
- * the savepoints set through JDBC or jOOQ.
+ * escapes, dollar quotes), quoted identifiers and comments. Inside statements it looks only for the calls above, by
+ * name (plain in any case, or quoted, qualified or not) followed by a parenthesis (white space may come between, a
+ * comment may not), outside literals and comments.
+ * What runs on the server, where no text shows it, is not seen: a function or {@code DO} block that sets something
+ * or takes a session lock, a function's own {@code SET}. {@code SELECT ... INTO TEMP} is not looked for. A
+ * {@code SAVEPOINT} or {@code ROLLBACK TO} written as SQL passes: it stays inside the transaction, though the manager
+ * keeps track only of the savepoints set through JDBC or jOOQ.
  *
- * <p>Most SQL is one statement starting with another word, so the common case costs a look at its first character
- * and a search for a semicolon, or reading one word; the text is lexed only when it holds a semicolon.
+ * <p>Most SQL is one statement starting with another word, so the common case costs a look at its first character,
+ * a search for a semicolon and one for opening parentheses, with a look at the last letter of the name before each;
+ * the text is lexed only when it holds a semicolon or one of the names.
  */
 final class UnscopedSql {
 
     /** What PostgreSQL keeps of an identifier; longer names are cut for the message. */
     private static final int NAME_LENGTH = 63;
+
+    /** The functions whose call, anywhere in a statement, reaches beyond the transaction. */
+    private static final String[] SESSION_FUNCTIONS = {"pg_advisory_lock", "pg_advisory_lock_shared",
+        "pg_try_advisory_lock", "pg_try_advisory_lock_shared", "set_config"};
 
     private UnscopedSql() {
     }
@@ -53,8 +66,8 @@ final class UnscopedSql {
      *                                       saying what to write instead
      */
     static void refuse(String sql) {
-        if (sql != null && worthReading(sql)) {
-            String command = find(sql);
+        if (sql != null) {
+            String command = worthReading(sql) ? find(sql) : sessionCall(sql);
             if (command != null) {
                 throw new UnsupportedOperationException(command + " is not allowed in a transaction of SessionManager: "
                         + why(command));
@@ -80,6 +93,22 @@ final class UnscopedSql {
     }
 
     private static String why(String command) {
+        if (command.contains("advisory")) {
+            return "the lock outlives the transaction: it belongs to the server session, so commit and rollback leave"
+                    + " it held by the pooled connection, where nothing unlocks it and every other session asking for"
+                    + " it waits on; use the transaction-level pg_advisory_xact_lock (pg_try_advisory_xact_lock, and"
+                    + " the _shared forms), which is released when the transaction ends";
+        }
+        if (command.startsWith("set_config")) {
+            return command.endsWith("false")
+                    ? "with is_local false it changes the server session, which outlives the transaction on a pooled"
+                            + " connection and reaches the next transaction to get that connection; pass true, which"
+                            + " ends the setting with the transaction"
+                    : "with is_local false it would change the server session, which outlives the transaction on a"
+                            + " pooled connection and reaches the next transaction to get that connection, and a bound"
+                            + " or computed is_local cannot be seen to be true in the SQL text; write it as true"
+                            + " (jOOQ: DSL.inline(true)), which ends the setting with the transaction";
+        }
         if (command.startsWith("SET") || command.startsWith("RESET")) {
             return "without LOCAL it changes the server session, which outlives the transaction on a pooled connection"
                     + " and reaches the next transaction to get that connection; use SET LOCAL (SET LOCAL ROLE, SET"
@@ -104,12 +133,19 @@ final class UnscopedSql {
 
     /**
      * The command of the first statement in {@code sql} that would outlive its transaction, with the setting it
-     * names ({@code "COMMIT"}, {@code "SET search_path"}, {@code "RESET ALL"}), or {@code null} when there is none.
+     * names ({@code "COMMIT"}, {@code "SET search_path"}, {@code "RESET ALL"}), else the first call that would
+     * ({@code "pg_advisory_lock"}, {@code "set_config(search_path, ...) with is_local false"}), or {@code null} when
+     * there is none.
      */
     static String find(String sql) {
         if (sql == null) {
             return null;
         }
+        String command = firstWords(sql);
+        return command != null ? command : sessionCall(sql);
+    }
+
+    private static String firstWords(String sql) {
         int at = 0;
         while (true) {
             at = skipBlanks(sql, at);
@@ -212,6 +248,165 @@ final class UnscopedSql {
             }
         }
         return false;
+    }
+
+    /**
+     * The first call in {@code sql} whose effect would outlive the transaction: a session-level advisory lock, or
+     * {@code set_config} with an {@code is_local} not written as true. A call is a name followed by an opening
+     * parenthesis, so only the parentheses are looked at (statements hold far fewer of them than underscores or
+     * letters), and the text is lexed only up to a name that matches.
+     */
+    private static String sessionCall(String sql) {
+        for (int open = sql.indexOf('(', 1); open > 0; open = sql.indexOf('(', open + 1)) {
+            // Kept to a few comparisons, since it runs in the path of every statement: the letter the name before
+            // the parenthesis ends with rules out nearly every other call, and every column list or condition.
+            int end = open;
+            while (end > 1 && sql.charAt(end - 1) <= ' ') {
+                end--;
+            }
+            int nameEnd = end > 1 && sql.charAt(end - 1) == '"' ? end - 1 : end;
+            int last = sql.charAt(nameEnd - 1) | 0x20; // the lower case of a letter
+            if (last == 'k' || last == 'd' || last == 'g') { // how ..._lock, ..._shared and set_config end
+                String found = callBefore(sql, open, nameEnd, nameEnd < end);
+                if (found != null) {
+                    return found;
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * What the call whose arguments open at {@code open} does beyond the transaction, or {@code null} when the name
+     * ending at {@code nameEnd} is another, or sits in a literal or comment.
+     */
+    private static String callBefore(String sql, int open, int nameEnd, boolean quoted) {
+        int start = nameEnd;
+        if (quoted) {
+            start = sql.lastIndexOf('"', nameEnd - 1) + 1;
+        } else {
+            while (start > 0 && isWordPart(sql.charAt(start - 1))) {
+                start--;
+            }
+        }
+        String name = sessionFunction(sql, start, nameEnd, quoted);
+        if (name == null || !inPlainText(sql, quoted ? start - 1 : start)) {
+            return null;
+        }
+        return "set_config".equals(name) ? setConfig(sql, open) : name;
+    }
+
+    /** The function looked for that is named from {@code start} to {@code end}: in any case, or exactly if quoted. */
+    private static String sessionFunction(String sql, int start, int end, boolean quoted) {
+        for (String name : SESSION_FUNCTIONS) {
+            if (end - start == name.length() && sql.regionMatches(!quoted, start, name, 0, name.length())) {
+                return name;
+            }
+        }
+        return null;
+    }
+
+    /** Whether {@code at} is in plain text, not inside a string literal, a quoted identifier or a comment. */
+    private static boolean inPlainText(String sql, int at) {
+        int i = 0;
+        while (i < at) {
+            i = skipQuoted(sql, i);
+        }
+        return i == at;
+    }
+
+    /**
+     * {@code set_config(name, value, is_local)} whose arguments start after {@code open}: {@code null} when
+     * {@code is_local} is written as true ({@code true}, or a literal PostgreSQL reads as true, cast to boolean or
+     * not), else the call named by its setting when that is a literal.
+     */
+    private static String setConfig(String sql, int open) {
+        int[] bounds = new int[6];
+        int count = 0;
+        int depth = 0;
+        int start = open + 1;
+        int i = start;
+        while (i < sql.length()) {
+            char c = sql.charAt(i);
+            if (c == '(' || c == '[') {
+                depth++;
+                i++;
+            } else if ((c == ')' || c == ']') && depth > 0) {
+                depth--;
+                i++;
+            } else if (c == ')' || c == ',' && depth == 0) {
+                if (count == 3) {
+                    return null; // not the three-argument function of PostgreSQL
+                }
+                bounds[2 * count] = start;
+                bounds[2 * count + 1] = i;
+                count++;
+                if (c == ')') {
+                    break;
+                }
+                start = ++i;
+            } else {
+                i = skipQuoted(sql, i);
+            }
+        }
+        if (count != 3) {
+            return null;
+        }
+        Boolean local = truth(sql, skipBlanks(sql, bounds[4]), bounds[5]);
+        if (Boolean.TRUE.equals(local)) {
+            return null;
+        }
+        return "set_config(" + settingOf(sql, skipBlanks(sql, bounds[0]), bounds[1]) + ", ...) with is_local "
+                + (local == null ? "not written as true" : "false");
+    }
+
+    /**
+     * The boolean written from {@code at} to {@code end}: the word {@code true} or {@code false}, or a string literal
+     * PostgreSQL reads as one ({@code 't'}, {@code 'on'}, {@code 'yes'}, {@code '1'} and the like), optionally cast
+     * to {@code bool} or {@code boolean}; {@code null} for anything else.
+     */
+    private static Boolean truth(String sql, int at, int end) {
+        String value;
+        int after;
+        if (at < end && sql.charAt(at) == '\'') {
+            after = quoteEnd(sql, at, '\'');
+            value = sql.substring(at + 1, Math.max(at + 1, after - 1)).replace("''", "'").strip()
+                    .toLowerCase(Locale.ROOT);
+        } else {
+            after = wordEnd(sql, at);
+            String word = sql.substring(at, after).toLowerCase(Locale.ROOT);
+            value = "true".equals(word) || "false".equals(word) ? word : "";
+        }
+        after = skipBlanks(sql, after);
+        if (sql.startsWith("::", after)) {
+            int type = skipBlanks(sql, after + 2);
+            String cast = word(sql, type);
+            if (!"BOOL".equals(cast) && !"BOOLEAN".equals(cast)) {
+                return null;
+            }
+            after = skipBlanks(sql, wordEnd(sql, type));
+        }
+        if (after < end || value.isEmpty()) {
+            return null;
+        }
+        // PostgreSQL's boolean input: these words or any prefix of them that no other shares, and 1 and 0.
+        if ("1".equals(value) || "true".startsWith(value) || "yes".startsWith(value) || "on".equals(value)) {
+            return Boolean.TRUE;
+        }
+        if ("0".equals(value) || "false".startsWith(value) || "no".startsWith(value)
+                || value.length() > 1 && "off".startsWith(value)) {
+            return Boolean.FALSE;
+        }
+        return null;
+    }
+
+    /** The setting {@code set_config} is given, when written as a literal; a parameter shows as {@code ?}. */
+    private static String settingOf(String sql, int at, int end) {
+        if (at < end && sql.charAt(at) == '\'') {
+            int close = quoteEnd(sql, at, '\'');
+            return printable(sql.substring(at + 1, Math.max(at + 1, close - 1)).replace("''", "'"));
+        }
+        return at < end && (sql.charAt(at) == '?' || sql.charAt(at) == '$') ? "?" : "...";
     }
 
     /** Whether the word from {@code at} to {@code end} is {@code keyword}, in any case. */

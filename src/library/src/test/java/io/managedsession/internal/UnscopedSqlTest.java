@@ -57,6 +57,27 @@ class UnscopedSqlTest {
             CREATE GLOBAL TEMP TABLE "Odd" (id int) ON COMMIT PRESERVE ROWS | CREATE TEMPORARY TABLE Odd
             CREATE TEMP TABLE s (note text DEFAULT 'on commit drop') | CREATE TEMPORARY TABLE s
             CREATE TEMP TABLE s AS SELECT 1; SELECT 'on commit drop' | CREATE TEMPORARY TABLE s
+            SELECT pg_advisory_lock(42)                   | pg_advisory_lock
+            select PG_TRY_ADVISORY_LOCK_SHARED (1, 2)     | pg_try_advisory_lock_shared
+            SELECT pg_catalog.pg_advisory_lock_shared(1)  | pg_advisory_lock_shared
+            SELECT "pg_catalog"."pg_try_advisory_lock"(?) | pg_try_advisory_lock
+            UPDATE jobs SET owner = 1 WHERE pg_try_advisory_lock(id) | pg_try_advisory_lock
+            SELECT 'pg_advisory_lock(1)', pg_advisory_lock\\n  (2) | pg_advisory_lock
+            SELECT 1; SELECT pg_advisory_lock(1)          | pg_advisory_lock
+            SELECT pg_advisory_lock\t (1)                 | pg_advisory_lock
+            SELECT x FROM t WHERE id IN (SELECT pg_try_advisory_lock(id) FROM u) | pg_try_advisory_lock
+            SELECT set_config('search_path', 'x', false)  | set_config(search_path, ...) with is_local false
+            SELECT set_config('app.tenant', ?, 'off')     | set_config(app.tenant, ...) with is_local false
+            SELECT set_config('app.tenant', ?, 'F'::bool) | set_config(app.tenant, ...) with is_local false
+            SELECT set_config('app.tenant', ?, ' no ')    | set_config(app.tenant, ...) with is_local false
+            SELECT set_config('app.tenant', ?, '0')       | set_config(app.tenant, ...) with is_local false
+            SELECT pg_catalog.set_config('app.tenant', ?, ?) | set_config(app.tenant, ...) with is_local not written as true
+            SELECT set_config(?, ?, $3)                   | set_config(?, ...) with is_local not written as true
+            SELECT set_config(name, f(1, 2), is_local) FROM s | set_config(..., ...) with is_local not written as true
+            select SET_CONFIG('a', 'b', NOT false)        | set_config(a, ...) with is_local not written as true
+            SELECT set_config('a', 'b', true::text::boolean) | set_config(a, ...) with is_local not written as true
+            SELECT set_config('a', 'b', 'o')              | set_config(a, ...) with is_local not written as true
+            SELECT "set_config"('a', 'b', false)          | set_config(a, ...) with is_local false
             """)
     void findsTheStatementThatWouldOutliveItsTransaction(String sql, String command) {
         assertThat(UnscopedSql.find(sql.replace("\\n", "\n"))).isEqualTo(command);
@@ -68,7 +89,7 @@ class UnscopedSqlTest {
         "SET LOCAL search_path = elsewhere", "set local role admin", "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
         "SET TRANSACTION SNAPSHOT '00000003-0000001B-1'", "SET CONSTRAINTS ALL DEFERRED",
         "ROLLBACK TO SAVEPOINT a", "rollback to a", "ROLLBACK WORK TO SAVEPOINT a", "SAVEPOINT a", "RELEASE a",
-        "PREPARE q AS SELECT 1", "SELECT set_config('search_path', 'x', false)", "BEGIN", "START TRANSACTION",
+        "PREPARE q AS SELECT 1", "BEGIN", "START TRANSACTION",
         "SELECT 'a;commit'", "SELECT E'it\\'s;commit'", "SELECT e'\\\\';", "SELECT \"a;commit\"",
         "SELECT $$;commit$$", "SELECT $body$ $$;commit$$ $body$", "SELECT 1 -- ;commit", "SELECT 1 -- x\n;",
         "SELECT 1 /* /* nested */ ;commit */", "SELECT 1;", "SELECT 1; -- done", "SELECT 1; /* done */",
@@ -76,7 +97,19 @@ class UnscopedSqlTest {
         "CREATE TEMP TABLE scratch (id int) ON COMMIT DROP", "create temporary table s on commit drop as select 1",
         "CREATE TEMP TABLE IF NOT EXISTS s (id int) ON COMMIT DELETE ROWS", "CREATE TABLE kept (id int)",
         "CREATE UNLOGGED TABLE fast (id int)", "NOTIFY jobs, 'payload'", "UNLISTEN *", "LOCK TABLE jobs",
-        "listening", "CREATE TEMP TABLE s (id int) /* note */ ON COMMIT DROP; SELECT 1"})
+        "listening", "CREATE TEMP TABLE s (id int) /* note */ ON COMMIT DROP; SELECT 1",
+        "SELECT pg_advisory_xact_lock(1)", "SELECT pg_try_advisory_xact_lock_shared(1, 2)",
+        "SELECT pg_advisory_unlock(1)", "SELECT pg_advisory_unlock_all()", "SELECT 'pg_advisory_lock(1)'",
+        "SELECT 1 /* pg_advisory_lock(1) */", "SELECT 1 -- pg_advisory_lock(1)", "SELECT $$pg_advisory_lock(1)$$",
+        "SELECT pg_advisory_lock FROM settings", "SELECT \"pg_advisory_lock\" FROM t", "SELECT my_pg_advisory_lock(1)",
+        "SELECT \"PG_ADVISORY_LOCK\"(1)", "SELECT set_config('a', 'b', true)", "SELECT set_config('a', ?, TRUE)",
+        "SELECT set_config('a', 'b', 'on'::boolean)", "SELECT set_config('a', 'b', 't')",
+        "SELECT set_config('a', 'b', ' Yes ' :: bool)", "SELECT set_config('a', f(1, ','), true)",
+        "SELECT set_config('a', ARRAY[1, 2]::text, /* local */ true)", "SELECT set_config_too('a', 'b', false)",
+        "SELECT current_setting('app.tenant')", "SELECT set_config('a', 'b')", "SELECT set_config('a')",
+        "SELECT 'set_config(''a'', ''b'', false)'", "SELECT set_config",
+        "insert into \"backlog\" (\"id\", \"lock\") values (?, ?)", "SELECT round(1.5), string_agg(x, ',') FROM t",
+        "SELECT x FROM t WHERE a = ? and (b = ? or c = ?)", "SELECT count(*) FROM lock"})
     void passesWhatEndsWithTheTransactionAndWhatOnlyMentionsTheWords(String sql) {
         assertThat(UnscopedSql.find(sql)).isNull();
     }
@@ -90,12 +123,20 @@ class UnscopedSqlTest {
         assertThat(UnscopedSql.find("SET \"bell\u0007\nname\" = 1")).isEqualTo("SET bell??name");
         assertThat(UnscopedSql.find("SET " + "x".repeat(100) + " = 1")).isEqualTo("SET " + "x".repeat(63));
         assertThat(UnscopedSql.find("SET = 1")).isEqualTo("SET (a setting)");
+        assertThatThrownBy(() -> UnscopedSql.refuse("SELECT set_config('app.api_key', 's3cr3t', false)"))
+                .isInstanceOf(UnsupportedOperationException.class)
+                .hasMessageStartingWith("set_config(app.api_key, ...) with is_local false is not allowed")
+                .hasMessageContaining("pass true").message().doesNotContain("s3cr3t");
+        assertThat(UnscopedSql.find("SELECT set_config('" + "\u0007".repeat(70) + "', 'v', false)"))
+                .isEqualTo("set_config(" + "?".repeat(63) + ", ...) with is_local false");
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"commit", "Rollback", "end", "Abort", "prepare transaction 'x'", "  COMMIT",
         "\tcommit", "(SELECT 1); COMMIT", "UPDATE t SET x = 1; COMMIT", "insert into t values (1);commit",
-        "with x as (select 1) select * from x; set role admin", "create temp table s (id int)", "Listen jobs"})
+        "with x as (select 1) select * from x; set role admin", "create temp table s (id int)", "Listen jobs",
+        "UPDATE jobs SET owner = 1 WHERE pg_try_advisory_lock(id)", "with l as (select pg_advisory_lock(1)) select 1",
+        "insert into t select set_config('a', 'b', false)", "(select pg_advisory_lock(1))", "VALUES (pg_advisory_lock(1))"})
     void theFirstLookLetsNothingThroughThatTheFullReadingRefuses(String sql) {
         assertThatThrownBy(() -> UnscopedSql.refuse(sql)).isInstanceOf(UnsupportedOperationException.class);
     }
