@@ -277,6 +277,36 @@ class SqlBeyondTheTransactionTest {
         assertThat(afterTheLocalOne).isIn(null, "");
     }
 
+    @Test
+    void whatTheSessionWouldKeepUnderANameIsRefusedSoTheNextTransactionOnTheConnectionCanUseTheName() {
+        String[][] cases = {
+            {"PREPARE by_id (integer) AS SELECT body FROM notes WHERE id = $1", "PREPARE by_id"},
+            {"DECLARE every_note CURSOR WITH HOLD FOR SELECT * FROM notes", "DECLARE every_note CURSOR WITH HOLD"},
+            {"CREATE TEMP VIEW recent AS SELECT * FROM notes", "CREATE TEMPORARY VIEW recent"},
+            {"CREATE TEMPORARY SEQUENCE ticket", "CREATE TEMPORARY SEQUENCE ticket"}};
+        for (String[] kept : cases) {
+            String sql = kept[0];
+            Throwable first = catchThrowable(() -> sessions.transaction(ctx -> ctx.execute(sql)));
+            Throwable next = catchThrowable(() -> sessions.transaction(ctx -> ctx.execute(sql)));
+
+            assertThat(next).as("the next transaction on the connection: " + sql)
+                    .isInstanceOf(UnsupportedOperationException.class);
+            assertThat(first).as(sql).isInstanceOf(UnsupportedOperationException.class)
+                    .hasMessageStartingWith(kept[1] + " is not allowed in a transaction of SessionManager")
+                    .hasMessageContaining("outlives the transaction on a pooled connection");
+        }
+
+        execute(db, "INSERT INTO notes VALUES (1, 'one'), (2, 'two')");
+        sessions.transaction(ctx -> {
+            ctx.execute("DECLARE every_note CURSOR FOR SELECT body FROM notes ORDER BY id");
+            assertThat(ctx.fetchValue("FETCH NEXT FROM every_note")).isEqualTo("one");
+            ctx.execute("CLOSE every_note");
+            ctx.execute("DECLARE every_note NO SCROLL CURSOR WITHOUT HOLD FOR SELECT body FROM notes");
+            ctx.execute("CREATE TEMP TABLE scratch ON COMMIT DROP AS SELECT * FROM notes");
+        });
+        sessions.transaction(ctx -> ctx.execute("DECLARE every_note CURSOR FOR SELECT body FROM notes"));
+    }
+
     /** Whether another session can take the advisory lock {@code key} at once (and gives it back). */
     private boolean freeElsewhere(long key) {
         return queryLong(db, "SELECT (CASE WHEN pg_try_advisory_lock(?) THEN pg_advisory_unlock(?)"

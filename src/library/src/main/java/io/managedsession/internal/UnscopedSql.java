@@ -21,7 +21,11 @@ import java.util.Locale;
  *       {@code SET TRANSACTION} and {@code SET CONSTRAINTS} end with the transaction and pass;</li>
  *   <li>{@code CREATE TEMPORARY TABLE} without {@code ON COMMIT DROP} or {@code ON COMMIT DELETE ROWS} (jOOQ's
  *       {@code ctx.createTemporaryTable(...)} without {@code onCommitDrop()}): the table and its rows stay in the
- *       session, where the next transaction on that connection sees them;</li>
+ *       session, where the next transaction on that connection sees them; a temporary view or sequence always
+ *       stays;</li>
+ *   <li>what the session keeps under a name until it ends: {@code PREPARE name AS ...} and
+ *       {@code DECLARE name CURSOR WITH HOLD}; the next transaction on that connection could not use the name
+ *       again;</li>
  *   <li>{@code LISTEN}: the subscription stays with the pooled connection, and the driver keeps each notification
  *       for a {@code getNotifications()} that no transaction calls;</li>
  *   <li>a call, anywhere in a statement, of a session-level advisory lock function ({@code pg_advisory_lock},
@@ -77,9 +81,9 @@ final class UnscopedSql {
 
     /**
      * The first look, kept small because it runs in the path of every statement, where the JIT should keep inlining
-     * the driver's calls: text that starts with a letter none of the commands looked for starts with ({@code SELECT}
-     * and {@code LOCK} do; {@code UPDATE}, {@code INSERT}, {@code DELETE}, {@code WITH} do not) and holds no semicolon
-     * needs no more.
+     * the driver's calls: text that starts with a letter none of the commands looked for starts with ({@code SELECT},
+     * {@code LOCK} and {@code DELETE} do; {@code UPDATE}, {@code INSERT}, {@code WITH} do not) and holds no semicolon
+     * needs only the search for calls.
      */
     private static boolean worthReading(String sql) {
         if (sql.isEmpty()) {
@@ -87,7 +91,7 @@ final class UnscopedSql {
         }
         char first = sql.charAt(0);
         return switch (first | 0x20) { // the lower case of a letter
-            case 's', 'r', 'c', 'e', 'a', 'p', 'l' -> true;
+            case 's', 'r', 'c', 'e', 'a', 'p', 'l', 'd' -> true;
             default -> !Character.isLetter(first) || sql.indexOf(';') >= 0;
         };
     }
@@ -120,11 +124,27 @@ final class UnscopedSql {
                     + " notification for a reader that never comes; NOTIFY works in a transaction (it is sent at"
                     + " commit), LISTEN belongs on a connection of its own, read with PGConnection.getNotifications";
         }
-        if (command.startsWith("CREATE")) {
+        if (command.startsWith("CREATE TEMPORARY TABLE")) {
             return "the table outlives the transaction on a pooled connection, and the next transaction to get that"
                     + " connection sees it and its rows (and its own CREATE fails); add ON COMMIT DROP (jOOQ:"
                     + " onCommitDrop()), or ON COMMIT DELETE ROWS for a table meant to stay, empty, between"
                     + " transactions";
+        }
+        if (command.startsWith("CREATE")) {
+            return "a temporary view or sequence outlives the transaction on a pooled connection, where the next"
+                    + " transaction to get that connection finds it (and its own CREATE fails); use a WITH query, or"
+                    + " a table with ON COMMIT DROP, which end with the statement or the transaction";
+        }
+        if (command.startsWith("DECLARE")) {
+            return "a cursor WITH HOLD outlives the transaction on a pooled connection, keeping its rows in the server"
+                    + " session until closed, and the next transaction to get that connection cannot declare it"
+                    + " again; declare it without HOLD and read it inside the transaction (or fetch with a fetch size"
+                    + " through JDBC or jOOQ's fetchSize)";
+        }
+        if (command.startsWith("PREPARE") && !command.equals("PREPARE TRANSACTION")) {
+            return "the prepared statement outlives the transaction on a pooled connection, and the next transaction"
+                    + " to get that connection cannot prepare the name again; use a JDBC PreparedStatement or a"
+                    + " PreparedQuery, which the driver prepares and keeps per connection itself";
         }
         return "it would end the transaction while the callback runs, so that a later failure could no longer undo"
                 + " the work before it; return from the callback to commit, throw to roll back, and use a savepoint"
@@ -183,9 +203,11 @@ final class UnscopedSql {
         } else if (is(sql, at, end, "RESET")) {
             return "RESET " + nameAt(sql, next, word(sql, next));
         } else if (is(sql, at, end, "PREPARE")) {
-            return "TRANSACTION".equals(word(sql, next)) ? "PREPARE TRANSACTION" : null;
+            return "TRANSACTION".equals(word(sql, next)) ? "PREPARE TRANSACTION" : "PREPARE " + nameAt(sql, next, "");
+        } else if (is(sql, at, end, "DECLARE")) {
+            return heldCursor(sql, next);
         } else if (is(sql, at, end, "CREATE")) {
-            return temporaryTable(sql, next);
+            return temporaryRelation(sql, next);
         } else if (is(sql, at, end, "LISTEN")) {
             return "LISTEN " + nameAt(sql, next, "");
         }
@@ -193,12 +215,40 @@ final class UnscopedSql {
     }
 
     /**
-     * {@code CREATE [GLOBAL | LOCAL] TEMP[ORARY] TABLE [IF NOT EXISTS] name} without {@code ON COMMIT DROP} or
-     * {@code ON COMMIT DELETE ROWS}: a table, with its rows, that stays in the session.
+     * {@code DECLARE name [BINARY] [ASENSITIVE | INSENSITIVE] [[NO] SCROLL] CURSOR WITH HOLD FOR ...}: a cursor, with
+     * the rows it has yet to return, that stays in the session after the commit.
      */
-    private static String temporaryTable(String sql, int next) {
+    private static String heldCursor(String sql, int next) {
+        String name = nameAt(sql, next, "");
+        int at = skipBlanks(sql, next < sql.length() && sql.charAt(next) == '"' ? quoteEnd(sql, next, '"')
+                : wordEnd(sql, next));
+        String before = "";
+        while (at < sql.length() && isWordStart(sql.charAt(at))) {
+            String word = word(sql, at);
+            if ("FOR".equals(word)) {
+                break;
+            }
+            if ("WITH".equals(before) && "HOLD".equals(word)) {
+                return "DECLARE " + name + " CURSOR WITH HOLD";
+            }
+            before = word;
+            at = skipBlanks(sql, wordEnd(sql, at));
+        }
+        return null;
+    }
+
+    /**
+     * {@code CREATE [OR REPLACE] [GLOBAL | LOCAL] TEMP[ORARY] TABLE [IF NOT EXISTS] name} without
+     * {@code ON COMMIT DROP} or {@code ON COMMIT DELETE ROWS}: a table, with its rows, that stays in the session; and a
+     * temporary view or sequence, which has no {@code ON COMMIT} and always stays.
+     */
+    private static String temporaryRelation(String sql, int next) {
         int at = next;
         String word = word(sql, at);
+        if ("OR".equals(word) && "REPLACE".equals(word(sql, skipBlanks(sql, wordEnd(sql, at))))) {
+            at = skipBlanks(sql, wordEnd(sql, skipBlanks(sql, wordEnd(sql, at))));
+            word = word(sql, at);
+        }
         if ("GLOBAL".equals(word) || "LOCAL".equals(word)) {
             at = skipBlanks(sql, wordEnd(sql, at));
             word = word(sql, at);
@@ -207,7 +257,12 @@ final class UnscopedSql {
             return null;
         }
         at = skipBlanks(sql, wordEnd(sql, at));
-        if (!"TABLE".equals(word(sql, at))) {
+        String kind = word(sql, at);
+        if ("RECURSIVE".equals(kind)) {
+            at = skipBlanks(sql, wordEnd(sql, at));
+            kind = word(sql, at);
+        }
+        if (!"TABLE".equals(kind) && !"VIEW".equals(kind) && !"SEQUENCE".equals(kind)) {
             return null;
         }
         at = skipBlanks(sql, wordEnd(sql, at));
@@ -217,10 +272,10 @@ final class UnscopedSql {
             }
             at = skipBlanks(sql, wordEnd(sql, at));
         }
-        if (endsWithItsTransaction(sql, at)) {
+        if ("TABLE".equals(kind) && endsWithItsTransaction(sql, at)) {
             return null;
         }
-        return "CREATE TEMPORARY TABLE " + nameAt(sql, at, "");
+        return "CREATE TEMPORARY " + kind + " " + nameAt(sql, at, "");
     }
 
     /** Whether the statement from {@code at} says {@code ON COMMIT DROP} or {@code ON COMMIT DELETE}. */

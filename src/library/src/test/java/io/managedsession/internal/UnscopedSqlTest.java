@@ -57,6 +57,14 @@ class UnscopedSqlTest {
             CREATE GLOBAL TEMP TABLE "Odd" (id int) ON COMMIT PRESERVE ROWS | CREATE TEMPORARY TABLE Odd
             CREATE TEMP TABLE s (note text DEFAULT 'on commit drop') | CREATE TEMPORARY TABLE s
             CREATE TEMP TABLE s AS SELECT 1; SELECT 'on commit drop' | CREATE TEMPORARY TABLE s
+            PREPARE by_id (int) AS SELECT 1               | PREPARE by_id
+            prepare "Odd" as select 1                     | PREPARE Odd
+            DECLARE c CURSOR WITH HOLD FOR SELECT 1       | DECLARE c CURSOR WITH HOLD
+            declare "C" binary insensitive no scroll cursor with hold for select 1 | DECLARE C CURSOR WITH HOLD
+            CREATE TEMP VIEW recent AS SELECT 1           | CREATE TEMPORARY VIEW recent
+            create or replace temporary recursive view r (n) as select 1 | CREATE TEMPORARY VIEW r
+            CREATE TEMPORARY SEQUENCE IF NOT EXISTS ticket | CREATE TEMPORARY SEQUENCE ticket
+            CREATE OR REPLACE TEMP VIEW v AS SELECT 1; SELECT 'on commit drop' | CREATE TEMPORARY VIEW v
             SELECT pg_advisory_lock(42)                   | pg_advisory_lock
             select PG_TRY_ADVISORY_LOCK_SHARED (1, 2)     | pg_try_advisory_lock_shared
             SELECT pg_catalog.pg_advisory_lock_shared(1)  | pg_advisory_lock_shared
@@ -89,7 +97,9 @@ class UnscopedSqlTest {
         "SET LOCAL search_path = elsewhere", "set local role admin", "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
         "SET TRANSACTION SNAPSHOT '00000003-0000001B-1'", "SET CONSTRAINTS ALL DEFERRED",
         "ROLLBACK TO SAVEPOINT a", "rollback to a", "ROLLBACK WORK TO SAVEPOINT a", "SAVEPOINT a", "RELEASE a",
-        "PREPARE q AS SELECT 1", "BEGIN", "START TRANSACTION",
+        "BEGIN", "START TRANSACTION", "DECLARE c CURSOR FOR SELECT 1", "declare c scroll cursor without hold for select 1",
+        "DECLARE c CURSOR FOR SELECT 'with hold'", "DELETE FROM t WHERE id = 1", "deallocate all", "CREATE VIEW v AS SELECT 1",
+        "CREATE OR REPLACE VIEW v AS SELECT 1", "CREATE SEQUENCE s", "CREATE UNLOGGED SEQUENCE s",
         "SELECT 'a;commit'", "SELECT E'it\\'s;commit'", "SELECT e'\\\\';", "SELECT \"a;commit\"",
         "SELECT $$;commit$$", "SELECT $body$ $$;commit$$ $body$", "SELECT 1 -- ;commit", "SELECT 1 -- x\n;",
         "SELECT 1 /* /* nested */ ;commit */", "SELECT 1;", "SELECT 1; -- done", "SELECT 1; /* done */",
@@ -136,7 +146,8 @@ class UnscopedSqlTest {
         "\tcommit", "(SELECT 1); COMMIT", "UPDATE t SET x = 1; COMMIT", "insert into t values (1);commit",
         "with x as (select 1) select * from x; set role admin", "create temp table s (id int)", "Listen jobs",
         "UPDATE jobs SET owner = 1 WHERE pg_try_advisory_lock(id)", "with l as (select pg_advisory_lock(1)) select 1",
-        "insert into t select set_config('a', 'b', false)", "(select pg_advisory_lock(1))", "VALUES (pg_advisory_lock(1))"})
+        "insert into t select set_config('a', 'b', false)", "(select pg_advisory_lock(1))", "VALUES (pg_advisory_lock(1))",
+        "Declare c cursor with hold for select 1", "prepare p as select 1", "create temp view v as select 1"})
     void theFirstLookLetsNothingThroughThatTheFullReadingRefuses(String sql) {
         assertThatThrownBy(() -> UnscopedSql.refuse(sql)).isInstanceOf(UnsupportedOperationException.class);
     }
