@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
+import java.io.StringReader;
 import java.sql.CallableStatement;
 import java.sql.Connection;
 import java.sql.DatabaseMetaData;
@@ -30,6 +31,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.postgresql.PGConnection;
+import org.postgresql.PGStatement;
+import org.postgresql.copy.CopyManager;
+import org.postgresql.core.BaseConnection;
+import org.postgresql.jdbc.AutoSave;
 import org.postgresql.jdbc.PgConnection;
 import org.postgresql.jdbc.PgStatement;
 
@@ -293,5 +298,79 @@ class GuardedConnectionTest {
             assertThat(ctx.fetchValue("SHOW transaction_read_only")).isEqualTo("off");
             assertThat(ctx.fetchValue("SHOW search_path")).isEqualTo("\"$user\", public");
         });
+    }
+
+    @Test
+    void theDriversConnectionInterfaceAnswersConnectionCallsAsTheGuardDoesSoItCannotCommitMidBlock() {
+        Throwable caught = catchThrowable(() -> sessions.transaction(ctx -> ctx.connection(connection -> {
+            BaseConnection driver = connection.unwrap(BaseConnection.class);
+            try (Statement statement = driver.createStatement()) {
+                statement.executeUpdate("INSERT INTO notes VALUES (1)");
+            }
+            Throwable commit = catchThrowable(driver::commit);
+            Throwable commitAsSql = catchThrowable(() -> driver.execSQLUpdate("COMMIT"));
+            driver.close();
+            driver.execSQLUpdate("INSERT INTO notes VALUES (2)");
+            assertThat(commit).as("commit()").isInstanceOf(UnsupportedOperationException.class)
+                    .hasMessageContaining("return from the callback to commit");
+            assertThat(commitAsSql).as("execSQLUpdate(COMMIT)").isInstanceOf(UnsupportedOperationException.class);
+            assertThat(driver.isClosed()).isFalse();
+            assertThat(driver.unwrap(Connection.class)).isSameAs(connection);
+            throw new IllegalStateException("the block fails after both rows");
+        })));
+
+        assertThat(rowCount(db, "notes")).as("nothing of the failed block").isZero();
+        assertThat(caught).hasMessage("the block fails after both rows");
+    }
+
+    @Test
+    void driverSettingsThatWouldOutliveTheTransactionAreRefusedAndTheNextTransactionHasTheDefaults() {
+        Throwable caught = catchThrowable(() -> sessions.transaction(ctx -> ctx.connection(connection -> {
+            PGConnection driver = connection.unwrap(PGConnection.class);
+            driver.setDefaultFetchSize(7);
+        })));
+        int fetchSize = sessions.transactionResult(ctx -> ctx.connectionResult(
+                connection -> connection.unwrap(PGConnection.class).getDefaultFetchSize()));
+        assertThat(fetchSize).as("the next transaction's default fetch size").isZero();
+        assertThat(caught).isInstanceOf(UnsupportedOperationException.class)
+                .hasMessageStartingWith("PGConnection.setDefaultFetchSize(...) is not allowed on a connection managed"
+                        + " by SessionManager")
+                .hasMessageContaining("defaultRowFetchSize").hasMessageContaining("Statement.setFetchSize");
+
+        sessions.transaction(ctx -> ctx.connection(connection -> {
+            PGConnection driver = connection.unwrap(PGConnection.class);
+            assertThatThrownBy(() -> driver.setPrepareThreshold(0))
+                    .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("prepareThreshold");
+            assertThatThrownBy(() -> driver.setQueryTimeout(1))
+                    .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("setQueryTimeout");
+            assertThatThrownBy(() -> driver.setAutosave(AutoSave.ALWAYS))
+                    .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("autosave");
+            assertThatThrownBy(() -> driver.setAdaptiveFetch(true))
+                    .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("adaptiveFetch");
+            assertThatThrownBy(() -> connection.unwrap(BaseConnection.class).setFlushCacheOnDeallocate(false))
+                    .isInstanceOf(UnsupportedOperationException.class);
+            // What lasts only for a statement is set on the statement.
+            try (PreparedStatement statement = connection.prepareStatement("SELECT 1")) {
+                statement.setFetchSize(7);
+                statement.unwrap(PGStatement.class).setPrepareThreshold(0);
+                statement.executeQuery().close();
+            }
+        }));
+    }
+
+    @Test
+    void copyThroughTheDriversCopyManagerRunsInTheTransactionAndIsUndoneWithIt() {
+        Throwable caught = catchThrowable(() -> sessions.transaction(ctx -> ctx.connection(connection -> {
+            CopyManager copy = new CopyManager(connection.unwrap(BaseConnection.class));
+            assertThat(copy.copyIn("COPY notes FROM STDIN", new StringReader("1\n2\n"))).isEqualTo(2);
+            throw new IllegalStateException("the block fails after the copy");
+        })));
+        long undone = rowCount(db, "notes");
+        sessions.transaction(ctx -> ctx.connection(connection -> connection.unwrap(PGConnection.class).getCopyAPI()
+                .copyIn("COPY notes FROM STDIN", new StringReader("3\n"))));
+
+        assertThat(caught).hasMessage("the block fails after the copy");
+        assertThat(undone).isZero();
+        assertThat(rowCount(db, "notes")).isEqualTo(1);
     }
 }

@@ -22,7 +22,10 @@ final class Guards {
      * {@code unwrap} of a guarded object: the guard itself when it is what was asked for; for an interface the
      * driver's object implements (say {@code org.postgresql.PGConnection}), a view of that object with only that
      * interface's methods, each of which passes the gate first; anything else is refused, since the driver's object
-     * itself would keep working after the transaction ended, on a pooled connection that belongs to someone else.
+     * itself would keep working after the transaction ended, on a pooled connection that belongs to someone else. On
+     * the view of a connection, JDBC's own methods are the guard's (so {@code BaseConnection.commit()} is refused as
+     * {@code Connection.commit()} is), SQL given to the driver's {@code execSQL...} passes the SQL check, and the
+     * driver's setters, whose values would stay with the pooled connection, are refused.
      */
     static <T> T unwrap(Object guard, Wrapper physical, Class<T> iface, ConnectionGate gate) throws SQLException {
         if (iface.isInstance(guard)) {
@@ -31,9 +34,23 @@ final class Guards {
         gate.check();
         if (iface.isInterface() && physical.isWrapperFor(iface)) {
             T target = physical.unwrap(iface);
+            boolean ofTheConnection = guard instanceof GuardedConnection;
             InvocationHandler checked = (proxy, method, args) -> {
-                if (method.getDeclaringClass() != Object.class) {
-                    gate.check();
+                Class<?> declaring = method.getDeclaringClass();
+                if (declaring == Object.class) {
+                    return invoke(method, target, args);
+                }
+                if (declaring.isInstance(guard)) {
+                    // A JDBC method reached through a driver interface that extends JDBC's own (the driver's
+                    // BaseConnection is a Connection): the guard answers it, with its refusals.
+                    return invoke(method, guard, args);
+                }
+                gate.check();
+                if (ofTheConnection) {
+                    refuseDriverSetting(iface, method);
+                    if (method.getName().startsWith("execSQL") && args != null && args[0] instanceof String sql) {
+                        gate.beforeExecute(sql);
+                    }
                 }
                 return invoke(method, target, args);
             };
@@ -43,6 +60,32 @@ final class Guards {
                 + " the driver's own object would keep working after the transaction ended, on a pooled connection"
                 + " that belongs to someone else by then. Unwrap to an interface instead (for example"
                 + " org.postgresql.PGConnection), which is handed out guarded");
+    }
+
+    /**
+     * Refuses a setter of the driver's connection (say {@code PGConnection.setDefaultFetchSize}): the value stays with
+     * the connection, so with the pool, and reaches every later transaction to get that connection.
+     */
+    private static void refuseDriverSetting(Class<?> iface, Method method) {
+        String name = method.getName();
+        if (!name.startsWith("set")) {
+            return;
+        }
+        String instead = switch (name) {
+            case "setDefaultFetchSize" -> "per statement with Statement.setFetchSize (jOOQ: fetchSize(...)), or for"
+                    + " every connection with the JDBC URL's defaultRowFetchSize";
+            case "setPrepareThreshold" -> "per statement with PGStatement.setPrepareThreshold, or for every"
+                    + " connection with the JDBC URL's prepareThreshold";
+            case "setQueryTimeout" -> "per statement with Statement.setQueryTimeout (jOOQ: queryTimeout(...)), or for"
+                    + " the transaction with TransactionOptions' deadline";
+            case "setAutosave" -> "for every connection with the JDBC URL's autosave";
+            case "setAdaptiveFetch" -> "per statement with PGStatement.setAdaptiveFetch, or for every connection with"
+                    + " the JDBC URL's adaptiveFetch";
+            default -> "for every connection in the JDBC URL or the pool's data source properties";
+        };
+        throw new UnsupportedOperationException(iface.getSimpleName() + "." + name + "(...) is not allowed on a"
+                + " connection managed by SessionManager: it changes the driver's connection, which outlives the"
+                + " transaction in the pool and reaches every later transaction to get it; set it " + instead);
     }
 
     /** {@code isWrapperFor} to match {@link #unwrap}: the guard's own types, and the driver's interfaces. */
