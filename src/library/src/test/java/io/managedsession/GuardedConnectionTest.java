@@ -373,4 +373,18 @@ class GuardedConnectionTest {
         assertThat(undone).isZero();
         assertThat(rowCount(db, "notes")).isEqualTo(1);
     }
+
+    @Test
+    void aCopyManagerKeptBeyondItsTransactionRefusesToCopyOnThePooledConnection() {
+        CopyManager fromTheDriver = sessions.transactionResult(ctx -> ctx.connectionResult(
+                connection -> connection.unwrap(PGConnection.class).getCopyAPI()));
+        CopyManager madeByTheUser = sessions.transactionResult(ctx -> ctx.connectionResult(
+                connection -> new CopyManager(connection.unwrap(BaseConnection.class))));
+
+        for (CopyManager kept : new CopyManager[] {fromTheDriver, madeByTheUser}) {
+            assertThatThrownBy(() -> kept.copyIn("COPY notes FROM STDIN", new StringReader("9\n")))
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("has already ended");
+        }
+        assertThat(rowCount(db, "notes")).isZero();
+    }
 }

@@ -9,6 +9,9 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Wrapper;
 
+import org.postgresql.copy.CopyManager;
+import org.postgresql.core.BaseConnection;
+
 /**
  * What the guarded JDBC objects share: how {@code unwrap} answers without handing out a driver object that would
  * outlive the transaction, and the guarded {@link DatabaseMetaData}.
@@ -24,8 +27,9 @@ final class Guards {
      * interface's methods, each of which passes the gate first; anything else is refused, since the driver's object
      * itself would keep working after the transaction ended, on a pooled connection that belongs to someone else. On
      * the view of a connection, JDBC's own methods are the guard's (so {@code BaseConnection.commit()} is refused as
-     * {@code Connection.commit()} is), SQL given to the driver's {@code execSQL...} passes the SQL check, and the
-     * driver's setters, whose values would stay with the pooled connection, are refused.
+     * {@code Connection.commit()} is), SQL given to the driver's {@code execSQL...} passes the SQL check, the
+     * driver's setters, whose values would stay with the pooled connection, are refused, and {@code getCopyAPI()}
+     * hands out a {@code CopyManager} of the guarded view.
      */
     static <T> T unwrap(Object guard, Wrapper physical, Class<T> iface, ConnectionGate gate) throws SQLException {
         if (iface.isInstance(guard)) {
@@ -47,6 +51,11 @@ final class Guards {
                 }
                 gate.check();
                 if (ofTheConnection) {
+                    if ("getCopyAPI".equals(method.getName()) && method.getParameterCount() == 0) {
+                        // The driver's own CopyManager holds the physical connection and would copy on it after the
+                        // transaction ended; one made on the guarded view asks the guard before every copy.
+                        return new CopyManager(unwrap(guard, physical, BaseConnection.class, gate));
+                    }
                     refuseDriverSetting(iface, method);
                     if (method.getName().startsWith("execSQL") && args != null && args[0] instanceof String sql) {
                         gate.beforeExecute(sql);
