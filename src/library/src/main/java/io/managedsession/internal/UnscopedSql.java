@@ -56,6 +56,10 @@ final class UnscopedSql {
     /** What PostgreSQL keeps of an identifier; longer names are cut for the message. */
     private static final int NAME_LENGTH = 63;
 
+    /** What a setting for the session reaches. */
+    private static final String SESSION = "the server session, which outlives the transaction on a pooled connection"
+            + " and reaches the next transaction to get that connection";
+
     /** The functions whose call, anywhere in a statement, reaches beyond the transaction. */
     private static final String[] SESSION_FUNCTIONS = {"pg_advisory_lock", "pg_advisory_lock_shared",
         "pg_try_advisory_lock", "pg_try_advisory_lock_shared", "set_config"};
@@ -105,19 +109,15 @@ final class UnscopedSql {
         }
         if (command.startsWith("set_config")) {
             return command.endsWith("false")
-                    ? "with is_local false it changes the server session, which outlives the transaction on a pooled"
-                            + " connection and reaches the next transaction to get that connection; pass true, which"
-                            + " ends the setting with the transaction"
-                    : "with is_local false it would change the server session, which outlives the transaction on a"
-                            + " pooled connection and reaches the next transaction to get that connection, and a bound"
-                            + " or computed is_local cannot be seen to be true in the SQL text; write it as true"
-                            + " (jOOQ: DSL.inline(true)), which ends the setting with the transaction";
+                    ? "with is_local false it changes " + SESSION + "; pass true, which ends the setting with the"
+                            + " transaction"
+                    : "with is_local false it would change " + SESSION + ", and a bound or computed is_local cannot"
+                            + " be seen to be true in the SQL text; write it as true (jOOQ: DSL.inline(true)), which"
+                            + " ends the setting with the transaction";
         }
         if (command.startsWith("SET") || command.startsWith("RESET")) {
-            return "without LOCAL it changes the server session, which outlives the transaction on a pooled connection"
-                    + " and reaches the next transaction to get that connection; use SET LOCAL (SET LOCAL ROLE, SET"
-                    + " LOCAL ... TO DEFAULT for a RESET, TransactionOptions for isolation and read-only), which ends"
-                    + " with the transaction";
+            return "without LOCAL it changes " + SESSION + "; use SET LOCAL (SET LOCAL ROLE, SET LOCAL ... TO DEFAULT"
+                    + " for a RESET, TransactionOptions for isolation and read-only), which ends with the transaction";
         }
         if (command.startsWith("LISTEN")) {
             return "the subscription outlives the transaction on a pooled connection, whose driver then keeps every"
