@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.StringReader;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletionException;
@@ -15,6 +16,9 @@ import org.jooq.DSLContext;
 import org.jooq.Loader;
 import org.jooq.Record1;
 import org.junit.jupiter.api.Test;
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyManager;
+import org.postgresql.core.BaseConnection;
 
 import io.managedsession.RollbackOnlyException;
 import io.managedsession.SessionManager;
@@ -23,8 +27,9 @@ import io.managedsession.testing.TestDatabase;
 
 /**
  * What a user's code does with jOOQ beyond a plain query, as the installed jar meets it: a lazy stream, a CSV import
- * through jOOQ's Loader, and jOOQ's asynchronous calls. Each works inside the transaction; each way of taking the
- * transaction's connection elsewhere is refused with what to do instead, and nothing is written by halves.
+ * through jOOQ's Loader or the driver's COPY, and jOOQ's asynchronous calls. Each works inside the transaction; each
+ * way of taking the transaction's connection elsewhere is refused with what to do instead, and nothing is written by
+ * halves.
  */
 @DatabaseTest(perTest = true)
 class TodosBeyondTheBlockTest {
@@ -103,6 +108,25 @@ class TodosBeyondTheBlockTest {
                 + " on another thread: call the synchronous forms inside the transaction, or begin a transaction"
                 + " inside the asynchronous task"), cause.getMessage());
         assertEquals(List.of("written before", "written after"), sessions.transactionResult(Todos::open));
+        database.assertNothingLeaked(sessions);
+    }
+
+    @Test
+    void aCopyThroughTheDriversCopyManagerImportsInsideTheTransactionAndAFailedImportKeepsNothing(
+            SessionManager sessions, TestDatabase database) {
+        IllegalStateException failed = assertThrows(IllegalStateException.class, () -> sessions.transaction(
+                tx -> tx.connection(connection -> {
+                    CopyManager copy = new CopyManager(connection.unwrap(BaseConnection.class));
+                    copy.copyIn("COPY todos (title) FROM STDIN", new StringReader("one\ntwo\n"));
+                    throw new IllegalStateException("the import's check fails after the copy");
+                })));
+        long copied = sessions.transactionResult(tx -> tx.connectionResult(connection -> connection
+                .unwrap(PGConnection.class).getCopyAPI().copyIn("COPY todos (title) FROM STDIN",
+                        new StringReader("three\nfour\n"))));
+
+        assertEquals("the import's check fails after the copy", failed.getMessage());
+        assertEquals(2, copied);
+        assertEquals(List.of("three", "four"), sessions.transactionResult(Todos::open));
         database.assertNothingLeaked(sessions);
     }
 }
