@@ -15,6 +15,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -354,6 +355,32 @@ class GuardedConnectionTest {
                 statement.setFetchSize(7);
                 statement.unwrap(PGStatement.class).setPrepareThreshold(0);
                 statement.executeQuery().close();
+            }
+        }));
+    }
+
+    @Test
+    void aDefaultHoldabilityOrTypeMapForTheConnectionIsRefusedAndTheNextTransactionHasTheDriversDefault() {
+        Throwable caught = catchThrowable(() -> sessions.transaction(ctx -> ctx.connection(
+                connection -> connection.setHoldability(ResultSet.HOLD_CURSORS_OVER_COMMIT))));
+        int holdability = sessions.transactionResult(ctx -> ctx.connectionResult(connection -> {
+            try (Statement statement = connection.createStatement()) {
+                return statement.getResultSetHoldability();
+            }
+        }));
+
+        assertThat(holdability).as("the next transaction's statements").isEqualTo(ResultSet.CLOSE_CURSORS_AT_COMMIT);
+        assertThat(caught).isInstanceOf(UnsupportedOperationException.class)
+                .hasMessageStartingWith("Connection.setHoldability(...) is not allowed on a connection managed by"
+                        + " SessionManager")
+                .hasMessageContaining("createStatement(");
+        sessions.transaction(ctx -> ctx.connection(connection -> {
+            assertThatThrownBy(() -> connection.setTypeMap(Map.of()))
+                    .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("setTypeMap");
+            // For one statement it is the statement's to say.
+            try (Statement statement = connection.createStatement(ResultSet.TYPE_FORWARD_ONLY,
+                    ResultSet.CONCUR_READ_ONLY, ResultSet.HOLD_CURSORS_OVER_COMMIT)) {
+                assertThat(statement.getResultSetHoldability()).isEqualTo(ResultSet.HOLD_CURSORS_OVER_COMMIT);
             }
         }));
     }

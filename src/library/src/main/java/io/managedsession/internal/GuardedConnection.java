@@ -7,6 +7,7 @@ import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Savepoint;
 import java.sql.Statement;
+import java.util.Map;
 import java.util.concurrent.Executor;
 
 import org.jooq.tools.jdbc.DefaultConnection;
@@ -28,7 +29,8 @@ import org.jooq.tools.jdbc.DefaultConnection;
  * in another client's session), and the transaction's options say the same per transaction. So is SQL text that
  * would do either, ending the transaction ({@code COMMIT}, jOOQ's {@code ctx.commit()}) or changing the session
  * ({@code SET} without {@code LOCAL}, jOOQ's {@code ctx.setSchema(...)}), when a statement is prepared from it
- * ({@link UnscopedSql}); plain statements check it when they run.
+ * ({@link UnscopedSql}); plain statements check it when they run. The defaults the driver keeps for the connection
+ * ({@code setHoldability}, {@code setTypeMap}), which HikariCP does not reset, are refused for the same reason.
  */
 final class GuardedConnection extends DefaultConnection {
 
@@ -220,6 +222,20 @@ final class GuardedConnection extends DefaultConnection {
     public void setClientInfo(java.util.Properties properties) {
         throw sessionStateRefused("setClientInfo(...)", "SET LOCAL in the transaction, or"
                 + " labelInApplicationName(true) for application_name");
+    }
+
+    // --- the driver's connection would carry it into every later transaction ------------------------------------
+
+    @Override
+    public void setHoldability(int holdability) {
+        throw Guards.driverStateRefused("Connection.setHoldability(...)", "pass the holdability to createStatement(...)"
+                + " or prepareStatement(...) for the statement that needs it");
+    }
+
+    @Override
+    public void setTypeMap(Map<String, Class<?>> map) {
+        throw Guards.driverStateRefused("Connection.setTypeMap(...)", "read the values with getObject(column, type)"
+                + " or jOOQ's converters");
     }
 
     @Override

@@ -92,9 +92,14 @@ final class Guards {
                     + " the JDBC URL's adaptiveFetch";
             default -> "for every connection in the JDBC URL or the pool's data source properties";
         };
-        throw new UnsupportedOperationException(iface.getSimpleName() + "." + name + "(...) is not allowed on a"
-                + " connection managed by SessionManager: it changes the driver's connection, which outlives the"
-                + " transaction in the pool and reaches every later transaction to get it; set it " + instead);
+        throw driverStateRefused(iface.getSimpleName() + "." + name + "(...)", "set it " + instead);
+    }
+
+    /** The refusal of {@code call}, which would change the driver's connection for every later transaction. */
+    static UnsupportedOperationException driverStateRefused(String call, String instead) {
+        return new UnsupportedOperationException(call + " is not allowed on a connection managed by SessionManager:"
+                + " it changes the driver's connection, which outlives the transaction in the pool and reaches every"
+                + " later transaction to get it; " + instead);
     }
 
     /** {@code isWrapperFor} to match {@link #unwrap}: the guard's own types, and the driver's interfaces. */
