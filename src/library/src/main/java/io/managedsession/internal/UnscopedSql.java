@@ -41,11 +41,10 @@ import java.util.Locale;
  * extended one), so semicolons are found outside string literals ({@code '...'}, {@code E'...'} with its backslash
  * escapes, dollar quotes), quoted identifiers and comments. Inside statements it looks only for the calls above, by
  * name (plain in any case, or quoted, qualified or not) followed by a parenthesis (white space may come between, a
- * comment may not), outside literals and comments.
- * What runs on the server, where no text shows it, is not seen: a function or {@code DO} block that sets something
- * or takes a session lock, a function's own {@code SET}. {@code SELECT ... INTO TEMP} is not looked for. A
- * {@code SAVEPOINT} or {@code ROLLBACK TO} written as SQL passes: it stays inside the transaction, though the manager
- * keeps track only of the savepoints set through JDBC or jOOQ.
+ * comment may not), outside literals and comments. What runs on the server, where no text shows it, is not seen: a
+ * function or {@code DO} block that sets something or takes a session lock, a function's own {@code SET}.
+ * {@code SELECT ... INTO TEMP} is not looked for. A {@code SAVEPOINT} or {@code ROLLBACK TO} written as SQL passes:
+ * it stays inside the transaction, though the manager keeps track only of the savepoints set through JDBC or jOOQ.
  *
  * <p>Most SQL is one statement starting with another word, so the common case costs a look at its first character,
  * a search for a semicolon and one for opening parentheses, with a look at the last letter of the name before each;
@@ -101,7 +100,7 @@ final class UnscopedSql {
     }
 
     private static String why(String command) {
-        if (command.contains("advisory")) {
+        if (command.startsWith("pg_")) { // the advisory lock functions, named as they are
             return "the lock outlives the transaction: it belongs to the server session, so commit and rollback leave"
                     + " it held by the pooled connection, where nothing unlocks it and every other session asking for"
                     + " it waits on; use the transaction-level pg_advisory_xact_lock (pg_try_advisory_xact_lock, and"

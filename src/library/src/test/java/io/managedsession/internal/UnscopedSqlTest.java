@@ -153,6 +153,18 @@ class UnscopedSqlTest {
     }
 
     @Test
+    void explainsEachRefusalByWhatWasFoundNotByTheNamesInIt() {
+        assertThatThrownBy(() -> UnscopedSql.refuse("PREPARE advisory_report AS SELECT 1"))
+                .hasMessageContaining("the prepared statement outlives the transaction");
+        assertThatThrownBy(() -> UnscopedSql.refuse("LISTEN pg_advisory_lock"))
+                .hasMessageContaining("the subscription outlives the transaction");
+        assertThatThrownBy(() -> UnscopedSql.refuse("SET app.set_config = 1"))
+                .hasMessageContaining("use SET LOCAL");
+        assertThatThrownBy(() -> UnscopedSql.refuse("SELECT pg_try_advisory_lock_shared(1)"))
+                .hasMessageContaining("pg_advisory_xact_lock");
+    }
+
+    @Test
     void saysWhatToDoInsteadOfEndingTheTransaction() {
         assertThatThrownBy(() -> UnscopedSql.refuse("rollback"))
                 .isInstanceOf(UnsupportedOperationException.class)
