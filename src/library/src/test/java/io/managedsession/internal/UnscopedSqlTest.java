@@ -3,6 +3,8 @@ package io.managedsession.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.Random;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -150,6 +152,36 @@ class UnscopedSqlTest {
         "Declare c cursor with hold for select 1", "prepare p as select 1", "create temp view v as select 1"})
     void theFirstLookLetsNothingThroughThatTheFullReadingRefuses(String sql) {
         assertThatThrownBy(() -> UnscopedSql.refuse(sql)).isInstanceOf(UnsupportedOperationException.class);
+    }
+
+    /**
+     * The check runs in the path of every statement, so no text may make it fail with anything but its refusal: cut
+     * literals, comments and calls, stray quotes and parentheses, built from the pieces it reads (seeded, so a
+     * failure repeats).
+     */
+    @Test
+    void readsAnyTextWithoutFailingOtherwiseThanByRefusingIt() {
+        String[] pieces = {"'", "\"", "$", "$$", "$a$", "(", ")", ",", ";", "--", "/*", "*/", "\n", " ", "E'", "\\",
+            "set_config", "pg_advisory_lock", "true", "'on'", "::", "bool", "SELECT", "SET", "LOCAL", "COMMIT", "TO",
+            "PREPARE", "DECLARE", "WITH", "HOLD", "FOR", "CREATE", "OR", "REPLACE", "TEMP", "TABLE", "VIEW", "ON", "DROP",
+            "LISTEN", "RESET", "x", "?", "[", "]", ".", "\u00e9", "\u0007", "_", "\"\"", "''"};
+        Random random = new Random(20261205);
+        int refused = 0;
+        for (int n = 0; n < 50_000; n++) {
+            StringBuilder text = new StringBuilder();
+            for (int i = random.nextInt(12); i > 0; i--) {
+                text.append(pieces[random.nextInt(pieces.length)]).append(random.nextBoolean() ? " " : "");
+            }
+            String sql = text.toString();
+            try {
+                UnscopedSql.refuse(sql);
+            } catch (UnsupportedOperationException expected) {
+                refused++;
+            } catch (RuntimeException e) {
+                throw new AssertionError("The check failed on: " + sql, e);
+            }
+        }
+        assertThat(refused).as("the texts include refused ones").isPositive();
     }
 
     @Test
