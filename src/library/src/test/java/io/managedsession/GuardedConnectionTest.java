@@ -1,12 +1,14 @@
 package io.managedsession;
 
 import static io.managedsession.support.SecondConnection.execute;
+import static io.managedsession.support.SecondConnection.queryLong;
 import static io.managedsession.support.SecondConnection.rowCount;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
 import java.io.StringReader;
+import java.nio.charset.StandardCharsets;
 import java.sql.CallableStatement;
 import java.sql.Connection;
 import java.sql.DatabaseMetaData;
@@ -38,6 +40,8 @@ import org.postgresql.core.BaseConnection;
 import org.postgresql.jdbc.AutoSave;
 import org.postgresql.jdbc.PgConnection;
 import org.postgresql.jdbc.PgStatement;
+import org.postgresql.largeobject.LargeObject;
+import org.postgresql.largeobject.LargeObjectManager;
 
 import io.managedsession.support.Managers;
 import io.managedsession.testing.DatabaseTest;
@@ -402,16 +406,57 @@ class GuardedConnectionTest {
     }
 
     @Test
-    void aCopyManagerKeptBeyondItsTransactionRefusesToCopyOnThePooledConnection() {
+    void theDriversApisKeptBeyondTheirTransactionRefuseToWorkOnThePooledConnection() {
         CopyManager fromTheDriver = sessions.transactionResult(ctx -> ctx.connectionResult(
                 connection -> connection.unwrap(PGConnection.class).getCopyAPI()));
         CopyManager madeByTheUser = sessions.transactionResult(ctx -> ctx.connectionResult(
                 connection -> new CopyManager(connection.unwrap(BaseConnection.class))));
+        LargeObjectManager largeObjects = sessions.transactionResult(ctx -> ctx.connectionResult(
+                connection -> connection.unwrap(PGConnection.class).getLargeObjectAPI()));
 
-        for (CopyManager kept : new CopyManager[] {fromTheDriver, madeByTheUser}) {
-            assertThatThrownBy(() -> kept.copyIn("COPY notes FROM STDIN", new StringReader("9\n")))
-                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("has already ended");
-        }
+        // Used while the next transaction has the pool's only connection, they would work in that transaction.
+        sessions.transaction(ctx -> {
+            for (CopyManager kept : new CopyManager[] {fromTheDriver, madeByTheUser}) {
+                assertThatThrownBy(() -> kept.copyIn("COPY notes FROM STDIN", new StringReader("9\n")))
+                        .isInstanceOf(IllegalStateException.class).hasMessageContaining("has already ended");
+            }
+            assertThatThrownBy(largeObjects::createLO).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("has already ended");
+        });
+        assertThatThrownBy(() -> fromTheDriver.copyIn("COPY notes FROM STDIN", new StringReader("9\n")))
+                .as("and while the connection is idle in the pool").isInstanceOf(IllegalStateException.class);
         assertThat(rowCount(db, "notes")).isZero();
+        assertThat(queryLong(db, "SELECT count(*) FROM pg_largeobject_metadata")).isZero();
+    }
+
+    @Test
+    void largeObjectsAreWrittenInTheTransactionAndUndoneWithIt() {
+        Throwable caught = catchThrowable(() -> sessions.transaction(ctx -> ctx.connection(connection -> {
+            connection.unwrap(PGConnection.class).getLargeObjectAPI().createLO();
+            throw new IllegalStateException("the block fails after creating it");
+        })));
+        long oid = sessions.transactionResult(ctx -> ctx.connectionResult(connection -> {
+            LargeObjectManager largeObjects = connection.unwrap(PGConnection.class).getLargeObjectAPI();
+            long created = largeObjects.createLO();
+            LargeObject object = largeObjects.open(created);
+            object.write("kept".getBytes(StandardCharsets.UTF_8));
+            object.close();
+            return created;
+        }));
+        String read = sessions.transactionResult(ctx -> ctx.connectionResult(connection -> {
+            LargeObject object = connection.unwrap(PGConnection.class).getLargeObjectAPI()
+                    .open(oid, LargeObjectManager.READ);
+            try {
+                return new String(object.read(10), StandardCharsets.UTF_8);
+            } finally {
+                object.close();
+            }
+        }));
+
+        assertThat(caught).hasMessage("the block fails after creating it");
+        assertThat(read).isEqualTo("kept");
+        assertThat(queryLong(db, "SELECT count(*) FROM pg_largeobject_metadata")).as("only the committed one")
+                .isEqualTo(1);
+        execute(db, "SELECT lo_unlink(oid) FROM pg_largeobject_metadata");
     }
 }

@@ -11,6 +11,8 @@ import java.sql.Wrapper;
 
 import org.postgresql.copy.CopyManager;
 import org.postgresql.core.BaseConnection;
+import org.postgresql.fastpath.Fastpath;
+import org.postgresql.largeobject.LargeObjectManager;
 
 /**
  * What the guarded JDBC objects share: how {@code unwrap} answers without handing out a driver object that would
@@ -28,8 +30,8 @@ final class Guards {
      * itself would keep working after the transaction ended, on a pooled connection that belongs to someone else. On
      * the view of a connection, JDBC's own methods are the guard's (so {@code BaseConnection.commit()} is refused as
      * {@code Connection.commit()} is), SQL given to the driver's {@code execSQL...} passes the SQL check, the
-     * driver's setters, whose values would stay with the pooled connection, are refused, and {@code getCopyAPI()}
-     * hands out a {@code CopyManager} of the guarded view.
+     * driver's setters, whose values would stay with the pooled connection, are refused, and the driver's COPY,
+     * large-object and fast-path APIs are made on the guarded view.
      */
     static <T> T unwrap(Object guard, Wrapper physical, Class<T> iface, ConnectionGate gate) throws SQLException {
         if (iface.isInstance(guard)) {
@@ -51,10 +53,9 @@ final class Guards {
                 }
                 gate.check();
                 if (ofTheConnection) {
-                    if ("getCopyAPI".equals(method.getName()) && method.getParameterCount() == 0) {
-                        // The driver's own CopyManager holds the physical connection and would copy on it after the
-                        // transaction ended; one made on the guarded view asks the guard before every copy.
-                        return new CopyManager(unwrap(guard, physical, BaseConnection.class, gate));
+                    Object onTheView = driverApiOnTheView(method, guard, physical, gate);
+                    if (onTheView != null) {
+                        return onTheView;
                     }
                     refuseDriverSetting(iface, method);
                     if (method.getName().startsWith("execSQL") && args != null && args[0] instanceof String sql) {
@@ -69,6 +70,27 @@ final class Guards {
                 + " the driver's own object would keep working after the transaction ended, on a pooled connection"
                 + " that belongs to someone else by then. Unwrap to an interface instead (for example"
                 + " org.postgresql.PGConnection), which is handed out guarded");
+    }
+
+    /**
+     * The driver's APIs that {@code PGConnection} hands out (COPY, large objects, fast-path calls), made on the guarded
+     * view instead of the physical connection, or {@code null} for any other method. The driver's own hold the
+     * physical connection and would keep working on it after the transaction ended; these ask the guard on every call
+     * ({@code getAutoCommit()} before each copy or fast-path call), so one kept too long is refused. The driver makes
+     * its large-object API once per connection; made per transaction, it reads the function table once per call of
+     * {@code getLargeObjectAPI()}.
+     */
+    private static Object driverApiOnTheView(Method method, Object guard, Wrapper physical, ConnectionGate gate)
+            throws SQLException {
+        if (method.getParameterCount() != 0) {
+            return null;
+        }
+        return switch (method.getName()) {
+            case "getCopyAPI" -> new CopyManager(unwrap(guard, physical, BaseConnection.class, gate));
+            case "getLargeObjectAPI" -> new LargeObjectManager(unwrap(guard, physical, BaseConnection.class, gate));
+            case "getFastpathAPI" -> new Fastpath(unwrap(guard, physical, BaseConnection.class, gate));
+            default -> null;
+        };
     }
 
     /**
