@@ -129,4 +129,28 @@ class TodosBeyondTheBlockTest {
         assertEquals(List.of("three", "four"), sessions.transactionResult(Todos::open));
         database.assertNothingLeaked(sessions);
     }
+
+    @Test
+    void aReportThatTunesTheDriversConnectionIsToldToTuneItsStatementAndTheNextTransactionKeepsTheDefault(
+            SessionManager sessions, TestDatabase database) {
+        sessions.transaction(tx -> List.of("one", "two", "three").forEach(title -> Todos.add(tx, title)));
+
+        UnsupportedOperationException refused = assertThrows(UnsupportedOperationException.class,
+                () -> sessions.transaction(tx -> tx.connection(
+                        connection -> connection.unwrap(PGConnection.class).setDefaultFetchSize(2))));
+        int nextDefault = sessions.transactionResult(tx -> tx.connectionResult(
+                connection -> connection.unwrap(PGConnection.class).getDefaultFetchSize()));
+        String report = sessions.transactionResult(tx -> {
+            try (Stream<String> all = titles(tx)) { // fetchSize(2) on the statement
+                return all.collect(Collectors.joining(","));
+            }
+        });
+
+        assertTrue(refused.getMessage().startsWith("PGConnection.setDefaultFetchSize(...) is not allowed"),
+                refused.getMessage());
+        assertTrue(refused.getMessage().contains("jOOQ: fetchSize(...)"), refused.getMessage());
+        assertEquals(0, nextDefault);
+        assertEquals("one,two,three", report);
+        database.assertNothingLeaked(sessions);
+    }
 }
