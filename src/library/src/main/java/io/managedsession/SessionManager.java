@@ -696,7 +696,9 @@ public final class SessionManager implements AutoCloseable {
 
         /**
          * Sets jOOQ settings for every transaction's {@code DSLContext}. The settings are copied; later changes to
-         * the object have no effect.
+         * the object have no effect. The copy is shared by every transaction, which reads it without copying it:
+         * {@code ctx.settings()} returns it, so treat that as read-only, and change settings for one transaction with
+         * {@code ctx.configuration().set(settings)} or {@code derive(settings)}, which stay with it.
          *
          * @param settings jOOQ settings
          * @return this builder

@@ -59,6 +59,10 @@ import io.r2dbc.spi.ConnectionFactory;
  * statement it executes and which gives another such view; and {@link #data()} is the transaction's own, reading
  * through to the manager's data for what it does not hold (jOOQ's own caches, kept there by their {@code CacheType},
  * go to the manager's, so that they stay warm across transactions as in a configuration that is never derived).
+ * Where it cannot behave like the copy: {@link #settings()} returns the shared {@code Settings} object, so one changed
+ * in place ({@code ctx.settings().setQueryTimeout(...)}) reaches every transaction. jOOQ asks for the settings on
+ * every statement and its {@code DSLContext.settings()} is final, so a copy on the user's ask alone is not possible;
+ * the builder and the guide say to change them through {@code set(...)}.
  */
 final class TransactionConfiguration extends AbstractConfiguration {
 
