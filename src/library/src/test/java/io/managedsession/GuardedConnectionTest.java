@@ -6,6 +6,7 @@ import static io.managedsession.support.SecondConnection.rowCount;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
+import static org.awaitility.Awaitility.await;
 
 import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
@@ -16,16 +17,21 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 
 import org.jooq.Cursor;
 import org.jooq.Field;
+import org.jooq.Query;
 import org.jooq.Record;
 import org.jooq.impl.DSL;
 import org.jooq.impl.SQLDataType;
@@ -175,6 +181,74 @@ class GuardedConnectionTest {
             other.shutdownNow();
         }
         assertThat(rowCount(db, "notes")).isZero();
+    }
+
+    /**
+     * JDBC's {@code Statement.cancel()} and jOOQ's {@code Query.cancel()} are meant to be called from another thread,
+     * while the statement runs (a request whose client went away, a watchdog): the one call of a transaction's
+     * statement that another thread may make. Kept beyond its transaction, the statement cancels nothing of the
+     * connection's next user.
+     */
+    @Test
+    void aRunningStatementIsCancelledFromAnotherThreadAsJdbcAndJooqAllow() throws Exception {
+        String sleeping = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                + " AND state = 'active' AND query LIKE 'SELECT pg_sleep%'";
+        ExecutorService watchdog = Executors.newSingleThreadExecutor();
+        try {
+            AtomicReference<Statement> runningStatement = new AtomicReference<>();
+            Future<Boolean> cancelledStatement = watchdog.submit(() -> when(sleeping, () -> {
+                runningStatement.get().cancel();
+                return true;
+            }));
+            Throwable jdbc = catchThrowable(() -> sessions.transaction(ctx -> ctx.connection(connection -> {
+                try (Statement statement = connection.createStatement()) {
+                    runningStatement.set(statement);
+                    statement.execute("SELECT pg_sleep(30)");
+                }
+            })));
+            assertThat(cancelledStatement.get(30, TimeUnit.SECONDS)).isTrue();
+
+            AtomicReference<Query> runningQuery = new AtomicReference<>();
+            Future<Boolean> cancelledQuery = watchdog.submit(() -> when(sleeping, () -> {
+                runningQuery.get().cancel();
+                return true;
+            }));
+            Throwable jooq = catchThrowable(() -> sessions.transaction(ctx -> {
+                Query sleep = ctx.query("SELECT pg_sleep(30)");
+                runningQuery.set(sleep);
+                sleep.execute();
+            }));
+            assertThat(cancelledQuery.get(30, TimeUnit.SECONDS)).isTrue();
+
+            for (Throwable cancelled : new Throwable[] {jdbc, jooq}) {
+                assertThat(cancelled).hasStackTraceContaining("canceling statement due to user request");
+            }
+
+            // The next transaction on the pool's only connection waits for a row lock while the kept statement is
+            // cancelled; the lock is then released, and the next transaction's statement goes on.
+            execute(db, "INSERT INTO notes VALUES (5)");
+            try (Connection holder = db.connect()) {
+                holder.setAutoCommit(false);
+                holder.createStatement().execute("SELECT * FROM notes WHERE id = 5 FOR UPDATE");
+                Future<Boolean> lateCancel = watchdog.submit(() -> when("SELECT count(*) FROM pg_stat_activity"
+                        + " WHERE datname = current_database() AND wait_event_type = 'Lock'", () -> {
+                            runningStatement.get().cancel();
+                            holder.commit();
+                            return true;
+                        }));
+                sessions.transaction(ctx -> ctx.execute("UPDATE notes SET id = 6 WHERE id = 5"));
+                assertThat(lateCancel.get(30, TimeUnit.SECONDS)).isTrue();
+            }
+            assertThat(queryLong(db, "SELECT count(*) FROM notes WHERE id = 6")).isEqualTo(1);
+        } finally {
+            watchdog.shutdownNow();
+        }
+    }
+
+    /** Waits until the count {@code condition} queries is one, then runs {@code action}. */
+    private <T> T when(String condition, Callable<T> action) throws Exception {
+        await().atMost(Duration.ofSeconds(20)).until(() -> queryLong(db, condition) == 1);
+        return action.call();
     }
 
     @Test

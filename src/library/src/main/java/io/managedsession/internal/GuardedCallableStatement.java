@@ -48,6 +48,12 @@ final class GuardedCallableStatement extends DefaultCallableStatement {
         return physical.isClosed();
     }
 
+    /** From any thread, as {@link GuardedStatement#cancel()} explains. */
+    @Override
+    public void cancel() throws SQLException {
+        physical.cancel();
+    }
+
     @Override
     public <T> T unwrap(Class<T> iface) throws SQLException {
         return Guards.unwrap(this, physical, iface, gate);

@@ -13,7 +13,7 @@ import org.jooq.tools.jdbc.DefaultStatement;
  * {@code getWarnings()} on a statement that just failed would run in an aborted transaction and hide the failure);
  * SQL text that would end the transaction or change the server session is refused before it is sent or batched
  * ({@link UnscopedSql}); {@code getConnection()} and its result sets lead back to the guards. Closing needs no gate:
- * a statement may be closed after its transaction.
+ * a statement may be closed after its transaction; nor does {@code cancel()}, which JDBC lets another thread call.
  *
  * <p>{@link GuardedPreparedStatement} and {@link GuardedCallableStatement} do the same for their kinds; Java's single
  * inheritance (each extends jOOQ's delegating class of its kind) is why the overrides below stand in each.
@@ -48,6 +48,17 @@ final class GuardedStatement extends DefaultStatement {
     @Override
     public boolean isClosed() throws SQLException {
         return physical.isClosed();
+    }
+
+    /**
+     * The one call another thread may make, as JDBC has it: cancels the statement while it runs (a watchdog, a request
+     * whose client went away; jOOQ's {@code Query.cancel()} comes here). No gate: the driver cancels only while this
+     * statement executes, and waits for a cancel in flight before the statement runs anything else, so a statement
+     * kept beyond its transaction cancels nothing of the connection's next user.
+     */
+    @Override
+    public void cancel() throws SQLException {
+        physical.cancel();
     }
 
     @Override
