@@ -77,8 +77,8 @@ final class Guards {
      * view instead of the physical connection, or {@code null} for any other method. The driver's own hold the
      * physical connection and would keep working on it after the transaction ended; these ask the guard on every call
      * ({@code getAutoCommit()} before each copy or fast-path call), so one kept too long is refused. The driver makes
-     * its large-object API once per connection; made per transaction, it reads the function table once per call of
-     * {@code getLargeObjectAPI()}.
+     * its large-object API once per connection; this one is made at each call of {@code getLargeObjectAPI()}, which
+     * then reads the server's function table.
      */
     private static Object driverApiOnTheView(Method method, Object guard, Wrapper physical, ConnectionGate gate)
             throws SQLException {
