@@ -69,6 +69,8 @@ class TransactionContextTest {
                 long own = backend(ctx);
                 Configuration derived = ctx.configuration().derive(new Settings().withRenderFormatted(true));
                 assertThat(backend(derived.dsl())).isEqualTo(own);
+                assertThat(derived.settings().isRenderFormatted()).isTrue();
+                assertThat(ctx.settings().isRenderFormatted()).as("the transaction's own").isFalse();
                 assertThat(backend(ctx.configuration().derive().dsl())).isEqualTo(own);
                 // jOOQ's meta data lookups take the transaction's connection too: they see its uncommitted table.
                 ctx.execute("CREATE TABLE widgets (id int)");
