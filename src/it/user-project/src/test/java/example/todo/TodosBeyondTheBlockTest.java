@@ -5,15 +5,24 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.PrintWriter;
 import java.io.StringReader;
+import java.io.StringWriter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 import org.jooq.DSLContext;
 import org.jooq.Loader;
+import org.jooq.Query;
 import org.jooq.Record1;
 import org.junit.jupiter.api.Test;
 import org.postgresql.PGConnection;
@@ -152,5 +161,42 @@ class TodosBeyondTheBlockTest {
         assertEquals(0, nextDefault);
         assertEquals("one,two,three", report);
         database.assertNothingLeaked(sessions);
+    }
+
+    @Test
+    void aSearchItsCallerGaveUpOnIsCancelledFromTheCallersThreadAndKeepsNothing(SessionManager sessions,
+            TestDatabase database) throws Exception {
+        ExecutorService requests = Executors.newSingleThreadExecutor();
+        try {
+            AtomicReference<Query> running = new AtomicReference<>();
+            Future<?> search = requests.submit(() -> sessions.transaction(tx -> {
+                Todos.add(tx, "written before the slow part");
+                Query slowPart = tx.query("SELECT pg_sleep(30)");
+                running.set(slowPart);
+                slowPart.execute();
+            }));
+            // The caller gives up: it cancels until the search has ended (a cancel before the statement runs is a
+            // no-op, as JDBC has it).
+            while (!search.isDone()) {
+                Query slowPart = running.get();
+                if (slowPart != null) {
+                    slowPart.cancel();
+                }
+                LockSupport.parkNanos(1_000_000);
+            }
+
+            ExecutionException failed = assertThrows(ExecutionException.class, search::get);
+            assertTrue(stackTrace(failed).contains("canceling statement due to user request"), stackTrace(failed));
+            assertEquals(List.of(), sessions.transactionResult(Todos::open));
+            database.assertNothingLeaked(sessions);
+        } finally {
+            requests.shutdownNow();
+        }
+    }
+
+    private static String stackTrace(Throwable failure) {
+        StringWriter text = new StringWriter();
+        failure.printStackTrace(new PrintWriter(text));
+        return text.toString();
     }
 }
