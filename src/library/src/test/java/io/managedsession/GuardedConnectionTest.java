@@ -509,8 +509,12 @@ class GuardedConnectionTest {
             connection.unwrap(PGConnection.class).getLargeObjectAPI().createLO();
             throw new IllegalStateException("the block fails after creating it");
         })));
+        LargeObjectManager[] made = new LargeObjectManager[2];
         long oid = sessions.transactionResult(ctx -> ctx.connectionResult(connection -> {
             LargeObjectManager largeObjects = connection.unwrap(PGConnection.class).getLargeObjectAPI();
+            made[0] = largeObjects;
+            assertThat(connection.unwrap(PGConnection.class).getLargeObjectAPI()).as("one per transaction")
+                    .isSameAs(largeObjects);
             long created = largeObjects.createLO();
             LargeObject object = largeObjects.open(created);
             object.write("kept".getBytes(StandardCharsets.UTF_8));
@@ -518,8 +522,8 @@ class GuardedConnectionTest {
             return created;
         }));
         String read = sessions.transactionResult(ctx -> ctx.connectionResult(connection -> {
-            LargeObject object = connection.unwrap(PGConnection.class).getLargeObjectAPI()
-                    .open(oid, LargeObjectManager.READ);
+            made[1] = connection.unwrap(PGConnection.class).getLargeObjectAPI();
+            LargeObject object = made[1].open(oid, LargeObjectManager.READ);
             try {
                 return new String(object.read(10), StandardCharsets.UTF_8);
             } finally {
@@ -529,6 +533,7 @@ class GuardedConnectionTest {
 
         assertThat(caught).hasMessage("the block fails after creating it");
         assertThat(read).isEqualTo("kept");
+        assertThat(made[1]).as("the next transaction's own").isNotSameAs(made[0]);
         assertThat(queryLong(db, "SELECT count(*) FROM pg_largeobject_metadata")).as("only the committed one")
                 .isEqualTo(1);
         execute(db, "SELECT lo_unlink(oid) FROM pg_largeobject_metadata");

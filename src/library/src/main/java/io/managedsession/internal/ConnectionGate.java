@@ -1,8 +1,11 @@
 package io.managedsession.internal;
 
 import java.sql.Connection;
+import java.sql.SQLException;
 
 import org.jooq.ConnectionProvider;
+import org.postgresql.core.BaseConnection;
+import org.postgresql.largeobject.LargeObjectManager;
 
 /**
  * The gate every use of a transaction's connection passes through. It is the {@link ConnectionProvider} of the
@@ -34,6 +37,7 @@ final class ConnectionGate implements ConnectionProvider {
     private final Thread owner;
     private final String managerName;
     private final GuardedConnection guarded;
+    private LargeObjectManager largeObjects;
 
     ConnectionGate(TransactionScope scope, Connection connection, Thread owner, String managerName) {
         this.scope = scope;
@@ -79,6 +83,17 @@ final class ConnectionGate implements ConnectionProvider {
     void beforeExecute() {
         check();
         scope.beforeStatement();
+    }
+
+    /**
+     * The driver's large-object API on the guarded connection, made once per transaction: making it reads the
+     * server's function table, which the driver itself does once per connection.
+     */
+    LargeObjectManager largeObjects(BaseConnection view) throws SQLException {
+        if (largeObjects == null) {
+            largeObjects = new LargeObjectManager(view);
+        }
+        return largeObjects;
     }
 
     /** Refuses use after the transaction ended, from a thread other than its own, or while it is suspended. */

@@ -12,7 +12,6 @@ import java.sql.Wrapper;
 import org.postgresql.copy.CopyManager;
 import org.postgresql.core.BaseConnection;
 import org.postgresql.fastpath.Fastpath;
-import org.postgresql.largeobject.LargeObjectManager;
 
 /**
  * What the guarded JDBC objects share: how {@code unwrap} answers without handing out a driver object that would
@@ -77,8 +76,8 @@ final class Guards {
      * view instead of the physical connection, or {@code null} for any other method. The driver's own hold the
      * physical connection and would keep working on it after the transaction ended; these ask the guard on every call
      * ({@code getAutoCommit()} before each copy or fast-path call), so one kept too long is refused. The driver makes
-     * its large-object API once per connection; this one is made at each call of {@code getLargeObjectAPI()}, which
-     * then reads the server's function table.
+     * its large-object API once per connection; this one is made once per transaction
+     * ({@link ConnectionGate#largeObjects}).
      */
     private static Object driverApiOnTheView(Method method, Object guard, Wrapper physical, ConnectionGate gate)
             throws SQLException {
@@ -87,7 +86,7 @@ final class Guards {
         }
         return switch (method.getName()) {
             case "getCopyAPI" -> new CopyManager(unwrap(guard, physical, BaseConnection.class, gate));
-            case "getLargeObjectAPI" -> new LargeObjectManager(unwrap(guard, physical, BaseConnection.class, gate));
+            case "getLargeObjectAPI" -> gate.largeObjects(unwrap(guard, physical, BaseConnection.class, gate));
             case "getFastpathAPI" -> new Fastpath(unwrap(guard, physical, BaseConnection.class, gate));
             default -> null;
         };
