@@ -20,9 +20,9 @@ import org.postgresql.core.BaseConnection;
  * <p>They are read once per physical connection, the first time a transaction with a deadline begins on it, with
  * {@code SHOW}: a utility statement, which takes no snapshot, so that the transaction may still set its isolation or
  * import a snapshot afterwards. A session setting changed later with a plain {@code SET} (not {@code SET LOCAL}) is
- * not seen: a transaction's code cannot send one ({@link UnscopedSql} refuses it), and a function that changes the
- * session ({@code set_config(..., false)}) is state a pooled connection carries from one transaction into the next,
- * which the manager does not track.
+ * not seen: a transaction's code cannot send one, nor a {@code set_config(..., false)} ({@link UnscopedSql} refuses
+ * both), and what a function or {@code DO} block changes in the session on the server is state a pooled connection
+ * carries from one transaction into the next, which the manager does not track.
  */
 final class SessionTimeouts {
 

@@ -458,7 +458,7 @@ final class UnscopedSql {
     private static String settingOf(String sql, int at, int end) {
         if (at < end && sql.charAt(at) == '\'') {
             int close = quoteEnd(sql, at, '\'');
-            return printable(sql.substring(at + 1, Math.max(at + 1, close - 1)).replace("''", "'"));
+            return PrintableAscii.shown(sql.substring(at + 1, Math.max(at + 1, close - 1)).replace("''", "'"), NAME_LENGTH);
         }
         return at < end && (sql.charAt(at) == '?' || sql.charAt(at) == '$') ? "?" : "...";
     }
@@ -530,18 +530,9 @@ final class UnscopedSql {
                         break;
                     }
                 }
-                return name.isEmpty() ? "(a setting)" : printable(name);
+                return name.isEmpty() ? "(a setting)" : PrintableAscii.shown(name, NAME_LENGTH);
             }
         }
-    }
-
-    private static String printable(CharSequence name) {
-        StringBuilder shown = new StringBuilder(Math.min(name.length(), NAME_LENGTH));
-        for (int i = 0; i < name.length() && i < NAME_LENGTH; i++) {
-            char c = name.charAt(i);
-            shown.append(c >= 0x20 && c < 0x7f ? c : '?');
-        }
-        return shown.toString();
     }
 
     /** The word at {@code at} in capitals, or the empty string when no word starts there. */
