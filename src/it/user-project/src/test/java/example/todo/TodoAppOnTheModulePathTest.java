@@ -43,6 +43,10 @@ class TodoAppOnTheModulePathTest {
     /** The README's declaration for an application module (the README's test checks that they are the same). */
     private static final Path READMES_DECLARATION = Path.of("src/test/module-app/module-info.java");
 
+    /** A migration in Java, in package db.migration. */
+    private static final List<Path> JAVA_MIGRATION =
+            List.of(Path.of("src/test/module-app/db/migration/V2__Welcome_todo.java"));
+
     @Test
     void runsAsAModuleWithTheReadmesDeclaration(TestDatabase database, @TempDir Path work) throws Exception {
         Path module = compile(work, Files.readString(READMES_DECLARATION));
@@ -98,6 +102,43 @@ class TodoAppOnTheModulePathTest {
         assertEquals(List.of("water the plants"), titles(database));
     }
 
+    @Test
+    void runsTheProjectsJavaMigrationsWithTheReadmesDeclaration(TestDatabase database, @TempDir Path work)
+            throws Exception {
+        Path module = compile(work, withJavaMigrations(Files.readString(READMES_DECLARATION)), "db/migration",
+                JAVA_MIGRATION);
+
+        Run run = start(module, database, "water the plants");
+
+        assertEquals(0, run.exitCode(), run.output());
+        assertEquals(List.of("read the welcome note", "water the plants"), titles(database));
+    }
+
+    @Test
+    void namesThePackageToOpenWhenTheJavaMigrationsAreEncapsulated(TestDatabase database, @TempDir Path work)
+            throws Exception {
+        // The SQL migrations in a folder that is no package, as the refusal above offers, and the Java ones left in
+        // db.migration: Flyway finds the class, cannot make it, and would start without it, saying only "Skipping".
+        Path module = compile(work, withJavaMigrations(readmesDeclarationWithout("opens db.migration")),
+                "db/todo-migrations", JAVA_MIGRATION);
+
+        Run run = start(module, database, "water the plants", "classpath:db/todo-migrations,classpath:db/migration");
+
+        assertNotEquals(0, run.exitCode(), run.output());
+        assertTrue(run.output().contains("the Java migrations at classpath:db/migration (V2__Welcome_todo) are in"
+                + " module todo.app, which does not export their package db.migration to Flyway"), run.output());
+        assertTrue(run.output().contains("Add \"opens db.migration;\" (or \"exports db.migration;\") to the"
+                + " module-info.java of todo.app"), run.output());
+        assertFalse(hasTable(database, "flyway_schema_history"), "a failed start leaves the schema as it was");
+        assertFalse(hasTable(database, "todos"), "a failed start leaves the schema as it was");
+    }
+
+    /** A declaration for an application with migrations in Java, which extend Flyway's class. */
+    private static String withJavaMigrations(String declaration) {
+        assertTrue(declaration.contains("requires org.slf4j;"), declaration);
+        return declaration.replace("requires org.slf4j;", "requires org.slf4j;\n    requires flyway.core;");
+    }
+
     /** The README's declaration without the lines that hold any of {@code directives}, each of which must be there. */
     private static String readmesDeclarationWithout(String... directives) throws IOException {
         String declaration = Files.readString(READMES_DECLARATION);
@@ -112,18 +153,24 @@ class TodoAppOnTheModulePathTest {
         return compile(work, declaration, "db/migration");
     }
 
+    private static Path compile(Path work, String declaration, String migrationFolder) throws IOException {
+        return compile(work, declaration, migrationFolder, List.of());
+    }
+
     /**
      * Compiles module todo.app (the declaration, the project's Todos and the application), its migrations in
-     * {@code migrationFolder}.
+     * {@code migrationFolder}, and the Java migrations {@code javaMigrations} (in their packages).
      */
-    private static Path compile(Path work, String declaration, String migrationFolder) throws IOException {
+    private static Path compile(Path work, String declaration, String migrationFolder, List<Path> javaMigrations)
+            throws IOException {
         Path sources = Files.createDirectories(work.resolve("src"));
         Files.writeString(sources.resolve("module-info.java"), declaration);
         Path module = Files.createDirectories(work.resolve("todo.app"));
         List<String> options = List.of("-d", module.toString(), "--module-path", runtimePath(), "-nowarn");
-        List<Path> files = List.of(sources.resolve("module-info.java"),
+        List<Path> files = new ArrayList<>(List.of(sources.resolve("module-info.java"),
                 Path.of("src/main/java/example/todo/Todos.java"),
-                Path.of("src/test/module-app/example/todo/app/TodoApp.java"));
+                Path.of("src/test/module-app/example/todo/app/TodoApp.java")));
+        files.addAll(javaMigrations);
         JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
         StringWriter diagnostics = new StringWriter();
         try (StandardJavaFileManager fileManager = javac.getStandardFileManager(null, null, null)) {

@@ -8,7 +8,7 @@ import example.todo.Todos;
  * The project's application as a module of its own ({@code todo.app}, with the project's {@code Todos} and
  * migrations): it starts a manager that migrates the database, adds the todo named by its argument and prints it.
  * The database comes from the environment, its password (if it wants one) too, never on a command line, and so
- * does the migrations' location when it is not Flyway's default.
+ * do the migrations' locations (separated by commas) when they are not Flyway's default.
  */
 public final class TodoApp {
 
@@ -21,7 +21,7 @@ public final class TodoApp {
                 .username(System.getenv("TODO_DATABASE_USER"))
                 .migrateOnStart(true);
         if (System.getenv("TODO_MIGRATIONS") != null) {
-            builder.migrationLocations(System.getenv("TODO_MIGRATIONS"));
+            builder.migrationLocations(System.getenv("TODO_MIGRATIONS").split(","));
         }
         if (System.getenv("TODO_DATABASE_PASSWORD") != null) {
             builder.password(System.getenv("TODO_DATABASE_PASSWORD"));
