@@ -18,6 +18,8 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import io.managedsession.SessionException;
 import io.managedsession.SessionManager;
@@ -25,10 +27,13 @@ import io.managedsession.TransactionOptions;
 import io.managedsession.testing.DatabaseTest;
 import io.managedsession.testing.TestDatabase;
 
+import db.welcome.V2__Welcome_todo;
+
 /**
- * The application's own start: migrateOnStart(true) finds the user's migrations, and only them, at the default; and
- * the next release, started while the running one has a todo open for editing, gives up on its migration after
- * migrationLockTimeout instead of stalling every query on todos, and says who held the table.
+ * The application's own start: migrateOnStart(true) finds the user's migrations, and only them, at the default, its
+ * migrations in Java among them, and stops on one that Flyway would skip; and the next release, started while the
+ * running one has a todo open for editing, gives up on its migration after migrationLockTimeout instead of stalling
+ * every query on todos, and says who held the table.
  */
 @DatabaseTest(migrations = {}, perTest = true)
 class MigrateOnStartTest {
@@ -59,6 +64,36 @@ class MigrateOnStartTest {
              ResultSet list = connection.createStatement().executeQuery("SELECT list FROM todos")) {
             list.next();
             assertEquals(TodoMigrations.DEFAULT_LIST, list.getString(1));
+        }
+    }
+
+    @Test
+    void runsTheProjectsJavaMigrationsWithItsSqlOnes(TestDatabase database) throws Exception {
+        try (SessionManager sessions = database.sessionManagerBuilder().migrateOnStart(true)
+                .migrationLocations("classpath:db/migration", "classpath:db/welcome").build()) {
+            assertEquals(List.of(V2__Welcome_todo.WELCOME), sessions.transactionResult(Todos::open));
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            db/notpublic | the class is not public. Make it public
+            db/injected  | it has no constructor without parameters, which is how Flyway makes it. Give it one, or \
+            give Flyway a made instance with javaMigrations(...)""")
+    void aJavaMigrationFlywayWouldSkipStopsTheStartAndLeavesTheDatabaseAsItWas(String folder, String why,
+            TestDatabase database) throws Exception {
+        // Flyway itself finds such a class, logs "Skipping" and starts without it, on a schema that lacks it.
+        SessionException refused = assertThrows(SessionException.class, () -> database.sessionManagerBuilder()
+                .migrateOnStart(true).migrationLocations("classpath:db/migration", "classpath:" + folder).build());
+
+        String migration = folder.replace('/', '.') + ".V2__Welcome_todo";
+        assertTrue(refused.getMessage().contains("Flyway would skip the Java migration " + migration + " at classpath:"
+                + folder + " and migrate without it: " + why), refused.getMessage());
+        try (Connection connection = database.connect();
+             ResultSet tables = connection.createStatement().executeQuery(
+                     "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")) {
+            tables.next();
+            assertEquals(0, tables.getInt(1), "no table made: not the history, not todos");
         }
     }
 

@@ -47,8 +47,9 @@ public final class Migrations {
      *                       migration PostgreSQL cannot run in a transaction migrates there as Flyway does by default
      * @param owner          who migrates, for messages: a manager or a test database
      * @throws SessionException when the customizer set a DataSource, or asked for {@code mixed(true)} in one
-     *                          transaction, or a location's migrations sit in a package its module does not open;
-     *                          a migration that would wait forever fails when its turn comes
+     *                          transaction, or a location's migrations sit in a package its module does not open, or
+     *                          a location holds a Java migration Flyway would skip; a migration that would wait
+     *                          forever fails when its turn comes
      */
     public static FluentConfiguration configuration(DataSource dataSource, List<String> locations,
             Consumer<? super FluentConfiguration> customizer, boolean oneTransaction, String owner) {
@@ -74,6 +75,7 @@ public final class Migrations {
                     + " commits by itself.");
         }
         ClosedMigrationPackages.refuse(configuration.getLocations(), owner);
+        UnusableJavaMigrations.refuse(configuration.getLocations(), configuration.getClassLoader(), owner);
         addCallback(configuration, new NoEndlessWait(
                 configuration.getConfigurationExtension(PostgreSQLConfigurationExtension.class).isTransactionalLock()));
         return configuration;

@@ -1,0 +1,154 @@
+package io.managedsession.internal;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.reflect.Constructor;
+import java.lang.reflect.Modifier;
+import java.net.JarURLConnection;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.net.URLConnection;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Optional;
+import java.util.TreeSet;
+import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
+import java.util.stream.Stream;
+
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.Location;
+import org.flywaydb.core.api.migration.JavaMigration;
+
+import io.managedsession.SessionException;
+
+/**
+ * Finds Java migrations that Flyway would find but not run. Flyway makes each class implementing {@link JavaMigration}
+ * at a location by calling its constructor without parameters; when it cannot (the class is not public, has no such
+ * public constructor, or sits in a package its module does not export to Flyway), it logs a "Skipping" warning and
+ * migrates without it, so the application starts on a schema that lacks the migration and nothing fails. The start
+ * fails instead, naming the class and what to change.
+ *
+ * <p>The classes are listed as Flyway lists them, from the class loader's resources at the location (directories
+ * and jars; other kinds of resource are not looked into), and loaded without being initialised, so nothing of them
+ * runs. Locations with wildcards and those outside the class path are not checked.
+ */
+final class UnusableJavaMigrations {
+
+    private UnusableJavaMigrations() {
+    }
+
+    /**
+     * Throws when a classpath location holds a Java migration Flyway could not make.
+     *
+     * @param classLoader the class loader Flyway finds the migrations with
+     * @param owner       who migrates, for the message
+     * @throws SessionException naming the location, the class, why Flyway cannot make it and what to change
+     */
+    static void refuse(Location[] locations, ClassLoader classLoader, String owner) {
+        if (classLoader == null) {
+            return; // a thread without a context class loader: Flyway finds no classes there either
+        }
+        for (Location location : locations) {
+            if (!"classpath:".equals(location.getPrefix()) || location.getPathRegex() != null
+                    || location.getRootPath().isEmpty()) {
+                continue;
+            }
+            for (String className : classNames(classLoader, location.getRootPath())) {
+                javaMigration(classLoader, className).flatMap(UnusableJavaMigrations::whyFlywayCannotMakeIt)
+                        .ifPresent(why -> {
+                            throw new SessionException(owner + ": Flyway would skip the Java migration " + className
+                                    + " at " + location.getDescriptor() + " and migrate without it: " + why);
+                        });
+            }
+        }
+    }
+
+    /** What stops Flyway from calling the migration's constructor, and what to change; empty when nothing does. */
+    private static Optional<String> whyFlywayCannotMakeIt(Class<?> migration) {
+        Module module = migration.getModule();
+        String packageName = migration.getPackageName();
+        if (!module.isExported(packageName, Flyway.class.getModule())) {
+            return Optional.of("it is in module " + module.getName() + ", which does not export its package "
+                    + packageName + " to Flyway. Add \"opens " + packageName + ";\" (or \"exports " + packageName
+                    + ";\") to the module-info.java of " + module.getName() + "; opens also lets Flyway read SQL"
+                    + " migrations in that package");
+        }
+        if (!Modifier.isPublic(migration.getModifiers())) {
+            return Optional.of("the class is not public. Make it public");
+        }
+        Constructor<?> constructor;
+        try {
+            constructor = migration.getDeclaredConstructor();
+        } catch (NoSuchMethodException e) {
+            return Optional.of("it has no constructor without parameters, which is how Flyway makes it. Give it"
+                    + " one, or give Flyway a made instance with javaMigrations(...) in migrationConfiguration and"
+                    + " keep the class out of the migration locations");
+        }
+        if (!Modifier.isPublic(constructor.getModifiers())) {
+            return Optional.of("its constructor without parameters is not public. Make it public");
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * The class of that name when Flyway would take it for a migration (a concrete {@link JavaMigration}); loaded, not
+     * initialised.
+     */
+    private static Optional<Class<?>> javaMigration(ClassLoader classLoader, String className) {
+        Class<?> type;
+        try {
+            type = Class.forName(className, false, classLoader);
+        } catch (ClassNotFoundException | LinkageError e) {
+            return Optional.empty(); // Flyway cannot load it either, and says so
+        }
+        if (!JavaMigration.class.isAssignableFrom(type) || Modifier.isAbstract(type.getModifiers()) || type.isEnum()
+                || type.isAnonymousClass()) {
+            return Optional.empty();
+        }
+        return Optional.of(type);
+    }
+
+    /** The names of the classes under {@code root} (a path such as {@code db/migration}), in order. */
+    private static List<String> classNames(ClassLoader classLoader, String root) {
+        TreeSet<String> classFiles = new TreeSet<>();
+        try {
+            for (URL url : Collections.list(classLoader.getResources(root))) {
+                classFiles.addAll(classFiles(url, root));
+            }
+        } catch (IOException | UncheckedIOException | URISyntaxException e) {
+            return List.of(); // what cannot be listed is not refused: Flyway then says what it finds
+        }
+        List<String> names = new ArrayList<>();
+        for (String file : classFiles) {
+            names.add(file.substring(0, file.length() - ".class".length()).replace('/', '.'));
+        }
+        return names;
+    }
+
+    /** The class files (as resource names) under {@code root} in the folder or jar {@code url} points into. */
+    private static List<String> classFiles(URL url, String root) throws IOException, URISyntaxException {
+        if ("file".equals(url.getProtocol())) {
+            Path folder = Path.of(url.toURI());
+            try (Stream<Path> files = Files.walk(folder)) {
+                return files.filter(file -> file.toString().endsWith(".class") && Files.isRegularFile(file))
+                        .map(file -> root + "/" + folder.relativize(file).toString().replace(file.getFileSystem()
+                                .getSeparator(), "/"))
+                        .toList();
+            }
+        }
+        URLConnection connection = url.openConnection();
+        if (connection instanceof JarURLConnection jarConnection) {
+            jarConnection.setUseCaches(false);
+            try (JarFile jar = jarConnection.getJarFile()) {
+                return jar.stream().map(JarEntry::getName)
+                        .filter(name -> name.startsWith(root + "/") && name.endsWith(".class"))
+                        .toList();
+            }
+        }
+        return List.of();
+    }
+}
