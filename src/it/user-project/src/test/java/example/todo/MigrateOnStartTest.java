@@ -75,11 +75,23 @@ class MigrateOnStartTest {
         }
     }
 
+    @Test
+    void runsAJavaMigrationThatTakesParametersWhenFlywayIsGivenItMade(TestDatabase database) throws Exception {
+        // What a dependency-injection container does: Flyway gets the instance, and skips the class it finds.
+        try (SessionManager sessions = database.sessionManagerBuilder().migrateOnStart(true)
+                .migrationLocations("classpath:db/migration", "classpath:db/injected")
+                .migrationConfiguration(flyway -> flyway.javaMigrations(
+                        new db.injected.V2__Welcome_todo("made by the container")))
+                .build()) {
+            assertEquals(List.of("made by the container"), sessions.transactionResult(Todos::open));
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', textBlock = """
             db/notpublic | the class is not public. Make it public
             db/injected  | it has no constructor without parameters, which is how Flyway makes it. Give it one, or \
-            give Flyway a made instance with javaMigrations(...)""")
+            give Flyway the migration made, with javaMigrations(...) in migrationConfiguration""")
     void aJavaMigrationFlywayWouldSkipStopsTheStartAndLeavesTheDatabaseAsItWas(String folder, String why,
             TestDatabase database) throws Exception {
         // Flyway itself finds such a class, logs "Skipping" and starts without it, on a schema that lacks it.

@@ -75,7 +75,8 @@ public final class Migrations {
                     + " commits by itself.");
         }
         ClosedMigrationPackages.refuse(configuration.getLocations(), owner);
-        UnusableJavaMigrations.refuse(configuration.getLocations(), configuration.getClassLoader(), owner);
+        UnusableJavaMigrations.refuse(configuration.getLocations(), configuration.getClassLoader(),
+                configuration.getJavaMigrations(), owner);
         addCallback(configuration, new NoEndlessWait(
                 configuration.getConfigurationExtension(PostgreSQLConfigurationExtension.class).isTransactionalLock()));
         return configuration;

@@ -14,9 +14,11 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 import org.flywaydb.core.Flyway;
@@ -30,7 +32,8 @@ import io.managedsession.SessionException;
  * at a location by calling its constructor without parameters; when it cannot (the class is not public, has no such
  * public constructor, or sits in a package its module does not export to Flyway), it logs a "Skipping" warning and
  * migrates without it, so the application starts on a schema that lacks the migration and nothing fails. The start
- * fails instead, naming the class and what to change.
+ * fails instead, naming the class and what to change. A class of which Flyway is given an instance
+ * ({@code javaMigrations}, as a dependency-injection container does) is not refused: Flyway runs that instance.
  *
  * <p>The classes are listed as Flyway lists them, from the class loader's resources at the location (directories
  * and jars; other kinds of resource are not looked into), and loaded without being initialised, so nothing of them
@@ -45,20 +48,24 @@ final class UnusableJavaMigrations {
      * Throws when a classpath location holds a Java migration Flyway could not make.
      *
      * @param classLoader the class loader Flyway finds the migrations with
+     * @param made        the migrations given to Flyway made ({@code javaMigrations}), whose classes Flyway skips
+     *                    rightly
      * @param owner       who migrates, for the message
      * @throws SessionException naming the location, the class, why Flyway cannot make it and what to change
      */
-    static void refuse(Location[] locations, ClassLoader classLoader, String owner) {
+    static void refuse(Location[] locations, ClassLoader classLoader, JavaMigration[] made, String owner) {
         if (classLoader == null) {
             return; // a thread without a context class loader: Flyway finds no classes there either
         }
+        Set<Class<?>> madeClasses = Stream.of(made).map(Object::getClass).collect(Collectors.toSet());
         for (Location location : locations) {
             if (!"classpath:".equals(location.getPrefix()) || location.getPathRegex() != null
                     || location.getRootPath().isEmpty()) {
                 continue;
             }
             for (String className : classNames(classLoader, location.getRootPath())) {
-                javaMigration(classLoader, className).flatMap(UnusableJavaMigrations::whyFlywayCannotMakeIt)
+                javaMigration(classLoader, className).filter(migration -> !madeClasses.contains(migration))
+                        .flatMap(UnusableJavaMigrations::whyFlywayCannotMakeIt)
                         .ifPresent(why -> {
                             throw new SessionException(owner + ": Flyway would skip the Java migration " + className
                                     + " at " + location.getDescriptor() + " and migrate without it: " + why);
@@ -85,8 +92,7 @@ final class UnusableJavaMigrations {
             constructor = migration.getDeclaredConstructor();
         } catch (NoSuchMethodException e) {
             return Optional.of("it has no constructor without parameters, which is how Flyway makes it. Give it"
-                    + " one, or give Flyway a made instance with javaMigrations(...) in migrationConfiguration and"
-                    + " keep the class out of the migration locations");
+                    + " one, or give Flyway the migration made, with javaMigrations(...) in migrationConfiguration");
         }
         if (!Modifier.isPublic(constructor.getModifiers())) {
             return Optional.of("its constructor without parameters is not public. Make it public");
