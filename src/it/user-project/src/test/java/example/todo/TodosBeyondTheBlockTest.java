@@ -8,6 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.PrintWriter;
 import java.io.StringReader;
 import java.io.StringWriter;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletionException;
@@ -15,6 +19,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Collectors;
@@ -175,15 +180,11 @@ class TodosBeyondTheBlockTest {
                 running.set(slowPart);
                 slowPart.execute();
             }));
-            // The caller gives up: it cancels until the search has ended (a cancel before the statement runs is a
-            // no-op, as JDBC has it).
-            while (!search.isDone()) {
-                Query slowPart = running.get();
-                if (slowPart != null) {
-                    slowPart.cancel();
-                }
-                LockSupport.parkNanos(1_000_000);
-            }
+            // The caller gives up once the slow part runs on the server. Not sooner: the driver sends one cancel
+            // request per execution, over a connection of its own, and PostgreSQL ignores one that arrives before
+            // the statement it was meant for (it may overtake the statement on the way, through a container's port).
+            awaitRunning(database, "SELECT pg_sleep(30)");
+            running.get().cancel();
 
             ExecutionException failed = assertThrows(ExecutionException.class, search::get);
             assertTrue(stackTrace(failed).contains("canceling statement due to user request"), stackTrace(failed));
@@ -191,6 +192,26 @@ class TodosBeyondTheBlockTest {
             database.assertNothingLeaked(sessions);
         } finally {
             requests.shutdownNow();
+        }
+    }
+
+    /** Waits until {@code sql} runs on the server: a backend of the database is active with it. */
+    private static void awaitRunning(TestDatabase database, String sql) throws SQLException {
+        long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        try (Connection connection = database.connect();
+             PreparedStatement active = connection.prepareStatement("SELECT count(*) FROM pg_stat_activity"
+                     + " WHERE datname = current_database() AND state = 'active' AND query = ?")) {
+            active.setString(1, sql);
+            while (true) {
+                try (ResultSet count = active.executeQuery()) {
+                    count.next();
+                    if (count.getInt(1) > 0) {
+                        return;
+                    }
+                }
+                assertTrue(System.nanoTime() < giveUp, sql + " did not run within 30 s");
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+            }
         }
     }
 
