@@ -8,6 +8,8 @@ import static io.managedsession.support.SecondConnection.tableExists;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
+import java.io.ByteArrayOutputStream;
+import java.io.File;
 import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.file.Files;
@@ -28,6 +30,11 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
+import java.util.stream.Stream;
+
+import javax.tools.ToolProvider;
 
 import org.flywaydb.core.api.callback.Callback;
 import org.flywaydb.core.api.callback.Context;
@@ -35,6 +42,8 @@ import org.flywaydb.core.api.callback.Event;
 import org.flywaydb.database.postgresql.PostgreSQLConfigurationExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
@@ -385,6 +394,81 @@ class MigrateOnStartTest {
     private static long objectsIn(TestDatabase db, String schema) {
         return queryLong(db, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
                 + " WHERE n.nspname = ? AND c.relkind IN ('r', 'p', 'v', 'm', 'S')", schema);
+    }
+
+    /**
+     * Java migrations packed in the application's jar, where Flyway lists them from the jar's entries (all of them when
+     * the jar has none for its folders): one it can make runs at the start; one it would skip (here: not public) stops
+     * the start before Flyway touches the database.
+     */
+    @ParameterizedTest(name = "entries for the folders: {0}")
+    @ValueSource(booleans = {true, false})
+    void javaMigrationsInTheApplicationsJarRunAndOneFlywayWouldSkipStopsTheStart(boolean folderEntries,
+            TestDatabase db, @TempDir Path project) throws Exception {
+        String migration = """
+                package shop.%s;
+
+                import java.sql.Statement;
+
+                import org.flywaydb.core.api.migration.BaseJavaMigration;
+                import org.flywaydb.core.api.migration.Context;
+
+                %sclass V1__Orders extends BaseJavaMigration {
+                    @Override
+                    public void migrate(Context context) throws Exception {
+                        try (Statement statement = context.getConnection().createStatement()) {
+                            statement.execute("CREATE TABLE orders (id bigint PRIMARY KEY)");
+                        }
+                    }
+                }
+                """;
+        Path runs = Files.writeString(Files.createDirectories(project.resolve("src/shop/migration"))
+                .resolve("V1__Orders.java"), migration.formatted("migration", "public "));
+        Path skipped = Files.writeString(Files.createDirectories(project.resolve("src/shop/hidden"))
+                .resolve("V1__Orders.java"), migration.formatted("hidden", ""));
+        Path classes = Files.createDirectories(project.resolve("classes"));
+        ByteArrayOutputStream errors = new ByteArrayOutputStream();
+        int compiled = ToolProvider.getSystemJavaCompiler().run(null, errors, errors, "-d", classes.toString(),
+                "-classpath", System.getProperty("java.class.path"), runs.toString(), skipped.toString());
+        assertThat(compiled).as("compiling the migrations:%n%s", errors).isZero();
+        Path jar = project.resolve("shop.jar");
+        try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar));
+             Stream<Path> files = Files.walk(classes)) {
+            // As Maven packs a jar, with an entry for each folder; some tools leave those out.
+            for (Path file : files.filter(file -> !file.equals(classes)).sorted().toList()) {
+                String name = classes.relativize(file).toString().replace(File.separatorChar, '/');
+                if (Files.isRegularFile(file)) {
+                    out.putNextEntry(new JarEntry(name));
+                    out.write(Files.readAllBytes(file));
+                    out.closeEntry();
+                } else if (folderEntries) {
+                    out.putNextEntry(new JarEntry(name + "/"));
+                    out.closeEntry();
+                }
+            }
+        }
+
+        try (URLClassLoader application = new URLClassLoader(new URL[] {jar.toUri().toURL()},
+                getClass().getClassLoader())) {
+            ClassLoader previous = Thread.currentThread().getContextClassLoader();
+            Thread.currentThread().setContextClassLoader(application);
+            try {
+                Managers.on(db).migrateOnStart(true).migrationLocations("classpath:shop/migration").build().close();
+                assertThat(tableExists(db, "orders")).as("the public migration ran").isTrue();
+
+                execute(db, "DROP TABLE orders");
+                execute(db, "DROP TABLE flyway_schema_history");
+                Throwable refused = catchThrowable(() -> Managers.on(db).migrateOnStart(true)
+                        .migrationLocations("classpath:shop/hidden").build());
+                assertThat(refused).isInstanceOf(SessionException.class).hasMessageContaining("Flyway would skip the"
+                        + " Java migration shop.hidden.V1__Orders at classpath:shop/hidden and migrate without it: the"
+                        + " class is not public");
+                assertThat(tableExists(db, "flyway_schema_history")).as("Flyway did not start").isFalse();
+                assertThat(tableExists(db, "orders")).isFalse();
+            } finally {
+                Thread.currentThread().setContextClassLoader(previous);
+            }
+        }
     }
 
     @Test

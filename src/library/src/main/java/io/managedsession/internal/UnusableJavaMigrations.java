@@ -7,6 +7,7 @@ import java.lang.reflect.Modifier;
 import java.net.JarURLConnection;
 import java.net.URISyntaxException;
 import java.net.URL;
+import java.net.URLClassLoader;
 import java.net.URLConnection;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -122,8 +123,20 @@ final class UnusableJavaMigrations {
     private static List<String> classNames(ClassLoader classLoader, String root) {
         TreeSet<String> classFiles = new TreeSet<>();
         try {
-            for (URL url : Collections.list(classLoader.getResources(root))) {
+            List<URL> urls = Collections.list(classLoader.getResources(root));
+            for (URL url : urls) {
                 classFiles.addAll(classFiles(url, root));
+            }
+            if (urls.isEmpty() && classLoader instanceof URLClassLoader application) {
+                // A jar without entries for its folders has no resource named like the folder; Flyway then reads
+                // the entries of every jar of such a class loader, and so does this.
+                for (URL url : application.getURLs()) {
+                    if ("file".equals(url.getProtocol()) && url.getPath().endsWith(".jar")) {
+                        try (JarFile jar = new JarFile(Path.of(url.toURI()).toFile())) {
+                            classFiles.addAll(classFiles(jar, root));
+                        }
+                    }
+                }
             }
         } catch (IOException | UncheckedIOException | URISyntaxException e) {
             return List.of(); // what cannot be listed is not refused: Flyway then says what it finds
@@ -150,11 +163,15 @@ final class UnusableJavaMigrations {
         if (connection instanceof JarURLConnection jarConnection) {
             jarConnection.setUseCaches(false);
             try (JarFile jar = jarConnection.getJarFile()) {
-                return jar.stream().map(JarEntry::getName)
-                        .filter(name -> name.startsWith(root + "/") && name.endsWith(".class"))
-                        .toList();
+                return classFiles(jar, root);
             }
         }
         return List.of();
+    }
+
+    private static List<String> classFiles(JarFile jar, String root) {
+        return jar.stream().map(JarEntry::getName)
+                .filter(name -> name.startsWith(root + "/") && name.endsWith(".class"))
+                .toList();
     }
 }
