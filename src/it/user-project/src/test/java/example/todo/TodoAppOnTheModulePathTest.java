@@ -29,6 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
 import io.managedsession.testing.DatabaseTest;
 import io.managedsession.testing.TestDatabase;
 
+import db.welcome.V2__Welcome_todo;
+
 /**
  * The project's application as a Java module: the project's {@code Todos}, its migrations and a main class compiled
  * into module {@code todo.app} against the jars this project's build resolves at runtime, then started with
@@ -43,9 +45,8 @@ class TodoAppOnTheModulePathTest {
     /** The README's declaration for an application module (the README's test checks that they are the same). */
     private static final Path READMES_DECLARATION = Path.of("src/test/module-app/module-info.java");
 
-    /** A migration in Java, in package db.migration. */
-    private static final List<Path> JAVA_MIGRATION =
-            List.of(Path.of("src/test/module-app/db/migration/V2__Welcome_todo.java"));
+    /** The project's migration in Java, in package db.welcome. */
+    private static final List<Path> JAVA_MIGRATION = List.of(Path.of("src/test/java/db/welcome/V2__Welcome_todo.java"));
 
     @Test
     void runsAsAModuleWithTheReadmesDeclaration(TestDatabase database, @TempDir Path work) throws Exception {
@@ -103,41 +104,44 @@ class TodoAppOnTheModulePathTest {
     }
 
     @Test
-    void runsTheProjectsJavaMigrationsWithTheReadmesDeclaration(TestDatabase database, @TempDir Path work)
+    void runsTheProjectsJavaMigrationsInAPackageTheModuleOpens(TestDatabase database, @TempDir Path work)
             throws Exception {
-        Path module = compile(work, withJavaMigrations(Files.readString(READMES_DECLARATION)), "db/migration",
-                JAVA_MIGRATION);
+        Path module = compile(work, withJavaMigrations(Files.readString(READMES_DECLARATION), "opens db.welcome;"),
+                "db/migration", JAVA_MIGRATION);
 
-        Run run = start(module, database, "water the plants");
+        Run run = start(module, database, "water the plants", "classpath:db/migration,classpath:db/welcome");
 
         assertEquals(0, run.exitCode(), run.output());
-        assertEquals(List.of("read the welcome note", "water the plants"), titles(database));
+        assertEquals(List.of(V2__Welcome_todo.WELCOME, "water the plants"), titles(database));
     }
 
     @Test
     void namesThePackageToOpenWhenTheJavaMigrationsAreEncapsulated(TestDatabase database, @TempDir Path work)
             throws Exception {
-        // The SQL migrations in a folder that is no package, as the refusal above offers, and the Java ones left in
-        // db.migration: Flyway finds the class, cannot make it, and would start without it, saying only "Skipping".
-        Path module = compile(work, withJavaMigrations(readmesDeclarationWithout("opens db.migration")),
-                "db/todo-migrations", JAVA_MIGRATION);
+        // Flyway finds the class, cannot make it, and would start without it, saying only "Skipping".
+        Path module = compile(work, withJavaMigrations(Files.readString(READMES_DECLARATION), ""), "db/migration",
+                JAVA_MIGRATION);
 
-        Run run = start(module, database, "water the plants", "classpath:db/todo-migrations,classpath:db/migration");
+        Run run = start(module, database, "water the plants", "classpath:db/migration,classpath:db/welcome");
 
         assertNotEquals(0, run.exitCode(), run.output());
-        assertTrue(run.output().contains("Flyway would skip the Java migration db.migration.V2__Welcome_todo at"
-                + " classpath:db/migration and migrate without it: it is in module todo.app, which does not export its"
-                + " package db.migration to Flyway."), run.output());
-        assertTrue(run.output().contains("Add \"opens db.migration;\" (or \"exports db.migration;\") to the"
+        assertTrue(run.output().contains("Flyway would skip the Java migration db.welcome.V2__Welcome_todo at"
+                + " classpath:db/welcome and migrate without it: it is in module todo.app, which does not export its"
+                + " package db.welcome to Flyway."), run.output());
+        assertTrue(run.output().contains("Add \"opens db.welcome;\" (or \"exports db.welcome;\") to the"
                 + " module-info.java of todo.app"), run.output());
         assertFalse(hasTable(database, "flyway_schema_history"), "a failed start leaves the schema as it was");
         assertFalse(hasTable(database, "todos"), "a failed start leaves the schema as it was");
     }
 
-    /** A declaration for an application with migrations in Java, which extend Flyway's class. */
-    private static String withJavaMigrations(String declaration) {
+    /**
+     * A declaration for an application with migrations in Java, which extend Flyway's class, and {@code opens} (a
+     * directive, or nothing) for their package.
+     */
+    private static String withJavaMigrations(String declaration, String opens) {
         assertTrue(declaration.contains("requires org.slf4j;"), declaration);
-        return declaration.replace("requires org.slf4j;", "requires org.slf4j;\n    requires flyway.core;");
+        return declaration.replace("requires org.slf4j;", "requires org.slf4j;\n    requires flyway.core;\n    "
+                + opens);
     }
 
     /** The README's declaration without the lines that hold any of {@code directives}, each of which must be there. */
