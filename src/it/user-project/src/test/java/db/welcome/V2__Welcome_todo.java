@@ -16,9 +16,14 @@ public class V2__Welcome_todo extends BaseJavaMigration {
 
     @Override
     public void migrate(Context context) {
+        addTodo(context, WELCOME);
+    }
+
+    /** Adds a todo with jOOQ, on the connection of the migration's transaction. */
+    public static void addTodo(Context context, String title) {
         DSL.using(context.getConnection(), SQLDialect.POSTGRES)
                 .insertInto(table("todos"), field("title", String.class))
-                .values(WELCOME)
+                .values(title)
                 .execute();
     }
 }
