@@ -8,7 +8,6 @@ import java.net.JarURLConnection;
 import java.net.URISyntaxException;
 import java.net.URL;
 import java.net.URLClassLoader;
-import java.net.URLConnection;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -159,8 +158,8 @@ final class UnusableJavaMigrations {
                         .toList();
             }
         }
-        URLConnection connection = url.openConnection();
-        if (connection instanceof JarURLConnection jarConnection) {
+        if ("jar".equals(url.getProtocol())
+                && url.openConnection() instanceof JarURLConnection jarConnection) { // a nested jar's too
             jarConnection.setUseCaches(false);
             try (JarFile jar = jarConnection.getJarFile()) {
                 return classFiles(jar, root);
