@@ -21,6 +21,7 @@ import io.managedsession.internal.ManagerSettings;
 import io.managedsession.internal.PrintableAscii;
 import io.managedsession.internal.RequiredModules;
 import io.managedsession.internal.SessionManagerCore;
+import io.managedsession.internal.TestSupport;
 import io.managedsession.internal.TransactionRunner;
 
 // This file is longer than most: the class itself is the public API and delegates every call, and its Builder
@@ -66,6 +67,11 @@ import io.managedsession.internal.TransactionRunner;
 public final class SessionManager implements AutoCloseable {
 
     private static final AtomicInteger instances = new AtomicInteger();
+
+    static {
+        // Rollback mode of @DatabaseTest holds a transaction open across JUnit's calls, which no public method does.
+        TestSupport.runnersFrom(manager -> manager.runner);
+    }
 
     private final String name;
     private final String description;

@@ -194,6 +194,61 @@ public final class TransactionRunner implements RetryLoop.Attempt {
     }
 
     // ---------------------------------------------------------------------------------------------------------------
+    // A transaction held open without a block (test support)
+    // ---------------------------------------------------------------------------------------------------------------
+
+    /**
+     * Begins a transaction on this thread, with the default options, that stays open until the returned handle rolls
+     * it back: every block this thread runs meanwhile joins it. For rollback mode of {@code @DatabaseTest}, whose
+     * transaction has to span calls JUnit makes one after another; nothing else uses it, so it leaves out what only
+     * transactions of blocks have: retries, deadlines, metrics and observers.
+     *
+     * @throws IllegalStateException when this thread already runs a transaction of this manager
+     */
+    public HeldTransaction holdUntilRolledBack() {
+        Thread thread = Thread.currentThread();
+        if (threadScope.get() != null) {
+            throw new IllegalStateException("Thread " + MessageParts.thread(thread) + " already runs a transaction of"
+                    + " SessionManager '" + managerName + "'");
+        }
+        TransactionOptions options = TransactionOptions.defaults();
+        ServerRouter.Lease lease = router.acquire(options, 0, null);
+        TransactionScope scope = new TransactionScope(lease.connection(), thread, managerName, options, null, null,
+                labelInApplicationName, null, lockDiagnostics);
+        try {
+            scope.bind(new TransactionConfiguration(baseConfiguration, scope.gate()).dsl());
+            scope.begin();
+        } catch (SQLException e) {
+            router.release(lease, scope.finish(), e);
+            throw new DataAccessException("Could not begin a transaction: " + e.getMessage(), e);
+        } catch (RuntimeException | Error e) {
+            router.release(lease, scope.finish(), e);
+            throw e;
+        }
+        threadScope.enter(scope);
+        return new HeldTransaction(this, scope, lease);
+    }
+
+    /** Ends a {@link HeldTransaction}: rollback, connection back (evicted unless clean), afterRollback actions. */
+    void rollBackHeld(TransactionScope scope, ServerRouter.Lease lease) {
+        RuntimeException failure = null;
+        try {
+            scope.rollback(null);
+        } catch (RuntimeException e) {
+            failure = e;
+        } finally {
+            if (threadScope.get() == scope) {
+                threadScope.leave(null);
+            }
+            router.release(lease, scope.finish(), failure);
+        }
+        scope.runCompletionCallbacks(failure, inFlight);
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
     // Transactions that begin: one attempt
     // ---------------------------------------------------------------------------------------------------------------
 

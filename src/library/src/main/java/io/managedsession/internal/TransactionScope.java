@@ -448,6 +448,11 @@ final class TransactionScope {
         return state;
     }
 
+    /** The thread the transaction belongs to. */
+    Thread owner() {
+        return owner;
+    }
+
     ConnectionGate gate() {
         return gate;
     }

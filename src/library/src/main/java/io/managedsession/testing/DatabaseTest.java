@@ -75,10 +75,14 @@ public @interface DatabaseTest {
     boolean perTest() default false;
 
     /**
-     * Whether each test method runs inside a transaction that is rolled back when it ends. Code under test that calls
+     * Whether each test runs inside a transaction that is rolled back when it ends: the transaction begins before the
+     * test's {@code @BeforeEach} methods (those of enclosing classes too, for a {@code @Nested} class) and is rolled
+     * back after its {@code @AfterEach} methods, so what they arrange and tidy up is the test's work and every test
+     * starts from the same data, as with Spring's test transactions. Code under test that calls
      * {@code sessions.transaction(...)} on the test thread joins that transaction, so nothing it writes is committed.
-     * Work done on other threads, or with {@link io.managedsession.Propagation#REQUIRES_NEW}, runs in transactions of
-     * its own and does commit; a joined call that asks for other isolation than the database default fails.
+     * Work done on other threads (a test that {@code @Timeout(threadMode = SEPARATE_THREAD)} moves to one included),
+     * in {@code @BeforeAll} methods, or with {@link io.managedsession.Propagation#REQUIRES_NEW}, runs in transactions
+     * of its own and does commit; a joined call that asks for other isolation than the database default fails.
      *
      * @return {@code true} to roll every test back (default {@code false})
      */

@@ -1,6 +1,5 @@
 package io.managedsession.testing;
 
-import java.lang.reflect.Method;
 import java.util.Optional;
 
 import org.jooq.DSLContext;
@@ -9,21 +8,21 @@ import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
-import org.junit.jupiter.api.extension.InvocationInterceptor;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolutionException;
 import org.junit.jupiter.api.extension.ParameterResolver;
-import org.junit.jupiter.api.extension.ReflectiveInvocationContext;
 import org.junit.platform.commons.support.AnnotationSupport;
 
 import io.managedsession.SessionManager;
+import io.managedsession.internal.HeldTransaction;
+import io.managedsession.internal.TestSupport;
 
 /**
  * The JUnit Jupiter extension behind {@link DatabaseTest}; see there for what it does. Other extensions can build on
  * it with {@link #testDatabase(ExtensionContext)}.
  */
 public final class DatabaseTestExtension implements BeforeAllCallback, AfterAllCallback, BeforeEachCallback,
-        AfterEachCallback, ParameterResolver, InvocationInterceptor {
+        AfterEachCallback, ParameterResolver {
 
     private static final ExtensionContext.Namespace NAMESPACE =
             ExtensionContext.Namespace.create(DatabaseTestExtension.class);
@@ -77,6 +76,12 @@ public final class DatabaseTestExtension implements BeforeAllCallback, AfterAllC
         DatabaseScope scope = findScope(context).orElse(null);
         if (scope != null) {
             scope.testStarted(context.getUniqueId(), testName(context));
+            if (settings.rollback()) {
+                // Before the test's @BeforeEach methods (JUnit calls this first), so that what they arrange is the
+                // test's work too, rolled back with it after its @AfterEach methods, as Spring's test transactions do.
+                context.getStore(NAMESPACE).put(HeldTransaction.class, TestSupport.holdUntilRolledBack(
+                        scope.sessions()));
+            }
         }
     }
 
@@ -85,70 +90,22 @@ public final class DatabaseTestExtension implements BeforeAllCallback, AfterAllC
         DatabaseScope scope = findScope(context).orElse(null);
         DatabaseScope perTest = settings(context).perTest()
                 ? context.getStore(NAMESPACE).remove(DatabaseScope.class, DatabaseScope.class) : null;
+        HeldTransaction rollbackMode = context.getStore(NAMESPACE).remove(HeldTransaction.class,
+                HeldTransaction.class);
         try {
-            if (scope != null) {
-                scope.testEnded(context.getUniqueId());
+            if (rollbackMode != null) {
+                rollbackMode.rollBack(); // after the @AfterEach methods, and before looking for leaks
             }
         } finally {
-            if (perTest != null) {
-                perTest.close();
-            }
-        }
-    }
-
-    // ---------------------------------------------------------------------------------------------------------------
-    // Rollback mode
-    // ---------------------------------------------------------------------------------------------------------------
-
-    @Override
-    public void interceptTestMethod(Invocation<Void> invocation, ReflectiveInvocationContext<Method> invocationContext,
-            ExtensionContext context) throws Throwable {
-        runInRollbackTransactionIfAsked(invocation, context);
-    }
-
-    @Override
-    public void interceptTestTemplateMethod(Invocation<Void> invocation,
-            ReflectiveInvocationContext<Method> invocationContext, ExtensionContext context) throws Throwable {
-        runInRollbackTransactionIfAsked(invocation, context);
-    }
-
-    /** Marks the end of a rollback-mode test: thrown to roll its transaction back, caught right after. */
-    private static final class RolledBackOnPurpose extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        RolledBackOnPurpose() {
-            super("rolled back at the end of the test", null, false, false);
-        }
-    }
-
-    private static void runInRollbackTransactionIfAsked(Invocation<Void> invocation, ExtensionContext context)
-            throws Throwable {
-        if (!settings(context).rollback()) {
-            invocation.proceed();
-            return;
-        }
-        SessionManager sessions = scope(context).sessions();
-        Throwable[] testFailure = new Throwable[1];
-        try {
-            sessions.transaction(ctx -> {
-                try {
-                    invocation.proceed();
-                } catch (Throwable t) {
-                    testFailure[0] = t;
+            try {
+                if (scope != null) {
+                    scope.testEnded(context.getUniqueId());
                 }
-                throw new RolledBackOnPurpose();
-            });
-        } catch (RolledBackOnPurpose expected) {
-            // The test's work is undone.
-        } catch (RuntimeException rollbackProblem) {
-            // For example RollbackOnlyException: still rolled back; the test's own failure, if any, matters more.
-            if (testFailure[0] == null) {
-                throw rollbackProblem;
+            } finally {
+                if (perTest != null) {
+                    perTest.close();
+                }
             }
-            testFailure[0].addSuppressed(rollbackProblem);
-        }
-        if (testFailure[0] != null) {
-            throw testFailure[0];
         }
     }
 

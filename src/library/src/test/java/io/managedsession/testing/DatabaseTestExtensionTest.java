@@ -25,6 +25,7 @@ import org.flywaydb.database.postgresql.PostgreSQLConfigurationExtension;
 import org.jooq.DSLContext;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
@@ -170,6 +171,38 @@ class DatabaseTestExtensionTest {
     @Test
     void rollbackModeUndoesWorkDoneThroughNestedTransactions() {
         run(RollbackCase.class).assertStatistics(stats -> stats.started(2).succeeded(2).failed(0));
+    }
+
+    @DatabaseTest(migrations = Bank.MIGRATIONS, rollback = true)
+    @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+    static class RollbackWithSetUpCase {
+
+        @BeforeEach
+        void openTheSetUpsAccount(SessionManager sessions) {
+            sessions.transaction(tx -> Bank.open(tx, "set up", 100));
+        }
+
+        @Test
+        @Order(1)
+        void failsAfterWriting(SessionManager sessions) {
+            sessions.transaction(tx -> Bank.open(tx, "failing", 1));
+            throw new AssertionError("the test's own failure");
+        }
+
+        @Test
+        @Order(2)
+        void seesOnlyItsOwnSetUp(DSLContext ctx) {
+            assertThat(ctx.fetchCount(table("accounts"))).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void rollbackModeRollsBackTheSetUpWithTheTestAndKeepsAFailingTestsOwnFailure() {
+        Events events = run(RollbackWithSetUpCase.class);
+
+        events.assertStatistics(stats -> stats.started(2).succeeded(1).failed(1));
+        events.assertThatEvents().haveExactly(1, event(test("failsAfterWriting"),
+                finishedWithFailure(message("the test's own failure"))));
     }
 
     // --- leaks are reported --------------------------------------------------------------------------------------

@@ -1,0 +1,71 @@
+package example.todo;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.List;
+
+import org.jooq.DSLContext;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import io.managedsession.SessionManager;
+import io.managedsession.testing.DatabaseTest;
+
+/**
+ * Rollback mode as tests are usually written: the data each test needs arranged in {@code @BeforeEach}, looked at
+ * again in {@code @AfterEach}, and more of it in a {@code @Nested} class. All of it is the test's work, rolled back
+ * with it, so every test starts from the same todos.
+ */
+@DatabaseTest(rollback = true)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class TodosArrangedInRollbackModeTest {
+
+    private long arranged;
+    private static List<String> openAtTheEnd; // a test instance per test: what the one before saw at its end
+
+    @BeforeEach
+    void arrangeATodo(SessionManager sessions) {
+        arranged = sessions.transactionResult(tx -> Todos.add(tx, "arranged"));
+    }
+
+    @AfterEach
+    void lookAtWhatTheTestLeft(DSLContext ctx) {
+        openAtTheEnd = Todos.open(ctx);
+    }
+
+    @Test
+    @Order(1)
+    void completesTheArrangedTodo(SessionManager sessions, DSLContext ctx) {
+        assertEquals(List.of("arranged"), Todos.open(ctx));
+        sessions.transaction(tx -> Todos.complete(tx, arranged));
+
+        assertEquals(List.of(), Todos.open(ctx));
+    }
+
+    @Test
+    @Order(2)
+    void findsOnlyItsOwnArrangedTodoAndTheAfterEachSawTheTestBeforeIt(DSLContext ctx) {
+        assertEquals(List.of(), openAtTheEnd, "@AfterEach ran in the test before's transaction, before its rollback");
+        assertEquals(List.of("arranged"), Todos.open(ctx));
+        assertEquals(1, ctx.fetchCount(Todos.TODOS), "the todo of the test before, completed then, is gone");
+    }
+
+    @Nested
+    class WithATodoOfItsOwn {
+
+        @BeforeEach
+        void arrangeAnother(SessionManager sessions) {
+            sessions.transaction(tx -> Todos.add(tx, "arranged by the nested class"));
+        }
+
+        @Test
+        void seesBothArrangedTodosAndNothingOfTheOtherTests(DSLContext ctx) {
+            assertEquals(List.of("arranged", "arranged by the nested class"), Todos.open(ctx));
+        }
+    }
+}
