@@ -51,7 +51,10 @@ public final class DatabaseTestExtension implements BeforeAllCallback, AfterAllC
     @Override
     public void beforeAll(ExtensionContext context) throws Exception {
         DatabaseTest settings = settings(context);
-        if (!settings.perTest() && context.getStore(NAMESPACE).get(DatabaseScope.class) == null) {
+        // A @Nested class without a @DatabaseTest of its own works in the enclosing class's database, which the store
+        // hands down to it; one with its own gets a database as its annotation says, which hides the enclosing one.
+        boolean ownAnnotation = AnnotationSupport.isAnnotated(context.getRequiredTestClass(), DatabaseTest.class);
+        if (!settings.perTest() && (ownAnnotation || context.getStore(NAMESPACE).get(DatabaseScope.class) == null)) {
             context.getStore(NAMESPACE).put(DatabaseScope.class,
                     DatabaseScope.open(shared(context), context.getRequiredTestClass().getSimpleName(), settings));
         }

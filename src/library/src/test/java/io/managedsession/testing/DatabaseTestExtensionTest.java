@@ -27,6 +27,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
@@ -137,6 +138,47 @@ class DatabaseTestExtensionTest {
     @Test
     void testsOfAClassShareItsDatabaseByDefault() {
         run(SharedDatabasePerClassCase.class).assertStatistics(stats -> stats.started(2).succeeded(2));
+    }
+
+    @DatabaseTest(migrations = Bank.MIGRATIONS)
+    static class NestedCase {
+
+        static final Map<String, String> databases = new ConcurrentHashMap<>();
+
+        @Test
+        void outer(TestDatabase database, DSLContext ctx) {
+            databases.put("outer", database.name());
+            assertThat(ctx.fetchCount(table("accounts"))).isZero();
+        }
+
+        @Nested
+        class SharingTheOuterDatabase {
+
+            @Test
+            void inner(TestDatabase database) {
+                databases.put("sharing", database.name());
+            }
+        }
+
+        @Nested
+        @DatabaseTest(migrations = {})
+        class WithADatabaseTestOfItsOwn {
+
+            @Test
+            void inner(TestDatabase database, DSLContext ctx) {
+                databases.put("own", database.name());
+                assertThat(ctx.fetchValue("SELECT to_regclass('accounts') IS NULL"))
+                        .as("its own, empty database: no migrations").isEqualTo(true);
+            }
+        }
+    }
+
+    @Test
+    void aNestedClassSharesTheOuterDatabaseUnlessItHasADatabaseTestOfItsOwn() {
+        run(NestedCase.class).assertStatistics(stats -> stats.started(3).succeeded(3));
+
+        assertThat(NestedCase.databases.get("sharing")).isEqualTo(NestedCase.databases.get("outer"));
+        assertThat(NestedCase.databases.get("own")).isNotNull().isNotEqualTo(NestedCase.databases.get("outer"));
     }
 
     // --- rollback mode ---------------------------------------------------------------------------------------------
