@@ -471,6 +471,41 @@ class MigrateOnStartTest {
         }
     }
 
+    /**
+     * Flyway runs an {@code afterMigrate.sql} callback after the migrations' transaction has committed: when it fails,
+     * the migrations stay applied, and the failed start says so rather than that none was.
+     */
+    @Test
+    void aCallbackFailingAfterTheMigrationsCommittedSaysTheyStayApplied(TestDatabase db, @TempDir Path project)
+            throws Exception {
+        Path migrations = Files.createDirectories(project.resolve("shop/migration"));
+        Files.writeString(migrations.resolve("V1__notes.sql"), "CREATE TABLE notes (id bigint PRIMARY KEY);");
+        Files.writeString(migrations.resolve("V2__tags.sql"), "CREATE TABLE tags (id bigint PRIMARY KEY);");
+        Files.writeString(migrations.resolve("afterMigrate.sql"), "INSERT INTO audit_log VALUES ('migrated');");
+
+        Throwable caught;
+        try (URLClassLoader application = new URLClassLoader(new URL[] {project.toUri().toURL()},
+                getClass().getClassLoader())) {
+            ClassLoader previous = Thread.currentThread().getContextClassLoader();
+            Thread.currentThread().setContextClassLoader(application);
+            try {
+                caught = catchThrowable(() -> Managers.on(db).name("after-migrate").migrateOnStart(true)
+                        .migrationLocations("classpath:shop/migration").build());
+            } finally {
+                Thread.currentThread().setContextClassLoader(previous);
+            }
+        }
+
+        assertThat(caught).isInstanceOf(SessionException.class)
+                .hasMessageContaining("SessionManager 'after-migrate' did not start: migrating the database from"
+                        + " [classpath:shop/migration] failed after 2 migration(s) of this run had been applied,"
+                        + " which stay applied")
+                .hasMessageContaining("afterMigrate.sql")
+                .hasMessageNotContaining("no migration of this run was applied");
+        assertThat(tableExists(db, "notes")).isTrue();
+        assertThat(tableExists(db, "tags")).isTrue();
+    }
+
     @Test
     void missingMigrationLocationStopsStartupClearly(TestDatabase db) {
         Throwable caught = catchThrowable(() -> Managers.on(db)

@@ -34,13 +34,8 @@ record FirstMigrationRun(String historySchema, String historyTable, List<String>
      *         which Flyway will report in its own words)
      */
     static FirstMigrationRun lookAt(DataSource dataSource, Configuration configuration) {
-        Set<String> schemas = new LinkedHashSet<>(List.of(configuration.getSchemas()));
-        String defaultSchema = configuration.getDefaultSchema();
-        if (defaultSchema != null) {
-            schemas.add(defaultSchema);
-        }
-        String historySchema = defaultSchema != null ? defaultSchema
-                : schemas.isEmpty() ? null : schemas.iterator().next();
+        Set<String> schemas = schemas(configuration);
+        String historySchema = historySchema(configuration);
         try (Connection connection = dataSource.getConnection()) {
             if (historyTableExists(connection, historySchema, configuration.getTable())) {
                 return null;
@@ -54,6 +49,46 @@ record FirstMigrationRun(String historySchema, String historyTable, List<String>
             return new FirstMigrationRun(historySchema, configuration.getTable(), List.copyOf(absent));
         } catch (SQLException e) {
             return null;
+        }
+    }
+
+    /** The schemas Flyway is configured with, its default schema among them. */
+    private static Set<String> schemas(Configuration configuration) {
+        Set<String> schemas = new LinkedHashSet<>(List.of(configuration.getSchemas()));
+        if (configuration.getDefaultSchema() != null) {
+            schemas.add(configuration.getDefaultSchema());
+        }
+        return schemas;
+    }
+
+    /** The schema of Flyway's history table, or {@code null} for the connection's current schema. */
+    private static String historySchema(Configuration configuration) {
+        String defaultSchema = configuration.getDefaultSchema();
+        Set<String> schemas = schemas(configuration);
+        return defaultSchema != null ? defaultSchema : schemas.isEmpty() ? null : schemas.iterator().next();
+    }
+
+    /**
+     * How many migrations the history table records as applied (its own markers for a baseline or created schemas not
+     * counted); 0 without a history table, -1 when the database cannot be asked.
+     */
+    static long appliedMigrations(DataSource dataSource, Configuration configuration) {
+        String historySchema = historySchema(configuration);
+        try (Connection connection = dataSource.getConnection()) {
+            if (!historyTableExists(connection, historySchema, configuration.getTable())) {
+                return 0;
+            }
+            String table = text(connection, "SELECT quote_ident(coalesce(?, current_schema())) || '.' ||"
+                    + " quote_ident(?)", historySchema, configuration.getTable());
+            try (Statement statement = connection.createStatement();
+                 ResultSet rows = statement.executeQuery("SELECT count(*) FROM " + table + " WHERE success AND type"
+                         + " NOT IN ('" + CoreMigrationType.SCHEMA.name() + "', '" + CoreMigrationType.BASELINE.name()
+                         + "')")) {
+                rows.next();
+                return rows.getLong(1);
+            }
+        } catch (SQLException e) {
+            return -1;
         }
     }
 

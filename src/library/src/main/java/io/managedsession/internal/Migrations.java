@@ -115,13 +115,13 @@ public final class Migrations {
         addCallback(configuration, new LockTimeout(lockTimeout));
         List<String> from = Arrays.stream(configuration.getLocations()).map(Location::getDescriptor).toList();
         FirstMigrationRun firstRun = FirstMigrationRun.lookAt(dataSource, configuration);
+        long appliedBefore = FirstMigrationRun.appliedMigrations(dataSource, configuration);
         try {
             int applied = configuration.load().migrate().migrationsExecuted;
             log.info("SessionManager '{}' applied {} migration(s) from {}", managerName, applied, from);
         } catch (FlywayException e) {
             SessionException failure = new SessionException(owner + ": migrating the database from " + from
-                    + " failed and " + (configuration.isGroup() ? "no migration of this run was applied. "
-                            : "the migrations of this run before the failing one stay applied (group is off). ")
+                    + " failed " + whatStays(e, appliedBefore, dataSource, configuration)
                     + lockWait(e, dataSource, lockTimeout) + "Flyway said: " + e.getMessage(), e);
             if (firstRun != null) {
                 try {
@@ -132,6 +132,26 @@ public final class Migrations {
             }
             throw failure;
         }
+    }
+
+    /**
+     * What of this run stays applied after {@code failure}, from the history table before and after: with the
+     * migrations in one transaction, none, unless the failure came after that transaction committed (Flyway runs
+     * {@code afterMigrate} callbacks then); with {@code group} off, those before the failing one.
+     */
+    private static String whatStays(FlywayException failure, long appliedBefore, DataSource dataSource,
+            FluentConfiguration configuration) {
+        long appliedAfter = appliedBefore < 0 ? -1 : FirstMigrationRun.appliedMigrations(dataSource, configuration);
+        long stay = appliedAfter - appliedBefore;
+        if (configuration.isGroup()) {
+            if (appliedAfter < 0 || stay <= 0) {
+                return "and no migration of this run was applied. ";
+            }
+            return "after " + stay + " migration(s) of this run had been applied, which stay applied: the failure came"
+                    + " after their transaction committed (in a callback such as afterMigrate). ";
+        }
+        return "and the migrations of this run before the failing one stay applied (group is off)"
+                + (appliedAfter < 0 ? "" : ", " + stay + " of them") + ". ";
     }
 
     /**
