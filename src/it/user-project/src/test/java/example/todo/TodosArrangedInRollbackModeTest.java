@@ -14,12 +14,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 import io.managedsession.SessionManager;
+import io.managedsession.TransactionOptions;
 import io.managedsession.testing.DatabaseTest;
 
 /**
  * Rollback mode as tests are usually written: the data each test needs arranged in {@code @BeforeEach}, looked at
  * again in {@code @AfterEach}, and more of it in a {@code @Nested} class. All of it is the test's work, rolled back
- * with it, so every test starts from the same todos.
+ * with it, so every test starts from the same todos; code under test that asks for a read-only or serializable
+ * transaction joins the test's as it is.
  */
 @DatabaseTest(rollback = true)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -53,6 +55,19 @@ class TodosArrangedInRollbackModeTest {
         assertEquals(List.of(), openAtTheEnd, "@AfterEach ran in the test before's transaction, before its rollback");
         assertEquals(List.of("arranged"), Todos.open(ctx));
         assertEquals(1, ctx.fetchCount(Todos.TODOS), "the todo of the test before, completed then, is gone");
+    }
+
+    @Test
+    @Order(3)
+    void codeThatAsksForAReadOnlyOrSerializableTransactionJoinsTheTestsTransaction(SessionManager sessions) {
+        // The test's transaction stands in for the one such code would begin: it joins as it is.
+        assertEquals(List.of("arranged"), sessions.transactionResult(TransactionOptions.readOnly(), Todos::open));
+        long serializable = sessions.transactionResult(TransactionOptions.serializable(),
+                tx -> Todos.add(tx, "serializable"));
+
+        assertEquals(List.of("arranged", "serializable"), sessions.transactionResult(TransactionOptions.readOnly(),
+                Todos::open));
+        assertEquals("serializable", sessions.transactionResult(tx -> Todos.title(tx, serializable)).orElseThrow());
     }
 
     @Nested

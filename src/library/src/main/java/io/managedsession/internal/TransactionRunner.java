@@ -165,7 +165,7 @@ public final class TransactionRunner implements RetryLoop.Attempt {
 
     /** A call that joins a running transaction must not ask for other settings than it has. */
     private void checkCompatible(TransactionOptions requested, TransactionScope running) {
-        if (requested.isolation().isEmpty() && requested.readOnlySetting().isEmpty()) {
+        if (requested.isolation().isEmpty() && requested.readOnlySetting().isEmpty() || running.standsInForAnyJoin()) {
             return;
         }
         TransactionSettings actual = running.actualSettings();
@@ -199,7 +199,8 @@ public final class TransactionRunner implements RetryLoop.Attempt {
 
     /**
      * Begins a transaction on this thread, with the default options, that stays open until the returned handle rolls
-     * it back: every block this thread runs meanwhile joins it. For rollback mode of {@code @DatabaseTest}, whose
+     * it back: every block this thread runs meanwhile joins it, whatever isolation or access mode it asks for, since
+     * this transaction stands in for the one the block would begin. For rollback mode of {@code @DatabaseTest}, whose
      * transaction has to span calls JUnit makes one after another; nothing else uses it, so it leaves out what only
      * transactions of blocks have: retries, deadlines, metrics and observers.
      *
@@ -215,6 +216,7 @@ public final class TransactionRunner implements RetryLoop.Attempt {
         ServerRouter.Lease lease = router.acquire(options, 0, null);
         TransactionScope scope = new TransactionScope(lease.connection(), thread, managerName, options, null, null,
                 labelInApplicationName, null, lockDiagnostics);
+        scope.standInForAnyJoin();
         try {
             scope.bind(new TransactionConfiguration(baseConfiguration, scope.gate()).dsl());
             scope.begin();

@@ -66,6 +66,7 @@ final class TransactionScope {
     private Throwable callbackFailure;
     private Throwable rollbackOnlyCause;
     private boolean connectionBroken;
+    private boolean standsInForAnyJoin;
     private boolean commitOutcomeUnknown;
     private TransactionSettings actualSettings;
     private CompletionCallbacks completion;
@@ -547,6 +548,19 @@ final class TransactionScope {
 
     Throwable callbackFailure() {
         return callbackFailure;
+    }
+
+    /**
+     * Lets blocks join whatever isolation, access mode or deferrability they ask for: this transaction stands in for
+     * the one they would begin (a test's, in rollback mode), rather than being one they are part of.
+     */
+    void standInForAnyJoin() {
+        standsInForAnyJoin = true;
+    }
+
+    /** Whether {@link #standInForAnyJoin()} was called. */
+    boolean standsInForAnyJoin() {
+        return standsInForAnyJoin;
     }
 
     /** A joined block failed: the transaction must not commit, whatever the outer block does next. */

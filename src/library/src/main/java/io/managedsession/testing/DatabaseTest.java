@@ -82,7 +82,10 @@ public @interface DatabaseTest {
      * {@code sessions.transaction(...)} on the test thread joins that transaction, so nothing it writes is committed.
      * Work done on other threads (a test that {@code @Timeout(threadMode = SEPARATE_THREAD)} moves to one included),
      * in {@code @BeforeAll} methods, or with {@link io.managedsession.Propagation#REQUIRES_NEW}, runs in transactions
-     * of its own and does commit; a joined call that asks for other isolation than the database default fails.
+     * of its own and does commit. A block that asks for a read-only transaction, an isolation or {@code DEFERRABLE}
+     * joins the test's transaction as it is (read-write, the database's default isolation): the test's transaction
+     * stands in for the one the block would begin, so those settings are not in force there; a test of what they do
+     * (a write refused in a read-only transaction, say) runs without rollback mode.
      *
      * @return {@code true} to roll every test back (default {@code false})
      */
