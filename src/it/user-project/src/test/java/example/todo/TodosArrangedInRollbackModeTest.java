@@ -1,10 +1,13 @@
 package example.todo;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.List;
 
 import org.jooq.DSLContext;
+import org.jooq.exception.DataAccessException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.MethodOrderer;
@@ -13,6 +16,7 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
+import io.managedsession.RollbackOnlyException;
 import io.managedsession.SessionManager;
 import io.managedsession.TransactionOptions;
 import io.managedsession.testing.DatabaseTest;
@@ -68,6 +72,36 @@ class TodosArrangedInRollbackModeTest {
         assertEquals(List.of("arranged", "serializable"), sessions.transactionResult(TransactionOptions.readOnly(),
                 Todos::open));
         assertEquals("serializable", sessions.transactionResult(tx -> Todos.title(tx, serializable)).orElseThrow());
+    }
+
+    @Test
+    @Order(4)
+    void aBlockTheDatabaseRefusesKeepsNothingAndTheTestGoesOnReading(SessionManager sessions, DSLContext ctx) {
+        // As on its own: the block's first todo is undone with it, and the refused statement leaves the test's
+        // transaction usable (PostgreSQL would otherwise refuse every later statement of the test).
+        DataAccessException refused = assertThrows(DataAccessException.class, () -> sessions.transaction(tx -> {
+            Todos.add(tx, "written before the refusal");
+            Todos.add(tx, "   ");
+        }));
+
+        assertEquals("23514", refused.sqlState());
+        assertEquals(List.of("arranged"), Todos.open(ctx));
+    }
+
+    @Test
+    @Order(5)
+    void aBlockThatSwallowsTheFailureOfAJoinedOneIsToldAsItWouldBeOnItsOwn(SessionManager sessions, DSLContext ctx) {
+        RollbackOnlyException rolledBack = assertThrows(RollbackOnlyException.class, () -> sessions.transaction(tx -> {
+            Todos.add(tx, "written before the refusal");
+            try {
+                sessions.transaction(joined -> Todos.add(joined, "   "));
+            } catch (DataAccessException swallowed) {
+                // the outer block goes on, as code under test sometimes does
+            }
+        }));
+
+        assertInstanceOf(DataAccessException.class, rolledBack.getCause());
+        assertEquals(List.of("arranged"), Todos.open(ctx));
     }
 
     @Nested

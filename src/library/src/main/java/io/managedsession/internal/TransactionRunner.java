@@ -72,7 +72,8 @@ public final class TransactionRunner implements RetryLoop.Attempt {
     public <T, X extends Exception> T run(TransactionOptions options, TransactionCallback<T, X> callback) throws X {
         TransactionScope current = threadScope.get();
         return switch (options.propagation()) {
-            case REQUIRED -> current != null ? join(current, options, callback) : begin(options, callback, null);
+            case REQUIRED -> current == null ? begin(options, callback, null)
+                    : current.standsInForTheNextBlock() ? standIn(current, callback) : join(current, options, callback);
             case MANDATORY -> join(mandatory(current, options), options, callback);
             case NESTED -> current != null ? nested(current, options, callback) : begin(options, callback, null);
             case REQUIRES_NEW -> begin(options, callback, current);
@@ -160,6 +161,34 @@ public final class TransactionRunner implements RetryLoop.Attempt {
             });
         } catch (Throwable thrown) {
             throw ExceptionTunnel.<X>rethrow(thrown, callbackFailure[0]);
+        }
+    }
+
+    /**
+     * Runs a block that would begin a transaction of its own in a savepoint of the {@link #holdUntilRolledBack() held}
+     * transaction, which stands in for it: what the block's own transaction would undo, a failure of the block, or
+     * one it may not commit after (a joined block failed, a statement failed and was caught), is rolled back to the
+     * savepoint and thrown as its own transaction would throw it, and the held transaction goes on usable.
+     */
+    private <T, X extends Exception> T standIn(TransactionScope scope, TransactionCallback<T, X> callback) throws X {
+        Throwable[] callbackFailure = new Throwable[1];
+        scope.blockStoodInFor(+1);
+        try {
+            return scope.dsl().transactionResult(configuration -> {
+                T result;
+                try {
+                    result = callback.run(configuration.dsl());
+                } catch (Throwable t) {
+                    callbackFailure[0] = t;
+                    throw t;
+                }
+                scope.beforeCommit();
+                return result;
+            });
+        } catch (Throwable thrown) {
+            throw ExceptionTunnel.<X>rethrow(thrown, callbackFailure[0]);
+        } finally {
+            scope.blockStoodInFor(-1);
         }
     }
 

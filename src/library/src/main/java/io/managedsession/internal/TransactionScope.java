@@ -67,6 +67,7 @@ final class TransactionScope {
     private Throwable rollbackOnlyCause;
     private boolean connectionBroken;
     private boolean standsInForAnyJoin;
+    private int blocksStoodInFor;
     private boolean commitOutcomeUnknown;
     private TransactionSettings actualSettings;
     private CompletionCallbacks completion;
@@ -561,6 +562,19 @@ final class TransactionScope {
     /** Whether {@link #standInForAnyJoin()} was called. */
     boolean standsInForAnyJoin() {
         return standsInForAnyJoin;
+    }
+
+    /**
+     * Whether a block that would begin a transaction of its own is to run in this one's stead: it stands in for such
+     * blocks, and none runs yet (blocks called inside that one join it, as they would join its own transaction).
+     */
+    boolean standsInForTheNextBlock() {
+        return standsInForAnyJoin && blocksStoodInFor == 0;
+    }
+
+    /** A block runs in this transaction's stead ({@code +1}) or has ended ({@code -1}). */
+    void blockStoodInFor(int change) {
+        blocksStoodInFor += change;
     }
 
     /** A joined block failed: the transaction must not commit, whatever the outer block does next. */

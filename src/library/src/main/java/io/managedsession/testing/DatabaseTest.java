@@ -82,10 +82,16 @@ public @interface DatabaseTest {
      * {@code sessions.transaction(...)} on the test thread joins that transaction, so nothing it writes is committed.
      * Work done on other threads (a test that {@code @Timeout(threadMode = SEPARATE_THREAD)} moves to one included),
      * in {@code @BeforeAll} methods, or with {@link io.managedsession.Propagation#REQUIRES_NEW}, runs in transactions
-     * of its own and does commit. A block that asks for a read-only transaction, an isolation or {@code DEFERRABLE}
-     * joins the test's transaction as it is (read-write, the database's default isolation): the test's transaction
-     * stands in for the one the block would begin, so those settings are not in force there; a test of what they do
-     * (a write refused in a read-only transaction, say) runs without rollback mode.
+     * of its own and does commit.
+     *
+     * <p>The test's transaction stands in for the one each such block would begin: the block runs in a savepoint of
+     * it, so that when the block throws, or may not commit (a joined block failed, a statement failed and was
+     * caught), what it wrote is rolled back and the block throws as its own transaction would, while the test goes on
+     * with its transaction usable (PostgreSQL refuses every statement of a transaction after a failed one). A block
+     * that asks for a read-only transaction, an isolation or {@code DEFERRABLE} runs there as it is (read-write, the
+     * database's default isolation), so those settings are not in force: a test of what they do (a write refused in a
+     * read-only transaction, say) runs without rollback mode. {@code afterCommit} actions never run, since nothing
+     * commits; {@code afterRollback} actions run when the test ends.
      *
      * @return {@code true} to roll every test back (default {@code false})
      */
