@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
+import io.managedsession.Propagation;
 import io.managedsession.RollbackOnlyException;
 import io.managedsession.SessionManager;
 import io.managedsession.TransactionOptions;
@@ -101,6 +102,23 @@ class TodosArrangedInRollbackModeTest {
         }));
 
         assertInstanceOf(DataAccessException.class, rolledBack.getCause());
+        assertEquals(List.of("arranged"), Todos.open(ctx));
+    }
+
+    @Test
+    @Order(6)
+    void aNestedBlockOfTheCodeUnderTestIsToldAsItWouldBeOnItsOwnToo(SessionManager sessions, DSLContext ctx) {
+        // NESTED with no transaction around it begins one of its own: a swallowed joined failure stops its commit.
+        assertThrows(RollbackOnlyException.class, () -> sessions.transaction(
+                TransactionOptions.builder().propagation(Propagation.NESTED).build(), tx -> {
+                    Todos.add(tx, "written before the refusal");
+                    try {
+                        sessions.transaction(joined -> Todos.add(joined, "   "));
+                    } catch (DataAccessException swallowed) {
+                        // goes on
+                    }
+                }));
+
         assertEquals(List.of("arranged"), Todos.open(ctx));
     }
 

@@ -75,7 +75,8 @@ public final class TransactionRunner implements RetryLoop.Attempt {
             case REQUIRED -> current == null ? begin(options, callback, null)
                     : current.standsInForTheNextBlock() ? standIn(current, callback) : join(current, options, callback);
             case MANDATORY -> join(mandatory(current, options), options, callback);
-            case NESTED -> current != null ? nested(current, options, callback) : begin(options, callback, null);
+            case NESTED -> current == null ? begin(options, callback, null)
+                    : current.standsInForTheNextBlock() ? standIn(current, callback) : nested(current, options, callback);
             case REQUIRES_NEW -> begin(options, callback, current);
         };
     }
