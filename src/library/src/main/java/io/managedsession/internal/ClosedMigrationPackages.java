@@ -32,8 +32,7 @@ final class ClosedMigrationPackages {
      */
     static void refuse(Location[] locations, String owner) {
         for (Location location : locations) {
-            if (!"classpath:".equals(location.getPrefix()) || location.getPathRegex() != null
-                    || location.getRootPath().isEmpty()) {
+            if (!isPlainClassPathFolder(location)) {
                 continue;
             }
             String root = location.getRootPath();
@@ -51,6 +50,15 @@ final class ClosedMigrationPackages {
                 });
             }
         }
+    }
+
+    /**
+     * Whether {@code location} names one folder of the class path (no wildcards, not its root): the locations the
+     * checks before a migration look into.
+     */
+    static boolean isPlainClassPathFolder(Location location) {
+        return "classpath:".equals(location.getPrefix()) && location.getPathRegex() == null
+                && !location.getRootPath().isEmpty();
     }
 
     /** The first package under {@code root} that holds a resource other than a class and is not open to everyone. */

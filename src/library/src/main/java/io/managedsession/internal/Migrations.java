@@ -115,7 +115,8 @@ public final class Migrations {
         addCallback(configuration, new LockTimeout(lockTimeout));
         List<String> from = Arrays.stream(configuration.getLocations()).map(Location::getDescriptor).toList();
         FirstMigrationRun firstRun = FirstMigrationRun.lookAt(dataSource, configuration);
-        long appliedBefore = FirstMigrationRun.appliedMigrations(dataSource, configuration);
+        // A first run found no history table, so nothing was applied before it; otherwise the table says how much.
+        long appliedBefore = firstRun != null ? 0 : FirstMigrationRun.appliedMigrations(dataSource, configuration);
         try {
             int applied = configuration.load().migrate().migrationsExecuted;
             log.info("SessionManager '{}' applied {} migration(s) from {}", managerName, applied, from);

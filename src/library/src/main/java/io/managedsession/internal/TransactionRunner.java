@@ -148,17 +148,31 @@ public final class TransactionRunner implements RetryLoop.Attempt {
     private <T, X extends Exception> T nested(TransactionScope scope, TransactionOptions options,
             TransactionCallback<T, X> callback) throws X {
         checkCompatible(options, scope);
+        return inSavepoint(scope, callback, false);
+    }
+
+    /**
+     * Runs the callback in a savepoint of the scope's transaction: jOOQ's nested transactionResult, which the
+     * ScopeTransactionProvider makes a savepoint, so that rolling back to it undoes whatever failed inside it, a joined
+     * block included (see Savepoints). With {@code mayNotRelease}, what would stop a transaction of the block's own
+     * from committing ({@link TransactionScope#beforeCommit()}) rolls back to the savepoint too, and is thrown.
+     */
+    private <T, X extends Exception> T inSavepoint(TransactionScope scope, TransactionCallback<T, X> callback,
+            boolean mayNotRelease) throws X {
         Throwable[] callbackFailure = new Throwable[1];
         try {
-            // jOOQ's nested transactionResult: the ScopeTransactionProvider makes it a savepoint, and rolling back to
-            // it undoes whatever failed inside it, a joined block included (see Savepoints).
             return scope.dsl().transactionResult(configuration -> {
+                T result;
                 try {
-                    return callback.run(configuration.dsl());
+                    result = callback.run(configuration.dsl());
                 } catch (Throwable t) {
                     callbackFailure[0] = t;
                     throw t;
                 }
+                if (mayNotRelease) {
+                    scope.beforeCommit();
+                }
+                return result;
             });
         } catch (Throwable thrown) {
             throw ExceptionTunnel.<X>rethrow(thrown, callbackFailure[0]);
@@ -172,22 +186,9 @@ public final class TransactionRunner implements RetryLoop.Attempt {
      * savepoint and thrown as its own transaction would throw it, and the held transaction goes on usable.
      */
     private <T, X extends Exception> T standIn(TransactionScope scope, TransactionCallback<T, X> callback) throws X {
-        Throwable[] callbackFailure = new Throwable[1];
         scope.blockStoodInFor(+1);
         try {
-            return scope.dsl().transactionResult(configuration -> {
-                T result;
-                try {
-                    result = callback.run(configuration.dsl());
-                } catch (Throwable t) {
-                    callbackFailure[0] = t;
-                    throw t;
-                }
-                scope.beforeCommit();
-                return result;
-            });
-        } catch (Throwable thrown) {
-            throw ExceptionTunnel.<X>rethrow(thrown, callbackFailure[0]);
+            return inSavepoint(scope, callback, true);
         } finally {
             scope.blockStoodInFor(-1);
         }

@@ -59,8 +59,7 @@ final class UnusableJavaMigrations {
         }
         Set<Class<?>> madeClasses = Stream.of(made).map(Object::getClass).collect(Collectors.toSet());
         for (Location location : locations) {
-            if (!"classpath:".equals(location.getPrefix()) || location.getPathRegex() != null
-                    || location.getRootPath().isEmpty()) {
+            if (!ClosedMigrationPackages.isPlainClassPathFolder(location)) {
                 continue;
             }
             for (String className : classNames(classLoader, location.getRootPath())) {
