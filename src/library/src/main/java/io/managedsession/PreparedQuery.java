@@ -52,18 +52,23 @@ import io.managedsession.internal.RenderedStatement;
  * <p>Values reach the statement only as named parameters ({@code DSL.param(name, type)}), bound, never spliced into
  * the SQL; each call's arguments are checked against the parameters' types. A query that cannot be rendered once for
  * all calls is refused when declared: a bind value without a name (a value captured when the query was built, which
- * would be the same for every call), a parameter jOOQ renders inline, a parameter of a type the driver does not bind
- * itself (jOOQ enums, JSON, arrays, user bindings: use the DSL for those). Constants are written
- * {@code DSL.inline(value)}. Dynamic SQL, whose shape depends on the call, stays with the DSL.
+ * would be the same for every call), a parameter jOOQ renders inline, a type it cannot bind (below). Constants are
+ * written {@code DSL.inline(value)}.
+ * Dynamic SQL, whose shape depends on the call, stays with the DSL; a list of values can be one array parameter
+ * ({@code ID.eq(DSL.any(DSL.param("ids", SQLDataType.BIGINT.array())))}), which keeps the statement's shape.
  *
  * <p>jOOQ renders the SQL (with the dialect and {@code Settings} of the {@code DSLContext} it is first used with, and
  * again for other ones); execution goes to the context's connection provider, so inside a SessionManager transaction
  * it runs on the transaction's connection, under the same checks as the DSL (its thread, its deadline), and with any
  * other {@code DSLContext} on the connection that context would use. It skips jOOQ's execution machinery, and reads
- * results with the driver's getters, converted by the fields' converters, into the query's record type; except when
- * the context has {@code ExecuteListener}s or jOOQ's own logging is at DEBUG: then the rendered SQL runs through jOOQ
- * as a plain SQL query, its values bound with the parameters' data types, so that listeners and the log see it as they
- * see the DSL's statements (at the cost of jOOQ's execution, not of rendering the DSL query again).
+ * results with the driver's getters, converted by the fields' converters, into the query's record type. Besides the
+ * types the driver maps itself it binds and reads jOOQ's enums ({@code EnumType}), {@code JSON} and {@code JSONB},
+ * and one-dimensional arrays of numbers, text and booleans, as jOOQ's bindings do; a parameter or column of any other
+ * type (a user {@code Binding}, XML, intervals...) is refused when declared: use the DSL for that statement. When
+ * the context has {@code ExecuteListener}s or jOOQ's own logging is at DEBUG, the rendered SQL runs through jOOQ as a
+ * plain SQL query, its values bound with the parameters' data types, so that listeners and the log see it as they
+ * see the DSL's statements; that costs more than the DSL's own execution (jOOQ reads the SQL as a template on every
+ * call), not less.
  *
  * <p>Immutable and safe to share between threads: keep instances in static fields.
  *
@@ -185,6 +190,7 @@ public final class PreparedQuery<R extends Record> {
      * @throws DataAccessException      when the database refuses it
      */
     public int execute(DSLContext ctx, Object... arguments) {
+        arguments = oneArrayArgument(arguments);
         RenderedStatement statement = prepare(ctx, arguments);
         if (listened(ctx.configuration())) {
             Object[] binds = binds(statement, arguments);
@@ -216,6 +222,7 @@ public final class PreparedQuery<R extends Record> {
      */
     public <E> List<E> fetch(DSLContext ctx, RecordMapper<? super R, E> mapper, Object... arguments) {
         requireRows();
+        arguments = oneArrayArgument(arguments);
         RenderedStatement rendered = prepare(ctx, arguments);
         if (listened(ctx.configuration())) {
             List<E> mapped = new ArrayList<>();
@@ -243,6 +250,7 @@ public final class PreparedQuery<R extends Record> {
      */
     public R fetchOne(DSLContext ctx, Object... arguments) {
         requireRows();
+        arguments = oneArrayArgument(arguments);
         RenderedStatement rendered = prepare(ctx, arguments);
         if (listened(ctx.configuration())) {
             Result<Record> rows = throughJooq(ctx, rendered, arguments).maxRows(2).fetch();
@@ -379,6 +387,18 @@ public final class PreparedQuery<R extends Record> {
         }
     }
 
+    /**
+     * The arguments of a call, {@code given} as Java passed them: an array given as the only argument of a statement
+     * whose only parameter takes that array arrives as the varargs array itself, and is that one argument.
+     */
+    private Object[] oneArrayArgument(Object[] given) {
+        if (argumentTypes.length == 1 && given.getClass() != Object[].class
+                && argumentTypes[0].getType().isInstance(given)) {
+            return new Object[] {given};
+        }
+        return given;
+    }
+
     private void check(Object[] arguments) {
         if (arguments.length != argumentTypes.length) {
             throw new IllegalArgumentException(description + " takes " + argumentTypes.length + " arguments "
@@ -389,7 +409,7 @@ public final class PreparedQuery<R extends Record> {
             Class<?> expected = argumentTypes[i].getType();
             if (argument != null && !expected.isInstance(argument)) {
                 throw new IllegalArgumentException(description + ": parameter '" + parameterNames.get(i) + "' takes "
-                        + expected.getName() + ", but was given a " + argument.getClass().getName());
+                        + expected.getTypeName() + ", but was given a " + argument.getClass().getTypeName());
             }
         }
     }
@@ -404,6 +424,11 @@ public final class PreparedQuery<R extends Record> {
                 return r.statement;
             }
         }
+        // jOOQ gives Settings an empty render mapping when it first renders with them (SettingsTools.getRenderMapping),
+        // and equals tells that from none: without doing the same here first, settings jOOQ has not rendered with yet
+        // (a new DSLContext per request, one derived with a listener per call) never equalled a snapshot, and every
+        // call rendered the statement again.
+        SettingsTools.getRenderMapping(settings);
         for (Rendering r : known) {
             if (r.dialect == dialect && r.snapshot.equals(settings)) {
                 if (known.length < MAX_RENDERINGS) {

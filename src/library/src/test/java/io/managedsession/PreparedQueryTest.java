@@ -12,8 +12,12 @@ import static org.jooq.impl.DSL.table;
 
 import java.lang.reflect.Proxy;
 import java.math.BigDecimal;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
@@ -28,18 +32,23 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import javax.sql.DataSource;
 
+import org.jooq.Binding;
 import org.jooq.Converter;
 import org.jooq.DSLContext;
 import org.jooq.DataType;
+import org.jooq.EnumType;
 import org.jooq.ExecuteContext;
 import org.jooq.ExecuteListener;
 import org.jooq.Field;
+import org.jooq.JSON;
 import org.jooq.JSONB;
 import org.jooq.Param;
 import org.jooq.Record;
 import org.jooq.Record1;
 import org.jooq.Record5;
+import org.jooq.Record6;
 import org.jooq.SQLDialect;
+import org.jooq.Schema;
 import org.jooq.Table;
 import org.jooq.conf.ParamType;
 import org.jooq.conf.Settings;
@@ -167,13 +176,18 @@ class PreparedQueryTest {
         DSLContext first = DSL.using(SQLDialect.POSTGRES, new CountingSettings(comparisons));
         DSLContext second = DSL.using(SQLDialect.POSTGRES, new CountingSettings(comparisons));
         String sql = idOf.sql(first);
-        // Rendering fills in defaults the Settings left empty; a manager that has run any DSL statement has them.
-        second.render(DSL.select(ID).from(ITEMS));
         int before = comparisons.get();
         for (int call = 0; call < 3; call++) {
             assertThat(idOf.sql(second)).isSameAs(sql);
         }
         assertThat(comparisons.get() - before).as("Settings comparisons over three calls").isEqualTo(1);
+        // Settings jOOQ has not rendered with yet (it fills in an empty render mapping when it first does), in a new
+        // context on every call, as DSL.using(connection, dialect) per request or a context derived with a listener
+        // give: equal, so not rendered again, also beyond the instances it keeps.
+        String plain = idOf.sql(DSL.using(SQLDialect.POSTGRES, new Settings()));
+        for (int call = 0; call < 20; call++) {
+            assertThat(idOf.sql(DSL.using(SQLDialect.POSTGRES, new Settings()))).as("call %d", call).isSameAs(plain);
+        }
     }
 
     /** Settings that count how often they are compared (jOOQ's equals needs both sides of the same class). */
@@ -243,17 +257,181 @@ class PreparedQueryTest {
                 .where(ID.eq(FROM).and(LABEL.eq(param("from", LABEL)))), "from"))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("uses parameter 'from' with two types, java.lang.Long and java.lang.String");
-        Field<JSONB> doc = field(name("items", "doc"), SQLDataType.JSONB);
-        assertThatThrownBy(() -> PreparedQuery.of(DSL.select(ID).from(ITEMS).where(doc.eq(param("doc", doc))), "doc"))
+        // A type only a binding of the user's knows how to bind: the DSL's.
+        Field<InetAddress> host = field(name("items", "host"), INET);
+        assertThatThrownBy(() -> PreparedQuery.of(DSL.select(ID).from(ITEMS).where(host.eq(param("host", host))),
+                "host"))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("parameter 'doc' cannot be bound by a prepared query")
-                .hasMessageContaining("org.jooq.JSONB");
-        assertThatThrownBy(() -> PreparedQuery.of(DSL.select(doc).from(ITEMS)))
+                .hasMessageContaining("parameter 'host' cannot be bound by a prepared query")
+                .hasMessageContaining("use the DSL for this statement");
+        assertThatThrownBy(() -> PreparedQuery.of(DSL.select(host).from(ITEMS)))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("column doc cannot be read by a prepared query");
+                .hasMessageContaining("column host cannot be read by a prepared query");
+        Field<Integer[][]> grid = field(name("items", "grid"), SQLDataType.INTEGER.array().array());
+        assertThatThrownBy(() -> PreparedQuery.of(DSL.select(grid).from(ITEMS)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("its database type java.lang.Integer[][] is not one it binds");
         // Constants are fine, written inline.
         assertThat(PreparedQuery.of(DSL.select(PRICE).from(ITEMS).where(ID.eq(FROM)).limit(inline(1)), "from")
                 .sql(DSL.using(SQLDialect.POSTGRES))).endsWith("= ? fetch next 1 rows only");
+    }
+
+    /** What jOOQ's code generator writes for {@code CREATE TYPE shop.size AS ENUM ('small', 'large')}. */
+    enum Size implements EnumType {
+        SMALL("small"), LARGE("large");
+
+        private final String literal;
+
+        Size(String literal) {
+            this.literal = literal;
+        }
+
+        @Override
+        public String getLiteral() {
+            return literal;
+        }
+
+        @Override
+        public String getName() {
+            return "size";
+        }
+
+        @Override
+        public Schema getSchema() {
+            return DSL.schema(DSL.name("shop"));
+        }
+    }
+
+    /** A user's binding: PostgreSQL's inet as an InetAddress, cast in the SQL, bound and read as text. */
+    private static final DataType<InetAddress> INET = SQLDataType.OTHER.asConvertedDataType(Binding.of(
+            Converter.ofNullable(Object.class, InetAddress.class, value -> address(value.toString()),
+                    InetAddress::getHostAddress),
+            sql -> sql.render().sql(sql.variable()).sql("::inet"),
+            get -> get.value(readInet(get.resultSet(), get.index())),
+            set -> bindInet(set.statement(), set.index(), set.value())));
+
+    private static InetAddress readInet(ResultSet row, int index) {
+        try {
+            String text = row.getString(index);
+            return text == null ? null : address(text);
+        } catch (SQLException e) {
+            throw new DataAccessException("Could not read inet column " + index, e);
+        }
+    }
+
+    private static void bindInet(PreparedStatement statement, int index, InetAddress value) {
+        try {
+            statement.setString(index, value == null ? null : value.getHostAddress());
+        } catch (SQLException e) {
+            throw new DataAccessException("Could not bind inet parameter " + index, e);
+        }
+    }
+
+    private static InetAddress address(String literal) {
+        try {
+            return InetAddress.getByName(literal); // a literal address: no lookup
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException(literal, e);
+        }
+    }
+
+    private static final Table<Record> STOCK = table(name("shop", "stock"));
+    private static final Field<Long> STOCK_ID = field(name("stock", "id"), SQLDataType.BIGINT);
+    private static final Field<Size> SIZE = field(name("stock", "size"), SQLDataType.VARCHAR.asEnumDataType(Size.class));
+    private static final Field<JSONB> DOC = field(name("stock", "doc"), SQLDataType.JSONB);
+    private static final Field<Integer[]> CODES = field(name("stock", "codes"), SQLDataType.INTEGER.array());
+    private static final Field<JSON> NOTE = field(name("stock", "note"), SQLDataType.JSON);
+    private static final Field<String[]> LABELS = field(name("stock", "labels"), SQLDataType.VARCHAR.array());
+
+    private static final PreparedQuery<Record> STOCK_ADD = PreparedQuery.of(
+            DSL.insertInto(STOCK, STOCK_ID, SIZE, DOC, CODES, NOTE, LABELS).values(param("id", STOCK_ID),
+                    param("size", SIZE), param("doc", DOC), param("codes", CODES), param("note", NOTE),
+                    param("labels", LABELS)),
+            "id", "size", "doc", "codes", "note", "labels");
+    private static final PreparedQuery<Record6<Long, Size, JSONB, Integer[], JSON, String[]>> STOCK_OF =
+            PreparedQuery.of(DSL.select(STOCK_ID, SIZE, DOC, CODES, NOTE, LABELS).from(STOCK)
+                    .where(STOCK_ID.eq(DSL.any(param("ids", SQLDataType.BIGINT.array())))).orderBy(STOCK_ID),
+                    "ids");
+    private static final PreparedQuery<Record1<Long>> STOCK_BY_SIZE_AND_LABEL = PreparedQuery.of(
+            DSL.select(STOCK_ID).from(STOCK).where(SIZE.eq(param("size", SIZE)))
+                    .and(LABELS.contains(param("labels", LABELS))).orderBy(STOCK_ID), "size", "labels");
+
+    @Test
+    void bindsAndReadsEnumsJsonAndArraysAsTheDslDoesAndTakesAListAsOneArrayParameter(TestDatabase db) {
+        execute(db, "DROP SCHEMA IF EXISTS shop CASCADE", "CREATE SCHEMA shop",
+                "CREATE TYPE shop.size AS ENUM ('small', 'large')",
+                "CREATE TABLE shop.stock (id bigint PRIMARY KEY, size shop.size, doc jsonb, codes int[], note json,"
+                        + " labels varchar(20)[])");
+        List<String> executed = new ArrayList<>();
+        ExecuteListener recorder = new ExecuteListener() {
+            @Override
+            public void executeStart(ExecuteContext ctx) {
+                executed.add(ctx.sql());
+            }
+        };
+        try (SessionManager sessions = Managers.on(db).build()) {
+            sessions.transaction(ctx -> {
+                assertThat(STOCK_ADD.execute(ctx, 1L, Size.LARGE, JSONB.valueOf("{\"colour\": \"red\"}"),
+                        new Integer[] {3, 1}, JSON.valueOf("{\"b\": 2,  \"a\": 1}"), new String[] {"new", "sale"}))
+                        .isEqualTo(1);
+                STOCK_ADD.execute(ctx, 2L, null, null, null, null, null);
+                STOCK_ADD.execute(ctx, 3L, Size.LARGE, null, new Integer[0], null, new String[] {"sale"});
+                // The same statement where a listener watches: through jOOQ, with jOOQ's bindings.
+                DSLContext watched = DSL.using(ctx.configuration()
+                        .derive(new DefaultExecuteListenerProvider(recorder)));
+                STOCK_ADD.execute(watched, 4L, Size.SMALL, JSONB.valueOf("[]"), new Integer[] {7}, null,
+                        new String[0]);
+            });
+            sessions.transaction(ctx -> {
+                var viaDsl = ctx.select(STOCK_ID, SIZE, DOC, CODES, NOTE, LABELS).from(STOCK).orderBy(STOCK_ID)
+                        .fetch();
+                // An array given as a call's only argument is that argument, not Java's varargs array.
+                var prepared = STOCK_OF.fetch(ctx, new Long[] {1L, 2L, 3L, 4L});
+                assertThat(prepared).hasSize(4).containsExactlyElementsOf(viaDsl);
+                assertThat(prepared.get(0).value2()).isEqualTo(Size.LARGE);
+                assertThat(prepared.get(0).value3().data()).isEqualTo("{\"colour\": \"red\"}");
+                assertThat(prepared.get(0).value4()).containsExactly(3, 1);
+                assertThat(prepared.get(0).value5().data()).isEqualTo("{\"b\": 2,  \"a\": 1}"); // json keeps its text
+                assertThat(prepared.get(0).value6()).containsExactly("new", "sale");
+                assertThat(prepared.get(1).intoList()).containsExactly(2L, null, null, null, null, null);
+                assertThat(prepared.get(3).value2()).isEqualTo(Size.SMALL);
+                DSLContext watched = DSL.using(ctx.configuration()
+                        .derive(new DefaultExecuteListenerProvider(recorder)));
+                assertThat(STOCK_OF.fetch(watched, (Object) new Long[] {1L, 2L, 3L, 4L})).containsExactlyElementsOf(
+                        viaDsl);
+                assertThat(STOCK_OF.fetch(ctx, (Object) new Long[] {3L})).extracting(Record6::value1)
+                        .containsExactly(3L);
+                assertThat(STOCK_OF.fetch(ctx, (Object) new Long[0])).isEmpty();
+                assertThat(STOCK_BY_SIZE_AND_LABEL.fetch(ctx, Record1::value1, Size.LARGE, new String[] {"sale"}))
+                        .containsExactly(1L, 3L);
+                assertThat(STOCK_OF.fetchOne(ctx, (Object) new Long[] {2L}).value1()).isEqualTo(2L);
+                assertThatThrownBy(() -> STOCK_OF.fetchOne(ctx, (Object) new Long[] {1L, 3L}))
+                        .isInstanceOf(TooManyRowsException.class);
+                assertThatThrownBy(() -> STOCK_OF.fetch(ctx, (Object) new Integer[] {1}))
+                        .isInstanceOf(IllegalArgumentException.class)
+                        .hasMessageEndingWith("parameter 'ids' takes java.lang.Long[], but was given a java.lang.Integer[]");
+                assertThatThrownBy(() -> STOCK_BY_SIZE_AND_LABEL.fetch(ctx, "large", new String[0]))
+                        .isInstanceOf(IllegalArgumentException.class)
+                        .hasMessageEndingWith("parameter 'size' takes " + Size.class.getName()
+                                + ", but was given a java.lang.String");
+            });
+            assertThat(executed).hasSize(2);
+            assertThat(queryLong(db, "SELECT count(*) FROM shop.stock WHERE size = 'large' AND codes = '{3,1}'"
+                    + " AND doc->>'colour' = 'red' AND note->>'a' = '1' AND labels = '{new,sale}'")).isEqualTo(1);
+            // A refused statement rolls its transaction back, as the DSL's does.
+            assertThatThrownBy(() -> sessions.transaction(ctx -> {
+                STOCK_ADD.execute(ctx, 5L, Size.SMALL, null, null, null, null);
+                STOCK_ADD.execute(ctx, 1L, Size.SMALL, null, null, null, null);
+            }))
+                    .isInstanceOf(DataAccessException.class)
+                    .satisfies(e -> assertThat(((DataAccessException) e).sqlState()).isEqualTo("23505"));
+            // A label the Java enum lacks (the database type gained one since it was generated) is refused by name.
+            execute(db, "ALTER TYPE shop.size ADD VALUE 'huge'", "UPDATE shop.stock SET size = 'huge' WHERE id = 4");
+            assertThatThrownBy(() -> sessions.transaction(ctx -> STOCK_OF.fetch(ctx, (Object) new Long[] {4L})))
+                    .hasMessageContaining("'huge', which is no literal of " + Size.class.getName());
+            assertThat(queryLong(db, "SELECT count(*) FROM shop.stock")).isEqualTo(4);
+            db.assertNothingLeaked(sessions);
+        }
     }
 
     @Test

@@ -3,19 +3,25 @@ package io.managedsession.bench;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 
 import javax.sql.DataSource;
 
 import org.jdbi.v3.core.Jdbi;
 import org.jooq.DSLContext;
+import org.jooq.EnumType;
+import org.jooq.ExecuteListener;
+import org.jooq.ExecuteListenerProvider;
 import org.jooq.Field;
+import org.jooq.JSONB;
 import org.jooq.Record;
 import org.jooq.SQLDialect;
 import org.jooq.Table;
 import org.jooq.impl.DSL;
 import org.jooq.impl.DataSourceConnectionProvider;
 import org.jooq.impl.DefaultConfiguration;
+import org.jooq.impl.DefaultExecuteListenerProvider;
 import org.jooq.impl.SQLDataType;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -66,6 +72,36 @@ public class OverheadBenchmark {
     /** The same UPDATE as {@link #sessionManagerDslUpdate()}'s, declared once. */
     private static final PreparedQuery<Record> PREPARED_UPDATE = PreparedQuery.of(DSL.update(T)
             .set(X, X.plus(DSL.param("delta", X))).where(ID.eq(DSL.param("id", ID))), "delta", "id");
+
+    /** A PostgreSQL enum type as jOOQ's code generator writes it. */
+    public enum Mood implements EnumType {
+        CALM, BUSY;
+
+        @Override
+        public String getLiteral() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        @Override
+        public String getName() {
+            return "mood";
+        }
+    }
+
+    private static final Field<Mood> MOOD = DSL.field(DSL.name("t", "mood"),
+            SQLDataType.VARCHAR.asEnumDataType(Mood.class));
+    private static final Field<JSONB> DOC = DSL.field(DSL.name("t", "doc"), SQLDataType.JSONB);
+    private static final JSONB DOC_VALUE = JSONB.valueOf("{\"k\": 1}");
+
+    /** {@link #sessionManagerDslEnumUpdate()}'s UPDATE declared once: its types need jOOQ's bindings. */
+    private static final PreparedQuery<Record> PREPARED_ENUM_UPDATE = PreparedQuery.of(DSL.update(T)
+            .set(MOOD, DSL.param("mood", MOOD)).set(DOC, DSL.param("doc", DOC)).where(ID.eq(DSL.param("id", ID))),
+            "mood", "doc", "id");
+
+    /** A listener that does nothing: that one is there is what costs. */
+    private static final ExecuteListenerProvider LISTENER = new DefaultExecuteListenerProvider(
+            new ExecuteListener() {
+            });
 
     private DataSource noIo;
     private DSLContext jooq;
@@ -163,6 +199,33 @@ public class OverheadBenchmark {
     @Benchmark
     public Integer sessionManagerPreparedUpdate() {
         return sessions.transactionResult(ctx -> PREPARED_UPDATE.execute(ctx, 5L, 7));
+    }
+
+    /** An UPDATE of an enum and a jsonb column, which jOOQ's bindings bind, written with the DSL. */
+    @Benchmark
+    public Integer sessionManagerDslEnumUpdate() {
+        return sessions.transactionResult(ctx -> ctx.update(T).set(MOOD, Mood.BUSY).set(DOC, DOC_VALUE)
+                .where(ID.eq(7)).execute());
+    }
+
+    /** The same UPDATE as a PreparedQuery: rendered once, the enum and the JSON bound as jOOQ's bindings bind them. */
+    @Benchmark
+    public Integer sessionManagerPreparedEnumUpdate() {
+        return sessions.transactionResult(ctx -> PREPARED_ENUM_UPDATE.execute(ctx, Mood.BUSY, DOC_VALUE, 7));
+    }
+
+    /** {@link #sessionManagerDslUpdate()} on a context an ExecuteListener watches. */
+    @Benchmark
+    public Integer sessionManagerDslUpdateListened() {
+        return sessions.transactionResult(ctx -> DSL.using(ctx.configuration().derive(LISTENER)).update(T)
+                .set(X, X.plus(5L)).where(ID.eq(7)).execute());
+    }
+
+    /** {@link #sessionManagerPreparedUpdate()} on a context an ExecuteListener watches: it runs through jOOQ. */
+    @Benchmark
+    public Integer sessionManagerPreparedUpdateListened() {
+        return sessions.transactionResult(ctx -> PREPARED_UPDATE.execute(DSL.using(ctx.configuration()
+                .derive(LISTENER)), 5L, 7));
     }
 
     /** The same UPDATE as a JDBC prepared statement on the transaction's connection. */

@@ -1,9 +1,11 @@
 package io.managedsession.internal;
 
 import java.math.BigDecimal;
+import java.sql.Array;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Types;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.time.LocalTime;
@@ -14,12 +16,19 @@ import java.util.UUID;
 
 import org.jooq.Converter;
 import org.jooq.DataType;
+import org.jooq.EnumType;
+import org.jooq.JSON;
+import org.jooq.JSONB;
+import org.jooq.exception.DataTypeException;
+import org.jooq.tools.Convert;
 
 /**
  * Binds a value of a jOOQ {@link DataType} to a JDBC statement, and reads one from a result set, without jOOQ's
  * execution machinery: through the data type's converter, then the PostgreSQL driver's own setter or getter for the
- * database type. Only the types the driver maps itself are taken ({@link #supports}); anything that needs one of
- * jOOQ's bindings (enums, JSON, arrays, user bindings) is left to the DSL.
+ * database type. Taken ({@link #supports}): the types the driver maps itself; jOOQ's enums, JSON and JSONB, sent as
+ * text of a type the server infers (jOOQ renders a cast to the enum or JSON type around their placeholders too) and
+ * read as text, as jOOQ's bindings do; and one-dimensional arrays of the types the driver sends as arrays itself.
+ * Anything else (user bindings, XML, intervals...) is left to the DSL.
  */
 public final class JdbcValues {
 
@@ -27,6 +36,10 @@ public final class JdbcValues {
     private static final Set<Class<?>> NATIVE = Set.of(Long.class, Integer.class, Short.class, String.class,
             BigDecimal.class, Boolean.class, Double.class, Float.class, byte[].class, UUID.class, LocalDate.class,
             LocalTime.class, LocalDateTime.class, OffsetDateTime.class, OffsetTime.class);
+
+    /** Element types of the arrays the driver binds itself ({@code setObject} with a Java array). */
+    private static final Set<Class<?>> ARRAY_ELEMENTS = Set.of(Long.class, Integer.class, Short.class, String.class,
+            Boolean.class, Double.class, Float.class);
 
     private JdbcValues() {
     }
@@ -37,9 +50,9 @@ public final class JdbcValues {
      */
     public static String unsupported(DataType<?> type) {
         Class<?> database = type.getConverter().fromType();
-        if (!NATIVE.contains(database)) {
-            return "its database type " + database.getName() + " is not one the driver maps itself (" + supportedNames()
-                    + ")";
+        if (!NATIVE.contains(database) && !isEnum(database) && !isJson(database) && !isArray(database)) {
+            return "its database type " + database.getTypeName() + " is not one it binds (" + supportedNames()
+                    + ", jOOQ's EnumType, JSON, JSONB, and arrays of " + names(ARRAY_ELEMENTS) + ")";
         }
         if (!type.getBinding().getClass().getName().startsWith("org.jooq.impl.DefaultBinding")) {
             return "it has a binding of its own (" + type.getBinding().getClass().getName() + ")";
@@ -53,7 +66,23 @@ public final class JdbcValues {
     }
 
     private static String supportedNames() {
-        return NATIVE.stream().map(Class::getSimpleName).sorted().reduce((a, b) -> a + ", " + b).orElse("");
+        return names(NATIVE);
+    }
+
+    private static String names(Set<Class<?>> types) {
+        return types.stream().map(Class::getSimpleName).sorted().reduce((a, b) -> a + ", " + b).orElse("");
+    }
+
+    private static boolean isEnum(Class<?> database) {
+        return database.isEnum() && EnumType.class.isAssignableFrom(database);
+    }
+
+    private static boolean isJson(Class<?> database) {
+        return database == JSONB.class || database == JSON.class;
+    }
+
+    private static boolean isArray(Class<?> database) {
+        return database.isArray() && ARRAY_ELEMENTS.contains(database.getComponentType());
     }
 
     /** Binds {@code userValue}, of {@code type}'s user type, as parameter {@code index}. */
@@ -62,7 +91,8 @@ public final class JdbcValues {
             throws SQLException {
         Object value = ((Converter) type.getConverter()).to(userValue);
         switch (value) {
-            case null -> statement.setNull(index, type.getSQLType());
+            case null -> statement.setNull(index, isEnum(type.getConverter().fromType())
+                    || isJson(type.getConverter().fromType()) ? Types.OTHER : type.getSQLType());
             case Long l -> statement.setLong(index, l);
             case Integer i -> statement.setInt(index, i);
             case String s -> statement.setString(index, s);
@@ -72,6 +102,10 @@ public final class JdbcValues {
             case Double d -> statement.setDouble(index, d);
             case Float f -> statement.setFloat(index, f);
             case byte[] bytes -> statement.setBytes(index, bytes);
+            // Text of a type the server infers from the statement, as jOOQ binds them.
+            case EnumType e -> statement.setObject(index, e.getLiteral(), Types.OTHER);
+            case JSONB json -> statement.setObject(index, json.data(), Types.OTHER);
+            case JSON json -> statement.setObject(index, json.data(), Types.OTHER);
             default -> statement.setObject(index, value);
         }
     }
@@ -94,9 +128,41 @@ public final class JdbcValues {
             value = row.getBigDecimal(index);
         } else if (database == byte[].class) {
             value = row.getBytes(index);
+        } else if (database == JSONB.class) {
+            value = JSONB.jsonbOrNull(row.getString(index));
+        } else if (database == JSON.class) {
+            value = JSON.jsonOrNull(row.getString(index));
+        } else if (database.isEnum()) {
+            value = enumOf(database, row.getString(index));
+        } else if (database.isArray()) {
+            Array array = row.getArray(index);
+            value = array == null ? null : elementsAs(database, array);
         } else {
             value = row.getObject(index, database);
         }
         return converter.from(value);
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static Object enumOf(Class<?> type, String literal) {
+        if (literal == null) {
+            return null;
+        }
+        Object value = EnumType.lookupLiteral((Class) type, literal);
+        if (value == null) {
+            throw new DataTypeException("The database returned '" + literal + "', which is no literal of "
+                    + type.getName() + "; regenerate it from the database's enum type");
+        }
+        return value;
+    }
+
+    /** The array's elements as an array of {@code type}: the driver's element type may be another one (int4 as Long). */
+    private static Object elementsAs(Class<?> type, Array array) throws SQLException {
+        try {
+            Object[] elements = (Object[]) array.getArray();
+            return type.isInstance(elements) ? elements : Convert.convertArray(elements, type);
+        } finally {
+            array.free();
+        }
     }
 }
