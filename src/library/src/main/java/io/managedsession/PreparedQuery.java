@@ -25,6 +25,7 @@ import org.jooq.Result;
 import org.jooq.ResultQuery;
 import org.jooq.SQLDialect;
 import org.jooq.TableRecord;
+import org.jooq.VisitListenerProvider;
 import org.jooq.conf.Settings;
 import org.jooq.conf.SettingsTools;
 import org.jooq.exception.DataAccessException;
@@ -68,7 +69,8 @@ import io.managedsession.internal.RenderedStatement;
  * the context has {@code ExecuteListener}s or jOOQ's own logging is at DEBUG, the rendered SQL runs through jOOQ as a
  * plain SQL query, its values bound with the parameters' data types, so that listeners and the log see it as they
  * see the DSL's statements; that costs more than the DSL's own execution (jOOQ reads the SQL as a template on every
- * call), not less.
+ * call), not less. On a context with {@code VisitListener}s, which may render the SQL differently on every call (a
+ * schema of the caller's, a tenant's filter), it is refused: use the DSL there.
  *
  * <p>Immutable and safe to share between threads: keep instances in static fields.
  *
@@ -414,8 +416,21 @@ public final class PreparedQuery<R extends Record> {
         }
     }
 
-    /** The statement rendered for {@code configuration}'s dialect and settings: looked up, or rendered once. */
+    /**
+     * The statement rendered for {@code configuration}'s dialect and settings: looked up, or rendered once.
+     *
+     * @throws IllegalStateException when the configuration has {@code VisitListener}s: they may change the SQL on
+     *                               every rendering (a schema of the caller's, a tenant's filter), which a statement
+     *                               rendered once would silently leave out or take from another context
+     */
     private RenderedStatement rendered(Configuration configuration) {
+        VisitListenerProvider[] visitors = configuration.visitListenerProviders();
+        if (visitors.length > 0) {
+            throw new IllegalStateException(description + " cannot run on a DSLContext with VisitListeners ("
+                    + Arrays.stream(visitors).map(v -> v.provide().getClass().getName()).distinct().toList()
+                    + "): they may render its SQL differently on every call, and a prepared query is rendered once"
+                    + " for all of them; use the DSL on this context");
+        }
         SQLDialect dialect = configuration.dialect();
         Settings settings = configuration.settings();
         Rendering[] known = renderings;

@@ -50,12 +50,14 @@ import org.jooq.Record6;
 import org.jooq.SQLDialect;
 import org.jooq.Schema;
 import org.jooq.Table;
+import org.jooq.VisitListener;
 import org.jooq.conf.ParamType;
 import org.jooq.conf.Settings;
 import org.jooq.exception.DataAccessException;
 import org.jooq.exception.TooManyRowsException;
 import org.jooq.impl.DSL;
 import org.jooq.impl.DefaultExecuteListenerProvider;
+import org.jooq.impl.DefaultVisitListenerProvider;
 import org.jooq.impl.SQLDataType;
 import org.junit.jupiter.api.Test;
 
@@ -431,6 +433,31 @@ class PreparedQueryTest {
                     .hasMessageContaining("'huge', which is no literal of " + Size.class.getName());
             assertThat(queryLong(db, "SELECT count(*) FROM shop.stock")).isEqualTo(4);
             db.assertNothingLeaked(sessions);
+        }
+    }
+
+    @Test
+    void refusesAContextWithAVisitListenerWhichMayRenderItsSqlOtherwiseOnEveryCall(TestDatabase db) {
+        createItems(db);
+        execute(db, "DROP TABLE IF EXISTS archived_items", "CREATE TABLE archived_items (LIKE items)",
+                "INSERT INTO items (id, price) VALUES (1, 100)", "INSERT INTO archived_items (id, price) VALUES (1, 999)");
+        // A user's VisitListener that reads another table in its place, as schema mappings and tenant filters do.
+        VisitListener archive = VisitListener.onVisitStart(context -> {
+            if (context.queryPart() instanceof Table<?> table && table.getName().equals("items")) {
+                context.queryPart(table(name("archived_items")).as(name("items")));
+            }
+        });
+        try (SessionManager sessions = Managers.on(db).build()) {
+            assertThat(sessions.transactionResult(ctx -> PRICE_OF.fetchOne(ctx, 1L)).value1()).isEqualTo(new Money(100));
+            sessions.transaction(ctx -> {
+                DSLContext archived = DSL.using(ctx.configuration().derive(new DefaultVisitListenerProvider(archive)));
+                assertThat(archived.select(PRICE).from(ITEMS).where(ID.eq(1L)).fetchOne().value1())
+                        .as("the DSL, rendered with the listener").isEqualTo(new Money(999));
+                assertThatThrownBy(() -> PRICE_OF.fetchOne(archived, 1L))
+                        .isInstanceOf(IllegalStateException.class)
+                        .hasMessageContaining("VisitListener")
+                        .hasMessageContaining("use the DSL");
+            });
         }
     }
 
