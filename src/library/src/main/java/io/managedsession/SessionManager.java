@@ -1,6 +1,7 @@
 package io.managedsession;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -11,6 +12,7 @@ import javax.sql.DataSource;
 
 import org.flywaydb.core.api.configuration.FluentConfiguration;
 import org.jooq.DSLContext;
+import org.jooq.ExecuteListenerProvider;
 import org.jooq.conf.Settings;
 import org.jooq.conf.SettingsTools;
 
@@ -334,6 +336,7 @@ public final class SessionManager implements AutoCloseable {
         private Consumer<? super FluentConfiguration> migrationConfiguration = flyway -> { };
         private Consumer<? super HikariConfig> poolConfiguration;
         private Settings jooqSettings;
+        private List<ExecuteListenerProvider> executeListeners = List.of();
         private Duration slowTransactionThreshold;
         private Duration leakDetectionThreshold;
         private boolean labelInApplicationName;
@@ -715,6 +718,28 @@ public final class SessionManager implements AutoCloseable {
         }
 
         /**
+         * Sets jOOQ {@code ExecuteListener}s for every transaction's {@code DSLContext}, replacing earlier ones: what
+         * {@code DefaultConfiguration.set(ExecuteListenerProvider...)} does for a jOOQ configuration, for statement
+         * logs, metrics or traces of every statement the manager's transactions run, with the DSL, plain SQL or a
+         * {@link PreparedQuery} (which then runs through jOOQ, see there). A provider is asked for a listener for every
+         * statement, so {@code executeListeners(MyListener::new)} gives each statement a listener of its own; a
+         * listener shared through {@code new DefaultExecuteListenerProvider(listener)} is called from every thread
+         * that runs a transaction. An exception a listener throws fails the statement, and the transaction rolls back
+         * as for any failed statement.
+         *
+         * @param providers the listeners' providers, in the order jOOQ calls them
+         * @return this builder
+         */
+        public Builder executeListeners(ExecuteListenerProvider... providers) {
+            List<ExecuteListenerProvider> listeners = new ArrayList<>();
+            for (ExecuteListenerProvider provider : Objects.requireNonNull(providers, "providers")) {
+                listeners.add(Objects.requireNonNull(provider, "an execute listener provider is null"));
+            }
+            this.executeListeners = List.copyOf(listeners);
+            return this;
+        }
+
+        /**
          * Logs at WARN every transaction that takes longer than {@code threshold}, with its label, duration, attempts
          * and outcome (default: never).
          *
@@ -872,7 +897,8 @@ public final class SessionManager implements AutoCloseable {
                     password, dataSource, maximumPoolSize, connectionTimeout, closeTimeout, socketTimeout,
                     fairConnectionQueue, migrateOnStart, migrationLocations, migrationUsername, migrationPassword,
                     migrationLockTimeout, migrationConfiguration,
-                    poolConfiguration != null ? poolConfiguration : pool -> { }, jooqSettings, slowTransactionThreshold,
+                    poolConfiguration != null ? poolConfiguration : pool -> { }, jooqSettings, executeListeners,
+                    slowTransactionThreshold,
                     leakDetectionThreshold, labelInApplicationName,
                     replicaUrls, replicaDataSources, replicaCatchUpTimeout, transactionPooler, resolveCommitOutcomes,
                     lockDiagnostics);

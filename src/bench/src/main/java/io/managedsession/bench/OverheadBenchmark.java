@@ -107,6 +107,7 @@ public class OverheadBenchmark {
     private DSLContext jooq;
     private SessionManager sessions;
     private SessionManager observed;
+    private SessionManager listened;
     private TransactionTemplate spring;
     private DSLContext springJooq;
     private Jdbi jdbi;
@@ -121,6 +122,7 @@ public class OverheadBenchmark {
         jdbi = Jdbi.create(noIo);
         sessions = SessionManager.builder().name("bench").dataSource(noIo).build();
         observed = SessionManager.builder().name("bench-observed").dataSource(noIo).build();
+        listened = SessionManager.builder().name("bench-listened").dataSource(noIo).executeListeners(LISTENER).build();
         new SessionManagerMetrics(observed).bindTo(new SimpleMeterRegistry());
     }
 
@@ -128,6 +130,7 @@ public class OverheadBenchmark {
     public void tearDown() {
         sessions.close();
         observed.close();
+        listened.close();
     }
 
     /** The same transaction with Micrometer metrics bound and, in this fork, a JFR recording running. */
@@ -226,6 +229,18 @@ public class OverheadBenchmark {
     public Integer sessionManagerPreparedUpdateListened() {
         return sessions.transactionResult(ctx -> PREPARED_UPDATE.execute(DSL.using(ctx.configuration()
                 .derive(LISTENER)), 5L, 7));
+    }
+
+    /** {@link #sessionManagerDslUpdate()} on a manager built with an ExecuteListener. */
+    @Benchmark
+    public Integer sessionManagerDslUpdateManagerListened() {
+        return listened.transactionResult(ctx -> ctx.update(T).set(X, X.plus(5L)).where(ID.eq(7)).execute());
+    }
+
+    /** {@link #sessionManagerPreparedUpdate()} on a manager built with an ExecuteListener: it runs through jOOQ. */
+    @Benchmark
+    public Integer sessionManagerPreparedUpdateManagerListened() {
+        return listened.transactionResult(ctx -> PREPARED_UPDATE.execute(ctx, 5L, 7));
     }
 
     /** The same UPDATE as a JDBC prepared statement on the transaction's connection. */

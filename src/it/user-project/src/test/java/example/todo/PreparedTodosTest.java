@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.sql.Connection;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 
@@ -144,5 +145,30 @@ class PreparedTodosTest {
         assertEquals(Optional.of("seen"), sessions.transactionResult(tx -> Todos.title(tx, id)),
                 "the refused rename left nothing");
         database.assertNothingLeaked(sessions);
+    }
+
+    @Test
+    void aStatementLogSetOnTheBuilderSeesEveryStatementOfEveryTransaction(TestDatabase database) {
+        List<String> log = Collections.synchronizedList(new ArrayList<>());
+        // One listener per statement, as a service wires its statement log or metrics into jOOQ.
+        ExecuteListenerProvider statementLog = () -> new ExecuteListener() {
+            @Override
+            public void executeEnd(ExecuteContext ctx) {
+                log.add(ctx.sql());
+            }
+        };
+        try (SessionManager logged = database.sessionManagerBuilder().name("todos-logged")
+                .executeListeners(statementLog).build()) {
+            long id = logged.transactionResult(tx -> Todos.add(tx, "logged"));
+            logged.transaction(tx -> Todos.rename(tx, id, "still logged"));
+            Optional<String> title = logged.transactionResult(tx -> Todos.title(tx, id));
+
+            assertEquals(Optional.of("still logged"), title);
+            assertEquals(3, log.size(), log.toString());
+            assertTrue(log.get(0).startsWith("insert into todos"), log.get(0));
+            assertEquals(List.of(logged.transactionResult(Todos.RENAME::sql),
+                    logged.transactionResult(Todos.TITLE_OF::sql)), log.subList(1, 3));
+            database.assertNothingLeaked(logged);
+        }
     }
 }

@@ -7,6 +7,7 @@ import java.util.function.Consumer;
 import javax.sql.DataSource;
 
 import org.flywaydb.core.api.configuration.FluentConfiguration;
+import org.jooq.ExecuteListenerProvider;
 import org.jooq.conf.Settings;
 
 import com.zaxxer.hikari.HikariConfig;
@@ -32,6 +33,7 @@ import com.zaxxer.hikari.HikariConfig;
  * @param migrationConfiguration   the user's adjustments of Flyway's configuration
  * @param poolConfiguration        the user's adjustments of each owned HikariCP pool's configuration
  * @param jooqSettings             jOOQ settings of every transaction's {@code DSLContext}, a copy of the user's
+ * @param executeListeners         jOOQ execute listeners of every transaction's {@code DSLContext}; empty for none
  * @param slowTransactionThreshold transactions slower than this are logged at WARN, or {@code null}
  * @param leakDetectionThreshold   transactions open longer than this are reported, or {@code null}
  * @param labelInApplicationName   whether a labelled transaction shows its label in {@code pg_stat_activity}
@@ -48,7 +50,7 @@ public record ManagerSettings(String name, String jdbcUrl, String username, Stri
         boolean fairConnectionQueue, boolean migrateOnStart, List<String> migrationLocations,
         String migrationUsername, String migrationPassword, Duration migrationLockTimeout,
         Consumer<? super FluentConfiguration> migrationConfiguration, Consumer<? super HikariConfig> poolConfiguration,
-        Settings jooqSettings,
+        Settings jooqSettings, List<ExecuteListenerProvider> executeListeners,
         Duration slowTransactionThreshold, Duration leakDetectionThreshold, boolean labelInApplicationName,
         List<String> replicaUrls,
         List<DataSource> replicaDataSources, Duration replicaCatchUpTimeout, boolean transactionPooler,

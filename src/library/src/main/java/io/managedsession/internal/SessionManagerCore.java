@@ -7,6 +7,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import javax.sql.DataSource;
 
 import org.jooq.Configuration;
+import org.jooq.ExecuteListenerProvider;
 import org.jooq.SQLDialect;
 import org.jooq.conf.Settings;
 import org.jooq.conf.SettingsTools;
@@ -56,7 +57,7 @@ public final class SessionManagerCore {
         SideConnections side = SideConnections.to(settings, dataSource);
         ServerRouter router = new ServerRouter(connectionsOf(dataSource, settings, null), replicas,
                 settings.replicaCatchUpTimeout());
-        this.runner = new TransactionRunner(jooqConfiguration(settings.jooqSettings()), router, inFlight,
+        this.runner = new TransactionRunner(jooqConfiguration(settings.jooqSettings(), settings.executeListeners()), router, inFlight,
                 settings.name(), instrumentation, settings.labelInApplicationName(),
                 new CommitOutcomeResolver(side, settings.connectionTimeout()), settings.resolveCommitOutcomes(),
                 settings.lockDiagnostics() ? new LockDiagnostics(side) : null);
@@ -107,10 +108,11 @@ public final class SessionManagerCore {
         }
     }
 
-    private static Configuration jooqConfiguration(Settings settings) {
+    private static Configuration jooqConfiguration(Settings settings, List<ExecuteListenerProvider> listeners) {
         return new DefaultConfiguration()
                 .set(SQLDialect.POSTGRES)
-                .set(settings != null ? SettingsTools.clone(settings) : new Settings());
+                .set(settings != null ? SettingsTools.clone(settings) : new Settings())
+                .set(listeners.toArray(ExecuteListenerProvider[]::new));
     }
 
     /** Runs the manager's transactions. */
