@@ -54,9 +54,9 @@ import io.managedsession.internal.RenderedStatement;
  * the SQL; each call's arguments are checked against the parameters' types. A query that cannot be rendered once for
  * all calls is refused when declared: a bind value without a name (a value captured when the query was built, which
  * would be the same for every call), a parameter jOOQ renders inline, a type it cannot bind (below). Constants are
- * written {@code DSL.inline(value)}.
- * Dynamic SQL, whose shape depends on the call, stays with the DSL; a list of values can be one array parameter
- * ({@code ID.eq(DSL.any(DSL.param("ids", SQLDataType.BIGINT.array())))}), which keeps the statement's shape.
+ * written {@code DSL.inline(value)}. Dynamic SQL, whose shape depends on the call, stays with the DSL; a list of
+ * values can be one array parameter ({@code ID.eq(DSL.any(DSL.param("ids", SQLDataType.BIGINT.array())))}), which
+ * keeps the statement's shape.
  *
  * <p>jOOQ renders the SQL (with the dialect and {@code Settings} of the {@code DSLContext} it is first used with, and
  * again for other ones); execution goes to the context's connection provider, so inside a SessionManager transaction

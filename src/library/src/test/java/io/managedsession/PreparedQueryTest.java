@@ -339,7 +339,8 @@ class PreparedQueryTest {
 
     private static final Table<Record> STOCK = table(name("shop", "stock"));
     private static final Field<Long> STOCK_ID = field(name("stock", "id"), SQLDataType.BIGINT);
-    private static final Field<Size> SIZE = field(name("stock", "size"), SQLDataType.VARCHAR.asEnumDataType(Size.class));
+    private static final Field<Size> SIZE = field(name("stock", "size"),
+            SQLDataType.VARCHAR.asEnumDataType(Size.class));
     private static final Field<JSONB> DOC = field(name("stock", "doc"), SQLDataType.JSONB);
     private static final Field<Integer[]> CODES = field(name("stock", "codes"), SQLDataType.INTEGER.array());
     private static final Field<JSON> NOTE = field(name("stock", "note"), SQLDataType.JSON);
@@ -411,7 +412,8 @@ class PreparedQueryTest {
                         .isInstanceOf(TooManyRowsException.class);
                 assertThatThrownBy(() -> STOCK_OF.fetch(ctx, (Object) new Integer[] {1}))
                         .isInstanceOf(IllegalArgumentException.class)
-                        .hasMessageEndingWith("parameter 'ids' takes java.lang.Long[], but was given a java.lang.Integer[]");
+                        .hasMessageEndingWith(
+                                "parameter 'ids' takes java.lang.Long[], but was given a java.lang.Integer[]");
                 assertThatThrownBy(() -> STOCK_BY_SIZE_AND_LABEL.fetch(ctx, "large", new String[0]))
                         .isInstanceOf(IllegalArgumentException.class)
                         .hasMessageEndingWith("parameter 'size' takes " + Size.class.getName()
@@ -440,7 +442,8 @@ class PreparedQueryTest {
     void refusesAContextWithAVisitListenerWhichMayRenderItsSqlOtherwiseOnEveryCall(TestDatabase db) {
         createItems(db);
         execute(db, "DROP TABLE IF EXISTS archived_items", "CREATE TABLE archived_items (LIKE items)",
-                "INSERT INTO items (id, price) VALUES (1, 100)", "INSERT INTO archived_items (id, price) VALUES (1, 999)");
+                "INSERT INTO items (id, price) VALUES (1, 100)",
+                "INSERT INTO archived_items (id, price) VALUES (1, 999)");
         // A user's VisitListener that reads another table in its place, as schema mappings and tenant filters do.
         VisitListener archive = VisitListener.onVisitStart(context -> {
             if (context.queryPart() instanceof Table<?> table && table.getName().equals("items")) {
@@ -448,7 +451,8 @@ class PreparedQueryTest {
             }
         });
         try (SessionManager sessions = Managers.on(db).build()) {
-            assertThat(sessions.transactionResult(ctx -> PRICE_OF.fetchOne(ctx, 1L)).value1()).isEqualTo(new Money(100));
+            assertThat(sessions.transactionResult(ctx -> PRICE_OF.fetchOne(ctx, 1L)).value1())
+                    .isEqualTo(new Money(100));
             sessions.transaction(ctx -> {
                 DSLContext archived = DSL.using(ctx.configuration().derive(new DefaultVisitListenerProvider(archive)));
                 assertThat(archived.select(PRICE).from(ITEMS).where(ID.eq(1L)).fetchOne().value1())

@@ -94,8 +94,8 @@ class PreparedTodoDetailsTest {
         });
 
         var prepared = sessions.transactionResult(tx -> DESCRIBED.fetch(tx, (Object) new Long[] {draft, ship}));
-        List<Record4<Long, Priority, JSONB, String[]>> viaDsl = List.copyOf(
-                ctx.select(ID, PRIORITY, DETAILS, TAGS).from(Todos.TODOS).where(ID.in(draft, ship)).orderBy(ID).fetch());
+        List<Record4<Long, Priority, JSONB, String[]>> viaDsl = List.copyOf(ctx.select(ID, PRIORITY, DETAILS, TAGS)
+                .from(Todos.TODOS).where(ID.in(draft, ship)).orderBy(ID).fetch());
         assertEquals(viaDsl, prepared);
         assertEquals(Priority.LOW, prepared.get(0).value2());
         assertNull(prepared.get(0).value3());

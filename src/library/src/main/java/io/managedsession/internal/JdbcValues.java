@@ -156,7 +156,7 @@ public final class JdbcValues {
         return value;
     }
 
-    /** The array's elements as an array of {@code type}: the driver's element type may be another one (int4 as Long). */
+    /** The array's elements as an array of {@code type}, whose element type may not be the driver's (int4 as Long). */
     private static Object elementsAs(Class<?> type, Array array) throws SQLException {
         try {
             Object[] elements = (Object[]) array.getArray();

@@ -57,8 +57,8 @@ public final class SessionManagerCore {
         SideConnections side = SideConnections.to(settings, dataSource);
         ServerRouter router = new ServerRouter(connectionsOf(dataSource, settings, null), replicas,
                 settings.replicaCatchUpTimeout());
-        this.runner = new TransactionRunner(jooqConfiguration(settings.jooqSettings(), settings.executeListeners()), router, inFlight,
-                settings.name(), instrumentation, settings.labelInApplicationName(),
+        this.runner = new TransactionRunner(jooqConfiguration(settings.jooqSettings(), settings.executeListeners()),
+                router, inFlight, settings.name(), instrumentation, settings.labelInApplicationName(),
                 new CommitOutcomeResolver(side, settings.connectionTimeout()), settings.resolveCommitOutcomes(),
                 settings.lockDiagnostics() ? new LockDiagnostics(side) : null);
         if (router.hasReplicas()) {
