@@ -439,6 +439,33 @@ class PreparedQueryTest {
     }
 
     @Test
+    void findsRowsByAListOfUuidsOrOfDecimalsGivenAsOneArrayParameter(TestDatabase db) {
+        createItems(db);
+        UUID first = UUID.randomUUID();
+        UUID second = UUID.randomUUID();
+        PreparedQuery<Record1<Long>> byTags = PreparedQuery.of(DSL.select(ID).from(ITEMS)
+                .where(TAG.eq(DSL.any(param("tags", SQLDataType.UUID.array())))).orderBy(ID), "tags");
+        PreparedQuery<Record1<Long>> byWeights = PreparedQuery.of(DSL.select(ID).from(ITEMS)
+                .where(WEIGHT.eq(DSL.any(param("weights", SQLDataType.NUMERIC(10, 3).array())))).orderBy(ID),
+                "weights");
+        try (SessionManager sessions = Managers.on(db).build()) {
+            sessions.transaction(ctx -> {
+                ADD.execute(ctx, 1L, "one", null, new BigDecimal("1.500"), null, first);
+                ADD.execute(ctx, 2L, "two", null, new BigDecimal("2.250"), null, second);
+                ADD.execute(ctx, 3L, "three", null, null, null, UUID.randomUUID());
+            });
+            sessions.transaction(ctx -> {
+                assertThat(byTags.fetch(ctx, Record1::value1, (Object) new UUID[] {second, first}))
+                        .containsExactly(1L, 2L);
+                assertThat(byTags.fetch(ctx, Record1::value1, (Object) new UUID[0])).isEmpty();
+                assertThat(byWeights.fetch(ctx, Record1::value1, (Object) new BigDecimal[] {new BigDecimal("2.25")}))
+                        .containsExactly(2L);
+            });
+            db.assertNothingLeaked(sessions);
+        }
+    }
+
+    @Test
     void refusesAContextWithAVisitListenerWhichMayRenderItsSqlOtherwiseOnEveryCall(TestDatabase db) {
         createItems(db);
         execute(db, "DROP TABLE IF EXISTS archived_items", "CREATE TABLE archived_items (LIKE items)",

@@ -39,7 +39,7 @@ public final class JdbcValues {
 
     /** Element types of the arrays the driver binds itself ({@code setObject} with a Java array). */
     private static final Set<Class<?>> ARRAY_ELEMENTS = Set.of(Long.class, Integer.class, Short.class, String.class,
-            Boolean.class, Double.class, Float.class);
+            Boolean.class, Double.class, Float.class, UUID.class, BigDecimal.class);
 
     private JdbcValues() {
     }
