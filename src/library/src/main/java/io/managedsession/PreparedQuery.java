@@ -9,10 +9,12 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
+import org.jooq.BatchBindStep;
 import org.jooq.Configuration;
 import org.jooq.ConnectionProvider;
 import org.jooq.DSLContext;
@@ -72,6 +74,8 @@ import io.managedsession.internal.RenderedStatement;
  * see the DSL's statements; that costs more than the DSL's own execution (jOOQ reads the SQL as a template on every
  * call), not less. On a context with {@code VisitListener}s, which may render the SQL differently on every call (a
  * schema of the caller's, a tenant's filter), it is refused: use the DSL there.
+ *
+ * <p>{@link #executeBatch} runs a statement for many rows of arguments at once, as one JDBC batch.
  *
  * <p>Immutable and safe to share between threads: keep instances in static fields.
  *
@@ -201,6 +205,58 @@ public final class PreparedQuery<R extends Record> {
                     : ctx.resultQuery(statement.sql(), binds).execute();
         }
         return run(ctx, statement, arguments, PreparedStatement::executeUpdate);
+    }
+
+    /**
+     * Runs the statement once for each row of arguments, all of them on one prepared statement sent to the server as
+     * one JDBC batch: many rows at once (an import, the lines of an order) without a round trip each. Every row is
+     * checked against the parameters before anything is sent. A row the database refuses fails the call with the
+     * server's error; inside a transaction that rolls the transaction back, so nothing of the batch stays. An empty
+     * collection sends nothing. Where {@code ExecuteListener}s watch, it runs as one jOOQ batch, which they see as
+     * they see {@code DSLContext.batch(..)}.
+     *
+     * @param ctx          where it runs
+     * @param argumentRows the arguments of each run, each row as {@link #execute} takes them
+     * @return for each row, in order, the number of rows it changed (or {@code Statement.SUCCESS_NO_INFO} when the
+     *         driver rewrites the batch into multi-row statements, as with pgjdbc's {@code reWriteBatchedInserts})
+     * @throws IllegalArgumentException when a row does not fit the parameters, naming its index
+     * @throws IllegalStateException    when the statement returns rows: a batch runs statements that return none
+     * @throws DataAccessException      when the database refuses a row
+     */
+    public int[] executeBatch(DSLContext ctx, Collection<? extends Object[]> argumentRows) {
+        Objects.requireNonNull(argumentRows, "argumentRows");
+        if (fields != null) {
+            throw new IllegalStateException(description + " returns rows, which a batch cannot return; run it row by"
+                    + " row with fetch(...), or one statement with an array parameter");
+        }
+        Object[][] rows = new Object[argumentRows.size()][];
+        int index = 0;
+        for (Object[] given : argumentRows) {
+            if (given == null) {
+                throw new IllegalArgumentException(description + ": argument row " + index + " is null");
+            }
+            rows[index] = oneArrayArgument(given);
+            check(rows[index], ": argument row " + index);
+            index++;
+        }
+        if (rows.length == 0) {
+            return new int[0];
+        }
+        RenderedStatement statement = rendered(ctx.configuration());
+        if (listened(ctx.configuration())) {
+            BatchBindStep batch = ctx.batch(ctx.query(statement.sql(), binds(statement, rows[0])));
+            for (Object[] row : rows) {
+                batch = batch.bind(valuesInOrder(statement, row));
+            }
+            return batch.execute();
+        }
+        return run(ctx, statement, null, prepared -> {
+            for (Object[] row : rows) {
+                bind(prepared, statement, row);
+                prepared.addBatch();
+            }
+            return prepared.executeBatch();
+        });
     }
 
     /**
@@ -358,6 +414,16 @@ public final class PreparedQuery<R extends Record> {
         return ctx.resultQuery(statement.sql(), binds(statement, arguments)).coerce(fields);
     }
 
+    /** The call's arguments in the order of the statement's placeholders, as jOOQ's batch binds them. */
+    private static Object[] valuesInOrder(RenderedStatement statement, Object[] arguments) {
+        int[] argumentOf = statement.argumentOf();
+        Object[] values = new Object[argumentOf.length];
+        for (int i = 0; i < argumentOf.length; i++) {
+            values[i] = arguments[argumentOf[i]];
+        }
+        return values;
+    }
+
     private static Object[] binds(RenderedStatement statement, Object[] arguments) {
         int[] argumentOf = statement.argumentOf();
         DataType<?>[] typeOf = statement.typeOf();
@@ -373,10 +439,8 @@ public final class PreparedQuery<R extends Record> {
         ConnectionProvider provider = configuration.connectionProvider();
         Connection connection = provider.acquire();
         try (PreparedStatement prepared = connection.prepareStatement(statement.sql())) {
-            int[] argumentOf = statement.argumentOf();
-            DataType<?>[] typeOf = statement.typeOf();
-            for (int i = 0; i < argumentOf.length; i++) {
-                JdbcValues.bind(prepared, i + 1, typeOf[i], arguments[argumentOf[i]]);
+            if (arguments != null) {
+                bind(prepared, statement, arguments);
             }
             Settings settings = configuration.settings();
             if (settings.getQueryTimeout() != null && settings.getQueryTimeout() > 0) {
@@ -387,6 +451,15 @@ public final class PreparedQuery<R extends Record> {
             throw new DataAccessException("SQL [" + statement.sql() + "]; " + e.getMessage(), e);
         } finally {
             provider.release(connection);
+        }
+    }
+
+    private static void bind(PreparedStatement prepared, RenderedStatement statement, Object[] arguments)
+            throws SQLException {
+        int[] argumentOf = statement.argumentOf();
+        DataType<?>[] typeOf = statement.typeOf();
+        for (int i = 0; i < argumentOf.length; i++) {
+            JdbcValues.bind(prepared, i + 1, typeOf[i], arguments[argumentOf[i]]);
         }
     }
 
@@ -403,16 +476,22 @@ public final class PreparedQuery<R extends Record> {
     }
 
     private void check(Object[] arguments) {
+        check(arguments, "");
+    }
+
+    /** Checks one call's arguments; {@code row} says which row of a batch they are, after the description. */
+    private void check(Object[] arguments, String row) {
         if (arguments.length != argumentTypes.length) {
-            throw new IllegalArgumentException(description + " takes " + argumentTypes.length + " arguments "
+            throw new IllegalArgumentException(description + row + " takes " + argumentTypes.length + " arguments "
                     + parameterNames + ", but was given " + arguments.length);
         }
         for (int i = 0; i < arguments.length; i++) {
             Object argument = arguments[i];
             Class<?> expected = argumentTypes[i].getType();
             if (argument != null && !expected.isInstance(argument)) {
-                throw new IllegalArgumentException(description + ": parameter '" + parameterNames.get(i) + "' takes "
-                        + expected.getTypeName() + ", but was given a " + argument.getClass().getTypeName());
+                throw new IllegalArgumentException(description + row + ": parameter '" + parameterNames.get(i)
+                        + "' takes " + expected.getTypeName() + ", but was given a "
+                        + argument.getClass().getTypeName());
             }
         }
     }

@@ -21,6 +21,7 @@ import java.sql.SQLException;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CyclicBarrier;
@@ -29,6 +30,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
 import javax.sql.DataSource;
 
@@ -589,6 +591,144 @@ class PreparedQueryTest {
     }
 
     @Test
+    void runsManyRowsOfArgumentsAsOneBatchOnOneStatementAndReturnsEachRowsCount(TestDatabase db) {
+        createItems(db);
+        OffsetDateTime added = OffsetDateTime.of(2026, 12, 6, 9, 30, 0, 0, ZoneOffset.UTC);
+        List<Object[]> rows = new ArrayList<>();
+        for (long id = 1; id <= 200; id++) {
+            rows.add(new Object[] {id, "item " + id, new Money(id * 10), id % 2 == 0 ? null : new BigDecimal("1.500"),
+                    id == 1 ? added : null, id == 2 ? UUID.randomUUID() : null});
+        }
+        AtomicInteger open = new AtomicInteger();
+        AtomicInteger prepared = new AtomicInteger();
+        List<String> calls = Collections.synchronizedList(new ArrayList<>());
+        try (SessionManager sessions = Managers.on(db).build()) {
+            int[] inserted = sessions.transactionResult(ctx -> ADD.executeBatch(ctx, rows));
+
+            assertThat(inserted).hasSize(200).containsOnly(1);
+            sessions.transaction(ctx -> {
+                var viaDsl = ctx.select(ID, LABEL, PRICE, WEIGHT, TAG).from(ITEMS).orderBy(ID).fetch();
+                assertThat(RANGE.fetch(ctx, 1L, 200L)).hasSize(200).containsExactlyElementsOf(viaDsl);
+                assertThat(viaDsl.get(41).value3()).isEqualTo(new Money(420));
+                assertThat(viaDsl.get(2).value4()).isEqualByComparingTo("1.500");
+                assertThat(viaDsl.get(3).value4()).isNull();
+                assertThat(viaDsl.get(1).value5()).isEqualTo(rows.get(1)[5]);
+                assertThat(ctx.select(ADDED).from(ITEMS).where(ID.eq(1L)).fetchSingle(ADDED).toInstant())
+                        .isEqualTo(added.toInstant());
+            });
+
+            // An UPDATE: each row's count, 0 where no row matched.
+            int[] repriced = sessions.transactionResult(ctx -> REPRICE.executeBatch(ctx, List.of(
+                    new Object[] {new Money(5), 1L}, new Object[] {new Money(5), 999L},
+                    new Object[] {new Money(-10), 2L})));
+            assertThat(repriced).containsExactly(1, 0, 1);
+            assertThat(queryLong(db, "SELECT price FROM items WHERE id = 1")).isEqualTo(15);
+            assertThat(queryLong(db, "SELECT price FROM items WHERE id = 2")).isEqualTo(10);
+            int[] none = sessions.transactionResult(ctx -> REPRICE.executeBatch(ctx, List.of()));
+            assertThat(none).isEmpty();
+
+            // One prepared statement for all the rows, sent as one batch and closed, also outside a transaction.
+            DSLContext plain = DSL.using(tracking(sessions.dataSource(), open, prepared, calls::add),
+                    SQLDialect.POSTGRES);
+            List<Object[]> threeMore = List.of(new Object[] {new Money(1), 3L}, new Object[] {new Money(1), 4L},
+                    new Object[] {new Money(1), 5L});
+            assertThat(REPRICE.executeBatch(plain, threeMore)).containsExactly(1, 1, 1);
+            assertThat(prepared.get()).isEqualTo(1);
+            assertThat(open.get()).isZero();
+            assertThat(calls).filteredOn(call -> call.startsWith("execute")).containsExactly("executeBatch");
+            assertThat(calls).filteredOn("addBatch"::equals).hasSize(3);
+            assertThat(queryLong(db, "SELECT sum(price) FROM items WHERE id BETWEEN 3 AND 5"))
+                    .isEqualTo(30 + 40 + 50 + 3);
+            db.assertNothingLeaked(sessions);
+        }
+    }
+
+    @Test
+    void refusesABatchRowThatDoesNotFitBeforeSendingAnyAndABatchOfAQueryReturningRows(TestDatabase db) {
+        createItems(db);
+        try (SessionManager sessions = Managers.on(db).build()) {
+            List<Object[]> secondWrong = List.of(new Object[] {1L, "one", null, null, null, null},
+                    new Object[] {2L, "two", 200L, null, null, null});
+            List<Object[]> thirdShort = List.of(new Object[] {1L, "one", null, null, null, null},
+                    new Object[] {2L, "two", null, null, null, null}, new Object[] {3L, "three"});
+            List<Object[]> withNull = new ArrayList<>();
+            withNull.add(new Object[] {1L, "one", null, null, null, null});
+            withNull.add(null);
+
+            assertThatThrownBy(() -> sessions.transaction(ctx -> ADD.executeBatch(ctx, secondWrong)))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining(": argument row 1: parameter 'price' takes "
+                            + Money.class.getTypeName() + ", but was given a java.lang.Long");
+            assertThatThrownBy(() -> sessions.transaction(ctx -> ADD.executeBatch(ctx, thirdShort)))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining(": argument row 2 takes 6 arguments [id, label, price, weight, added, tag],"
+                            + " but was given 2");
+            assertThatThrownBy(() -> sessions.transaction(ctx -> ADD.executeBatch(ctx, withNull)))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining(": argument row 1 is null");
+            assertThatThrownBy(() -> sessions.transaction(ctx -> RANGE.executeBatch(ctx,
+                    List.<Object[]>of(new Object[] {1L, 2L}))))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("returns rows, which a batch cannot return");
+            assertThat(queryLong(db, "SELECT count(*) FROM items")).isZero();
+            db.assertNothingLeaked(sessions);
+        }
+    }
+
+    @Test
+    void aBatchRowTheDatabaseRefusesRollsBackTheWholeTransactionWithTheServersError(TestDatabase db) {
+        createItems(db);
+        try (SessionManager sessions = Managers.on(db).build()) {
+            List<Object[]> duplicateThird = List.of(new Object[] {1L, "one", null, null, null, null},
+                    new Object[] {2L, "two", null, null, null, null}, new Object[] {1L, "one again", null, null,
+                            null, null}, new Object[] {4L, "four", null, null, null, null});
+
+            assertThatThrownBy(() -> sessions.transaction(ctx -> {
+                ADD.execute(ctx, 10L, "before the batch", null, null, null, null);
+                ADD.executeBatch(ctx, duplicateThird);
+            }))
+                    .isInstanceOf(DataAccessException.class)
+                    .satisfies(e -> assertThat(((DataAccessException) e).sqlState()).isEqualTo("23505"))
+                    .hasMessageContaining("insert into \"items\"")
+                    .hasMessageContaining("items_pkey");
+            assertThat(queryLong(db, "SELECT count(*) FROM items")).isZero();
+            db.assertNothingLeaked(sessions);
+        }
+    }
+
+    @Test
+    void aBatchRunsAsOneJooqBatchWhereExecuteListenersWatch(TestDatabase db) {
+        createItems(db);
+        List<String> batches = new ArrayList<>();
+        ExecuteListener recorder = new ExecuteListener() {
+            @Override
+            public void executeStart(ExecuteContext ctx) {
+                batches.add(ctx.batchSQL().length + " " + ctx.sql());
+            }
+        };
+        try (SessionManager sessions = Managers.on(db).executeListeners(new DefaultExecuteListenerProvider(recorder))
+                .build()) {
+            int[] counts = sessions.transactionResult(ctx -> {
+                int[] inserted = ADD.executeBatch(ctx, List.of(new Object[] {1L, "anvil", new Money(12_50), null,
+                        null, null}, new Object[] {2L, null, null, new BigDecimal("0.001"), null, null}));
+                assertThat(inserted).containsExactly(1, 1);
+                return REPRICE.executeBatch(ctx, List.of(new Object[] {new Money(50), 1L},
+                        new Object[] {new Money(1), 3L}));
+            });
+
+            assertThat(counts).containsExactly(1, 0);
+            String add = sessions.transactionResult(ADD::sql);
+            String reprice = sessions.transactionResult(REPRICE::sql);
+            assertThat(batches).containsExactly("1 " + add, "1 " + reprice);
+            sessions.transaction(ctx -> {
+                assertThat(PRICE_OF.fetchOne(ctx, 1L).value1()).isEqualTo(new Money(13_00));
+                assertThat(RANGE.fetch(ctx, 2L, 2L).get(0).value4()).isEqualByComparingTo("0.001");
+            });
+            db.assertNothingLeaked(sessions);
+        }
+    }
+
+    @Test
     void refusesToRunOnTheContextOfATransactionThatEnded(TestDatabase db) {
         createItems(db);
         try (SessionManager sessions = Managers.on(db).build()) {
@@ -656,6 +796,13 @@ class PreparedQueryTest {
 
     /** A DataSource whose connections count the prepared statements they create and the ones still open. */
     private static DataSource tracking(DataSource real, AtomicInteger open, AtomicInteger prepared) {
+        return tracking(real, open, prepared, method -> {
+        });
+    }
+
+    /** {@link #tracking(DataSource, AtomicInteger, AtomicInteger)}, also telling each prepared statement's calls. */
+    private static DataSource tracking(DataSource real, AtomicInteger open, AtomicInteger prepared,
+            Consumer<String> statementCalls) {
         return (DataSource) Proxy.newProxyInstance(PreparedQueryTest.class.getClassLoader(),
                 new Class<?>[] {DataSource.class}, (proxy, method, args) -> {
                     Object result = method.invoke(real, args);
@@ -672,6 +819,7 @@ class PreparedQueryTest {
                                 open.incrementAndGet();
                                 return Proxy.newProxyInstance(PreparedQueryTest.class.getClassLoader(),
                                         new Class<?>[] {PreparedStatement.class}, (sp, sm, sargs) -> {
+                                            statementCalls.accept(sm.getName());
                                             if (sm.getName().equals("close") && !statement.isClosed()) {
                                                 open.decrementAndGet();
                                             }

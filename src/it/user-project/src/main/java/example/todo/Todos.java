@@ -30,12 +30,19 @@ public final class Todos {
             DSL.select(TITLE).from(TODOS).where(ID.eq(TODO)), "todo");
     static final PreparedQuery<Record> RENAME = PreparedQuery.of(
             DSL.update(TODOS).set(TITLE, DSL.param("title", String.class)).where(ID.eq(TODO)), "title", "todo");
+    static final PreparedQuery<Record> ADD = PreparedQuery.of(
+            DSL.insertInto(TODOS).set(TITLE, DSL.param("title", String.class)), "title");
 
     private Todos() {
     }
 
     public static long add(DSLContext ctx, String title) {
         return ctx.insertInto(TODOS).set(TITLE, title).returningResult(ID).fetchSingle().value1();
+    }
+
+    /** Adds a todo for each title, sent as one batch: an import of many at once. */
+    public static int addAll(DSLContext ctx, List<String> titles) {
+        return ADD.executeBatch(ctx, titles.stream().map(title -> new Object[] {title}).toList()).length;
     }
 
     public static void complete(DSLContext ctx, long id) {

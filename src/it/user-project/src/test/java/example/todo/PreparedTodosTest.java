@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
+import java.util.stream.IntStream;
 
 import org.jooq.DSLContext;
 import org.jooq.ExecuteContext;
@@ -61,6 +62,19 @@ class PreparedTodosTest {
         assertEquals("the caller gives up", failed.getMessage());
         assertEquals("23514", refused.sqlState());
         assertEquals(Optional.of("kept"), Todos.title(ctx, id));
+    }
+
+    @Test
+    void anImportAddsAllItsTodosInOneBatchOrNoneOfThem(SessionManager sessions, DSLContext ctx) {
+        List<String> titles = IntStream.rangeClosed(1, 500).mapToObj(i -> "imported " + i).toList();
+
+        int added = sessions.transactionResult(tx -> Todos.addAll(tx, titles));
+        DataAccessException refused = assertThrows(DataAccessException.class,
+                () -> sessions.transaction(tx -> Todos.addAll(tx, List.of("fine", "   ", "never"))));
+
+        assertEquals(500, added);
+        assertEquals("23514", refused.sqlState());
+        assertEquals(titles, Todos.open(ctx), "the refused import left nothing");
     }
 
     @Test
@@ -162,12 +176,15 @@ class PreparedTodosTest {
             long id = logged.transactionResult(tx -> Todos.add(tx, "logged"));
             logged.transaction(tx -> Todos.rename(tx, id, "still logged"));
             Optional<String> title = logged.transactionResult(tx -> Todos.title(tx, id));
+            int imported = logged.transactionResult(tx -> Todos.addAll(tx, List.of("logged too", "and this")));
 
             assertEquals(Optional.of("still logged"), title);
-            assertEquals(3, log.size(), log.toString());
+            assertEquals(2, imported);
+            assertEquals(4, log.size(), log.toString());
             assertTrue(log.get(0).startsWith("insert into todos"), log.get(0));
             assertEquals(List.of(logged.transactionResult(Todos.RENAME::sql),
-                    logged.transactionResult(Todos.TITLE_OF::sql)), log.subList(1, 3));
+                    logged.transactionResult(Todos.TITLE_OF::sql), logged.transactionResult(Todos.ADD::sql)),
+                    log.subList(1, 4), "the import is one batch in the log");
             database.assertNothingLeaked(logged);
         }
     }
