@@ -9,6 +9,7 @@ import static org.awaitility.Awaitility.await;
 import static org.jooq.impl.DSL.field;
 
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -18,7 +19,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
+import org.jooq.Record;
 import org.jooq.exception.DataAccessException;
+import org.jooq.impl.DSL;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -267,6 +270,65 @@ class DeadlineTest {
 
         assertThat(caught).isInstanceOf(TransactionTimeoutException.class);
         assertThat(took).isLessThan(deadline.plusMillis(1_500));
+        assertConnectionHealthyWithoutLeftoverTimeout();
+    }
+
+    @Test
+    void aBatchWhoseStatementsEachFitTheTimeLeftButNotAllTogetherIsCancelledAtTheDeadline() {
+        // The server times each statement of a batch on its own, and sends its answers when the batch is done: ten
+        // that take 400 ms each all fit a timeout of the second left when the batch begins, and the batch as a whole
+        // would run four seconds.
+        assertBatchCancelledAtTheDeadline("raw-import", ctx -> ctx.connection(connection -> {
+            try (PreparedStatement insert = connection.prepareStatement(
+                    "INSERT INTO jobs SELECT ?, 'imported' FROM pg_sleep(0.4)")) {
+                for (int id = 10; id < 20; id++) {
+                    insert.setInt(1, id);
+                    insert.addBatch();
+                }
+                insert.executeBatch();
+            }
+        }));
+    }
+
+    @Test
+    void batchesOfPreparedQueryAndJooqAreCancelledAtTheDeadlineToo() {
+        PreparedQuery<Record> slowInsert = PreparedQuery.of(DSL.insertInto(DSL.table("jobs"))
+                .select(DSL.select(DSL.param("id", Integer.class), DSL.inline("imported"))
+                        .from(DSL.table("pg_sleep(0.4)"))), "id");
+        List<Object[]> rows = new ArrayList<>();
+        for (int id = 10; id < 20; id++) {
+            rows.add(new Object[] {id});
+        }
+        assertBatchCancelledAtTheDeadline("import", ctx -> slowInsert.executeBatch(ctx, rows));
+        // jOOQ's batch of different statements: a JDBC Statement's batch.
+        assertBatchCancelledAtTheDeadline("jooq-import", ctx -> ctx.batch(rows.stream()
+                .map(row -> DSL.query("INSERT INTO jobs SELECT " + row[0] + ", 'imported' FROM pg_sleep(0.4)"))
+                .toList()).execute());
+    }
+
+    /**
+     * Runs {@code work}, a batch of ten statements of 400 ms each, under a deadline of a second: the transaction times
+     * out, the server stops running the batch when it does, and the connection goes back to the pool to be used
+     * again.
+     */
+    private void assertBatchCancelledAtTheDeadline(String label, TransactionConsumer<Exception> work) {
+        Object backend = sessions.transactionResult(ctx -> ctx.fetchValue("SELECT pg_backend_pid()"));
+        Duration deadline = Duration.ofSeconds(1);
+        long start = System.nanoTime();
+        Throwable caught = catchThrowable(() -> sessions.transaction(TransactionOptions.builder().deadline(deadline)
+                .label(label).build(), work));
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+        long stillRunning = queryLong(db, "SELECT count(*) FROM pg_stat_activity WHERE state = 'active'"
+                + " AND query LIKE 'INSERT INTO jobs SELECT%'");
+
+        assertThat(caught).isInstanceOf(TransactionTimeoutException.class)
+                .hasMessageContaining("'" + label + "' exceeded its deadline of 1000 ms");
+        assertThat(((DataAccessException) caught.getCause()).sqlState()).isEqualTo("57014");
+        assertThat(took).isLessThan(deadline.plus(MARGIN));
+        assertThat(stillRunning).as("backends still running the batch").isZero();
+        assertThat(rowCount(db, "jobs")).isEqualTo(1);
+        Object backendAfter = sessions.transactionResult(ctx -> ctx.fetchValue("SELECT pg_backend_pid()"));
+        assertThat(backendAfter).as("the same connection, kept").isEqualTo(backend);
         assertConnectionHealthyWithoutLeftoverTimeout();
     }
 

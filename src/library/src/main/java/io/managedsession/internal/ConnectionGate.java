@@ -2,6 +2,7 @@ package io.managedsession.internal;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Statement;
 
 import org.jooq.ConnectionProvider;
 import org.postgresql.core.BaseConnection;
@@ -83,6 +84,18 @@ final class ConnectionGate implements ConnectionProvider {
     void beforeExecute() {
         check();
         scope.beforeStatement();
+    }
+
+    /** Runs {@code statement}'s batch after {@link #beforeExecute()}: held to the deadline as a whole. */
+    int[] executeBatch(Statement statement) throws SQLException {
+        beforeExecute();
+        return scope.runBatch(statement, statement::executeBatch);
+    }
+
+    /** {@link #executeBatch(Statement)} for {@code executeLargeBatch}. */
+    long[] executeLargeBatch(Statement statement) throws SQLException {
+        beforeExecute();
+        return scope.runBatch(statement, statement::executeLargeBatch);
     }
 
     /**

@@ -5,6 +5,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 
 import org.jooq.exception.DataAccessException;
+import org.postgresql.jdbc.PgStatement;
 
 import io.managedsession.TransactionOptions;
 
@@ -120,6 +121,50 @@ final class DeadlineEnforcement {
             throw new DataAccessException("Could not bring the timeouts of a transaction with a deadline up to date"
                     + " (SQLSTATE " + e.getSQLState() + "): " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Runs a batch on {@code statement} (after {@link #beforeStatement()}) so that it ends at the deadline. The server
+     * times each statement of a batch on its own, and sends its answers only when the whole batch is done: statements
+     * that each fit the time left could together run far past it, while the driver waits on a silent socket until its
+     * network timeout breaks the connection and the server runs on with nobody waiting. So for the batch the driver's
+     * own query timeout is set to the time left (where the statement's own is not shorter): when it expires the
+     * driver asks the server to cancel what it is running, and the transaction fails as any statement does at its
+     * deadline, on a connection that stays usable.
+     */
+    <T> T runBatch(Statement statement, BatchCall<T> batch) throws SQLException {
+        long left = Math.max(1, deadline.remainingNanos() / 1_000_000);
+        if (statement.isWrapperFor(PgStatement.class)) {
+            PgStatement driver = statement.unwrap(PgStatement.class);
+            long own = driver.getQueryTimeoutMs();
+            if (own > 0 && own <= left) {
+                return batch.run();
+            }
+            driver.setQueryTimeoutMs(left);
+            try {
+                return batch.run();
+            } finally {
+                driver.setQueryTimeoutMs(own);
+            }
+        }
+        // A statement wrapped by something that does not unwrap to the driver's: JDBC's timeout, in whole seconds.
+        int own = statement.getQueryTimeout();
+        int seconds = (int) Math.min(Integer.MAX_VALUE, (left + 999) / 1_000);
+        if (own > 0 && own <= seconds) {
+            return batch.run();
+        }
+        statement.setQueryTimeout(seconds);
+        try {
+            return batch.run();
+        } finally {
+            statement.setQueryTimeout(own);
+        }
+    }
+
+    /** A batch's execution: {@code Statement.executeBatch} or {@code executeLargeBatch}. */
+    @FunctionalInterface
+    interface BatchCall<T> {
+        T run() throws SQLException;
     }
 
     /**

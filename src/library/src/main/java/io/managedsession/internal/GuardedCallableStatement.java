@@ -146,14 +146,12 @@ final class GuardedCallableStatement extends DefaultCallableStatement {
 
     @Override
     public int[] executeBatch() throws SQLException {
-        gate.beforeExecute();
-        return physical.executeBatch();
+        return gate.executeBatch(physical);
     }
 
     @Override
     public long[] executeLargeBatch() throws SQLException {
-        gate.beforeExecute();
-        return physical.executeLargeBatch();
+        return gate.executeLargeBatch(physical);
     }
 
     @Override

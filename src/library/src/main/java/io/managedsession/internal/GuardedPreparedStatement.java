@@ -138,14 +138,12 @@ final class GuardedPreparedStatement extends DefaultPreparedStatement {
 
     @Override
     public int[] executeBatch() throws SQLException {
-        gate.beforeExecute();
-        return physical.executeBatch();
+        return gate.executeBatch(physical);
     }
 
     @Override
     public long[] executeLargeBatch() throws SQLException {
-        gate.beforeExecute();
-        return physical.executeLargeBatch();
+        return gate.executeLargeBatch(physical);
     }
 
     @Override

@@ -159,13 +159,11 @@ final class GuardedStatement extends DefaultStatement {
 
     @Override
     public int[] executeBatch() throws SQLException {
-        gate.beforeExecute();
-        return physical.executeBatch();
+        return gate.executeBatch(physical);
     }
 
     @Override
     public long[] executeLargeBatch() throws SQLException {
-        gate.beforeExecute();
-        return physical.executeLargeBatch();
+        return gate.executeLargeBatch(physical);
     }
 }

@@ -162,6 +162,11 @@ final class TransactionScope {
         }
     }
 
+    /** Runs a batch the gate let through: within the deadline, when there is one ({@link DeadlineEnforcement}). */
+    <T> T runBatch(Statement statement, DeadlineEnforcement.BatchCall<T> batch) throws SQLException {
+        return deadline != null && begun ? deadline.runBatch(statement, batch) : batch.run();
+    }
+
     void commit(Savepoint savepoint) {
         if (savepoint != null) {
             try {
