@@ -18,6 +18,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 
 import org.jooq.Record;
 import org.jooq.exception.DataAccessException;
@@ -306,9 +308,23 @@ class DeadlineTest {
                 .toList()).execute());
     }
 
+    @Test
+    void severalStatementsInOneSqlTextAreCancelledAtTheDeadlineAsABatchIs() {
+        // The driver sends the statements of one text together, and the server times and answers them as a batch's.
+        String tenStatements = IntStream.range(10, 20)
+                .mapToObj(id -> "INSERT INTO jobs SELECT " + id + ", 'imported' FROM pg_sleep(0.4)")
+                .collect(Collectors.joining(";\n"));
+        assertBatchCancelledAtTheDeadline("script", ctx -> ctx.execute(tenStatements));
+        assertBatchCancelledAtTheDeadline("raw-script", ctx -> ctx.connection(connection -> {
+            try (PreparedStatement script = connection.prepareStatement(tenStatements)) {
+                script.execute();
+            }
+        }));
+    }
+
     /**
-     * Runs {@code work}, a batch of ten statements of 400 ms each, under a deadline of a second: the transaction times
-     * out, the server stops running the batch when it does, and the connection goes back to the pool to be used
+     * Runs {@code work}, ten statements of 400 ms each sent together, under a deadline of a second: the transaction
+     * times out, the server stops running them when it does, and the connection goes back to the pool to be used
      * again.
      */
     private void assertBatchCancelledAtTheDeadline(String label, TransactionConsumer<Exception> work) {
@@ -325,7 +341,7 @@ class DeadlineTest {
                 .hasMessageContaining("'" + label + "' exceeded its deadline of 1000 ms");
         assertThat(((DataAccessException) caught.getCause()).sqlState()).isEqualTo("57014");
         assertThat(took).isLessThan(deadline.plus(MARGIN));
-        assertThat(stillRunning).as("backends still running the batch").isZero();
+        assertThat(stillRunning).as("backends still running the statements").isZero();
         assertThat(rowCount(db, "jobs")).isEqualTo(1);
         Object backendAfter = sessions.transactionResult(ctx -> ctx.fetchValue("SELECT pg_backend_pid()"));
         assertThat(backendAfter).as("the same connection, kept").isEqualTo(backend);

@@ -86,16 +86,32 @@ final class ConnectionGate implements ConnectionProvider {
         scope.beforeStatement();
     }
 
-    /** Runs {@code statement}'s batch after {@link #beforeExecute()}: held to the deadline as a whole. */
-    int[] executeBatch(Statement statement) throws SQLException {
-        beforeExecute();
-        return scope.runBatch(statement, statement::executeBatch);
+    /**
+     * Before {@code statement} executes the SQL text given to it: {@link #beforeExecute(String)}, and when the text may
+     * hold several statements, which the server answers together, the deadline bounds them as a whole.
+     */
+    void beforeExecute(Statement statement, String sql) throws SQLException {
+        beforeExecute(sql);
+        if (DeadlineEnforcement.mayHoldSeveralStatements(sql)) {
+            scope.beforeStatementsSentTogether(statement);
+        }
     }
 
-    /** {@link #executeBatch(Statement)} for {@code executeLargeBatch}. */
-    long[] executeLargeBatch(Statement statement) throws SQLException {
+    /**
+     * Before a prepared statement executes: {@link #beforeExecute()}, and when its SQL may hold several statements
+     * ({@code severalStatements}, found when it was prepared), the deadline bounds them as a whole.
+     */
+    void beforeExecute(Statement statement, boolean severalStatements) throws SQLException {
         beforeExecute();
-        return scope.runBatch(statement, statement::executeLargeBatch);
+        if (severalStatements) {
+            scope.beforeStatementsSentTogether(statement);
+        }
+    }
+
+    /** Before {@code statement} executes its batch: {@link #beforeExecute()}, and the deadline bounds the batch. */
+    void beforeBatch(Statement statement) throws SQLException {
+        beforeExecute();
+        scope.beforeStatementsSentTogether(statement);
     }
 
     /**

@@ -124,47 +124,49 @@ final class DeadlineEnforcement {
     }
 
     /**
-     * Runs a batch on {@code statement} (after {@link #beforeStatement()}) so that it ends at the deadline. The server
-     * times each statement of a batch on its own, and sends its answers only when the whole batch is done: statements
-     * that each fit the time left could together run far past it, while the driver waits on a silent socket until its
-     * network timeout breaks the connection and the server runs on with nobody waiting. So for the batch the driver's
-     * own query timeout is set to the time left (where the statement's own is not shorter): when it expires the
-     * driver asks the server to cancel what it is running, and the transaction fails as any statement does at its
-     * deadline, on a connection that stays usable.
+     * Before {@code statement} sends statements that the server answers together (after {@link #beforeStatement()}):
+     * a batch, or SQL text holding several statements. The server times each of them on its own, and sends its answers
+     * only when the last is done, so statements that each fit the time left could together run far past it, while the
+     * driver waits on a silent socket until its network timeout breaks the connection and the server runs on with
+     * nobody waiting. So the driver's own query timeout of the statement is brought down to the time left (a shorter
+     * one of its own stays): when it expires, the driver asks the server to cancel what it is running, and the
+     * transaction fails as any statement does at its deadline, on a connection that stays usable. It is not set back:
+     * a later execution of the statement, in the same transaction, may take no longer than the time left either.
      */
-    <T> T runBatch(Statement statement, BatchCall<T> batch) throws SQLException {
+    void limitStatementsSentTogether(Statement statement) throws SQLException {
         long left = Math.max(1, deadline.remainingNanos() / 1_000_000);
         if (statement.isWrapperFor(PgStatement.class)) {
             PgStatement driver = statement.unwrap(PgStatement.class);
             long own = driver.getQueryTimeoutMs();
-            if (own > 0 && own <= left) {
-                return batch.run();
+            if (own <= 0 || own > left) {
+                driver.setQueryTimeoutMs(left);
             }
-            driver.setQueryTimeoutMs(left);
-            try {
-                return batch.run();
-            } finally {
-                driver.setQueryTimeoutMs(own);
+        } else {
+            // A statement wrapped by something that does not unwrap to the driver's: JDBC's timeout, in whole seconds.
+            int seconds = (int) Math.min(Integer.MAX_VALUE, (left + 999) / 1_000);
+            int own = statement.getQueryTimeout();
+            if (own <= 0 || own > seconds) {
+                statement.setQueryTimeout(seconds);
             }
-        }
-        // A statement wrapped by something that does not unwrap to the driver's: JDBC's timeout, in whole seconds.
-        int own = statement.getQueryTimeout();
-        int seconds = (int) Math.min(Integer.MAX_VALUE, (left + 999) / 1_000);
-        if (own > 0 && own <= seconds) {
-            return batch.run();
-        }
-        statement.setQueryTimeout(seconds);
-        try {
-            return batch.run();
-        } finally {
-            statement.setQueryTimeout(own);
         }
     }
 
-    /** A batch's execution: {@code Statement.executeBatch} or {@code executeLargeBatch}. */
-    @FunctionalInterface
-    interface BatchCall<T> {
-        T run() throws SQLException;
+    /**
+     * Whether {@code sql} may hold more than one statement: a semicolon with more than blanks after it. A semicolon in
+     * a literal or a comment counts too; that costs such a statement only the driver's timer.
+     */
+    static boolean mayHoldSeveralStatements(String sql) {
+        if (sql == null) {
+            return false;
+        }
+        for (int i = sql.indexOf(';'); i >= 0; i = sql.indexOf(';', i + 1)) {
+            for (int j = i + 1; j < sql.length(); j++) {
+                if (!Character.isWhitespace(sql.charAt(j)) && sql.charAt(j) != ';') {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /**

@@ -162,9 +162,14 @@ final class TransactionScope {
         }
     }
 
-    /** Runs a batch the gate let through: within the deadline, when there is one ({@link DeadlineEnforcement}). */
-    <T> T runBatch(Statement statement, DeadlineEnforcement.BatchCall<T> batch) throws SQLException {
-        return deadline != null && begun ? deadline.runBatch(statement, batch) : batch.run();
+    /**
+     * Before a statement sends several statements the server answers together (a batch, SQL text holding several):
+     * the deadline bounds them as a whole ({@link DeadlineEnforcement#limitStatementsSentTogether}).
+     */
+    void beforeStatementsSentTogether(Statement statement) throws SQLException {
+        if (deadline != null && begun) {
+            deadline.limitStatementsSentTogether(statement);
+        }
     }
 
     void commit(Savepoint savepoint) {
