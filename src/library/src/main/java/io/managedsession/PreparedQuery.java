@@ -217,8 +217,8 @@ public final class PreparedQuery<R extends Record> {
      *
      * @param ctx          where it runs
      * @param argumentRows the arguments of each run, each row as {@link #execute} takes them
-     * @return for each row, in order, the number of rows it changed (or {@code Statement.SUCCESS_NO_INFO} when the
-     *         driver rewrites the batch into multi-row statements, as with pgjdbc's {@code reWriteBatchedInserts})
+     * @return for each row, in order, the number of rows it changed ({@code Statement.SUCCESS_NO_INFO} for the rows
+     *         the driver sent as part of a multi-row INSERT, as pgjdbc's {@code reWriteBatchedInserts} does)
      * @throws IllegalArgumentException when a row does not fit the parameters, naming its index
      * @throws IllegalStateException    when the statement returns rows: a batch runs statements that return none
      * @throws DataAccessException      when the database refuses a row

@@ -18,6 +18,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
@@ -640,6 +641,24 @@ class PreparedQueryTest {
             assertThat(queryLong(db, "SELECT sum(price) FROM items WHERE id BETWEEN 3 AND 5"))
                     .isEqualTo(30 + 40 + 50 + 3);
             db.assertNothingLeaked(sessions);
+        }
+    }
+
+    @Test
+    void aBatchOnConnectionsWhoseDriverRewritesInsertsHasNoCountsForRewrittenRowsButWritesEveryRow(TestDatabase db) {
+        createItems(db);
+        String url = db.jdbcUrl() + (db.jdbcUrl().contains("?") ? "&" : "?") + "reWriteBatchedInserts=true";
+        List<Object[]> rows = List.of(new Object[] {1L, "one", new Money(1), null, null, null},
+                new Object[] {2L, "two", new Money(2), null, null, null},
+                new Object[] {3L, "three", new Money(3), null, null, null});
+        try (SessionManager rewriting = Managers.via(db, url).build()) {
+            int[] counts = rewriting.transactionResult(ctx -> ADD.executeBatch(ctx, rows));
+
+            // The driver sends rows in multi-row INSERTs of powers of two: here one of two rows, one of one.
+            assertThat(counts).hasSize(3).containsOnly(Statement.SUCCESS_NO_INFO, 1)
+                    .contains(Statement.SUCCESS_NO_INFO);
+            assertThat(queryLong(db, "SELECT sum(price) FROM items")).isEqualTo(6);
+            db.assertNothingLeaked(rewriting);
         }
     }
 
