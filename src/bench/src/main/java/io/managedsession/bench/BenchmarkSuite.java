@@ -26,7 +26,8 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * MANAGEDSESSION_DATABASE_URL=jdbc:postgresql://... mvn ... exec:exec   # on a given server
  * </pre>
  * Options: {@code --all} (default), {@code --load}, {@code --overhead}, {@code --outcomes} (what commit outcome resolution and lock
- * diagnostics cost a transaction that succeeds), {@code --replicas} (what read replicas cost a
+ * diagnostics cost a transaction that succeeds), {@code --batches} (many rows inserted in one transaction, each way),
+ * {@code --replicas} (what read replicas cost a
  * transaction, on a cluster of its own), {@code --clone-cost[=RUNS]} (what a fresh
  * test database costs; prints a table and writes nothing), {@code --duration=SECONDS} per point,
  * {@code --rounds=N}, {@code --scale=N} (pgbench scale), {@code --clients=1,4,16,64}, {@code --virtual=1000},
@@ -53,7 +54,8 @@ public final class BenchmarkSuite {
             return;
         }
         boolean all = options.containsKey("all") || !(options.containsKey("load") || options.containsKey("overhead")
-                || options.containsKey("replicas") || options.containsKey("outcomes"));
+                || options.containsKey("replicas") || options.containsKey("outcomes")
+                || options.containsKey("batches"));
         if (all || options.containsKey("load") || options.containsKey("overhead")) {
             Files.writeString(out.resolve("machine.md"), Machine.describe());
         }
@@ -65,6 +67,9 @@ public final class BenchmarkSuite {
         }
         if (all || options.containsKey("outcomes")) {
             Files.writeString(out.resolve("outcomes.md"), outcomes());
+        }
+        if (all || options.containsKey("batches")) {
+            Files.writeString(out.resolve("batches.md"), batches());
         }
         if (all || options.containsKey("load")) {
             TpcbLoad.Settings settings = TpcbLoad.Settings.from(options);
@@ -206,6 +211,24 @@ public final class BenchmarkSuite {
                 "A write with lock diagnostics on (the default), against off, on the server");
         appendLatency(md, byName, "noIoWriteLockDiagnosticsOn", "noIoWriteLockDiagnosticsOff",
                 "The same on connections that do no I/O (the client's own work alone)");
+        md.append("\nWhere it ran:\n\n").append(Machine.describe().replaceFirst("(?s)^# Machine\\s*", ""));
+        return md.toString();
+    }
+
+    /** Runs BatchBenchmark and renders each way of inserting many rows against raw JDBC's batch. */
+    static String batches() throws Exception {
+        Map<String, double[]> byName = latencies(BatchBenchmark.class);
+        StringBuilder md = new StringBuilder();
+        md.append("# Inserting many rows in one transaction\n\n")
+                .append("JMH `BatchBenchmark` (average time, 2 forks, 5 x 2 s after 3 x 2 s of warm-up, one client"
+                        + " thread): one transaction inserting ").append(BatchBenchmark.ROWS).append(" rows of three"
+                        + " columns into an unlogged table without indexes, on a PostgreSQL 18 on loopback"
+                        + " (`PostgresCluster` without standbys), pools of one.\n\n")
+                .append("| benchmark | µs per transaction | ± (99.9 %) | x raw JDBC's batch |\n")
+                .append("| --- | ---: | ---: | ---: |\n");
+        double[] raw = byName.get("rawJdbcBatch");
+        byName.forEach((name, v) -> md.append(String.format(Locale.ROOT, "| %s | %.0f | %.0f | %s |%n", name, v[0],
+                v[1], raw == null ? "" : String.format(Locale.ROOT, "%.2f", v[0] / raw[0]))));
         md.append("\nWhere it ran:\n\n").append(Machine.describe().replaceFirst("(?s)^# Machine\\s*", ""));
         return md.toString();
     }
