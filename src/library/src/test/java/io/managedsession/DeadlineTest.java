@@ -322,6 +322,42 @@ class DeadlineTest {
         }));
     }
 
+    @Test
+    void aBatchWithinTheDeadlineCommitsAndAShorterQueryTimeoutOfTheStatementsOwnStays() {
+        TransactionOptions generous = TransactionOptions.builder().deadline(Duration.ofSeconds(30)).label("own-timeout")
+                .build();
+        int[] inserted = sessions.transactionResult(generous, ctx -> ctx.connectionResult(connection -> {
+            try (PreparedStatement insert = connection.prepareStatement("INSERT INTO jobs VALUES (?, 'batched')")) {
+                for (int id = 10; id < 13; id++) {
+                    insert.setInt(1, id);
+                    insert.addBatch();
+                }
+                return insert.executeBatch();
+            }
+        }));
+        long start = System.nanoTime();
+        Throwable caught = catchThrowable(() -> sessions.transaction(generous, ctx -> ctx.connection(connection -> {
+            try (PreparedStatement insert = connection.prepareStatement(
+                    "INSERT INTO jobs SELECT ?, 'imported' FROM pg_sleep(0.4)")) {
+                insert.setQueryTimeout(1);
+                for (int id = 20; id < 30; id++) {
+                    insert.setInt(1, id);
+                    insert.addBatch();
+                }
+                insert.executeBatch();
+            }
+        })));
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+        assertThat(inserted).containsExactly(1, 1, 1);
+        // The statement's own second, not the deadline's thirty: a failure of the block's own, not a timeout.
+        assertThat(caught).isNotInstanceOf(TransactionTimeoutException.class).isInstanceOf(DataAccessException.class);
+        assertThat(((DataAccessException) caught).sqlState()).isEqualTo("57014");
+        assertThat(took).isLessThan(Duration.ofSeconds(1).plus(MARGIN));
+        assertThat(rowCount(db, "jobs")).isEqualTo(4);
+        assertConnectionHealthyWithoutLeftoverTimeout();
+    }
+
     /**
      * Runs {@code work}, ten statements of 400 ms each sent together, under a deadline of a second: the transaction
      * times out, the server stops running them when it does, and the connection goes back to the pool to be used
