@@ -21,6 +21,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
+import org.jooq.Cursor;
 import org.jooq.Record;
 import org.jooq.exception.DataAccessException;
 import org.jooq.impl.DSL;
@@ -132,6 +133,28 @@ class DeadlineTest {
 
         assertThat(caught).isInstanceOf(TransactionTimeoutException.class).hasNoCause();
         assertThat(rowCount(db, "jobs")).isEqualTo(1);
+        assertConnectionHealthyWithoutLeftoverTimeout();
+    }
+
+    @Test
+    void aLazyCursorReadPastTheDeadlineStopsAtItsNextRow() {
+        List<Integer> read = new ArrayList<>();
+        Throwable caught = catchThrowable(() -> sessions.transaction(deadline("export"), ctx -> {
+            try (Cursor<Record> rows = ctx.resultQuery("SELECT g FROM generate_series(1, 1000) g").fetchSize(10)
+                    .fetchLazy()) {
+                for (Record row : rows) {
+                    read.add(row.get(0, Integer.class));
+                    if (read.size() == 1) {
+                        // Client-side work on the first row that outlasts the deadline (simulated).
+                        TimeUnit.MILLISECONDS.sleep(DEADLINE.toMillis() + 100);
+                    }
+                }
+            }
+        }));
+
+        assertThat(caught).isInstanceOf(TransactionTimeoutException.class)
+                .hasMessageContaining("'export' exceeded its deadline of 500 ms");
+        assertThat(read).as("rows read after the deadline").containsExactly(1);
         assertConnectionHealthyWithoutLeftoverTimeout();
     }
 

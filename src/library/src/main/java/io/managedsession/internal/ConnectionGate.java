@@ -115,6 +115,15 @@ final class ConnectionGate implements ConnectionProvider {
     }
 
     /**
+     * Before a result set read with a fetch size moves on, which may fetch rows from the server: {@link #check()},
+     * and refused once the transaction's deadline has passed.
+     */
+    void beforeFetch() {
+        check();
+        scope.beforeFetch();
+    }
+
+    /**
      * The driver's large-object API on the guarded connection, made once per transaction: making it reads the
      * server's function table, which the driver itself does once per connection.
      */

@@ -124,6 +124,17 @@ final class DeadlineEnforcement {
     }
 
     /**
+     * Before a result set read with a fetch size moves to its next row, which may fetch more from the server: fails
+     * when the deadline has passed, so that a read paced by the client (a lazy cursor or stream) stops at the deadline
+     * as the next statement would, rather than reading on until the commit fails.
+     */
+    void beforeFetch() {
+        if (deadline.hasPassed()) {
+            throw deadline.exceeded(options, null);
+        }
+    }
+
+    /**
      * Before {@code statement} sends statements that the server answers together (after {@link #beforeStatement()}):
      * a batch, or SQL text holding several statements. The server times each of them on its own, and sends its answers
      * only when the last is done, so statements that each fit the time left could together run far past it, while the

@@ -14,7 +14,9 @@ import org.jooq.tools.jdbc.DefaultResultSet;
  *
  * <p>Every call that may go to the server passes the gate: moving the cursor (with a fetch size the driver reads the
  * next rows over the connection, so a lazy jOOQ {@code Cursor} or {@code Stream} read on another thread, or after its
- * transaction ended, is refused before it does), large objects, and the writes of an updatable result set. Reading the
+ * transaction ended, is refused before it does, and so is a row read after the transaction's deadline: a lazy read
+ * paced by the client stops there rather than at the commit), large objects, and the writes of an updatable result
+ * set. Reading the
  * current row's values does not: the driver holds them already, and a check per column would tax every fetch.
  * {@code close()} never asks: closing what the transaction's end closed already is harmless.
  */
@@ -23,12 +25,23 @@ final class GuardedResultSet extends DefaultResultSet {
     private final ResultSet physical;
     private final Statement statement;
     private final ConnectionGate gate;
+    /** Whether it is read with a fetch size, so that moving the cursor may fetch rows over the connection. */
+    private final boolean fetching;
 
     GuardedResultSet(ResultSet physical, Statement statement, ConnectionGate gate) {
         super(physical, statement);
         this.physical = physical;
         this.statement = statement;
         this.gate = gate;
+        this.fetching = fetchSizeOf(physical) > 0;
+    }
+
+    private static int fetchSizeOf(ResultSet rows) {
+        try {
+            return rows.getFetchSize();
+        } catch (SQLException e) {
+            return 0; // closed already: it fetches nothing more
+        }
     }
 
     @Override
@@ -48,9 +61,14 @@ final class GuardedResultSet extends DefaultResultSet {
 
     // --- moving the cursor: the driver may fetch the next rows over the connection ------------------------------------
 
+    /** With a fetch size, no row is read after the transaction's deadline: the next may be fetched from the server. */
     @Override
     public boolean next() throws SQLException {
-        gate.check();
+        if (fetching) {
+            gate.beforeFetch();
+        } else {
+            gate.check();
+        }
         return physical.next();
     }
 

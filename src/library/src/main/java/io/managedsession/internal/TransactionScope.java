@@ -162,6 +162,13 @@ final class TransactionScope {
         }
     }
 
+    /** Before a result set fetches more rows: the deadline's turn ({@link DeadlineEnforcement#beforeFetch()}). */
+    void beforeFetch() {
+        if (deadline != null && begun) {
+            deadline.beforeFetch();
+        }
+    }
+
     /**
      * Before a statement sends several statements the server answers together (a batch, SQL text holding several):
      * the deadline bounds them as a whole ({@link DeadlineEnforcement#limitStatementsSentTogether}).
