@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.awaitility.Awaitility.await;
 import static org.jooq.impl.DSL.field;
 
+import java.io.StringWriter;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.Statement;
@@ -155,6 +156,26 @@ class DeadlineTest {
         assertThat(caught).isInstanceOf(TransactionTimeoutException.class)
                 .hasMessageContaining("'export' exceeded its deadline of 500 ms");
         assertThat(read).as("rows read after the deadline").containsExactly(1);
+        assertConnectionHealthyWithoutLeftoverTimeout();
+    }
+
+    @Test
+    void aCopyThroughTheDriversApiRunsUnderTimeoutsOfTheTimeLeftWhenItBegins() {
+        Duration deadline = Duration.ofSeconds(3);
+        long[] inForce = sessions.transactionResult(TransactionOptions.builder().deadline(deadline).build(),
+                ctx -> ctx.connectionResult(connection -> {
+                    // Client-side work that takes half the time (simulated), then a COPY as an import or export
+                    // writes it: what the server holds it to is what it reads of its settings.
+                    TimeUnit.MILLISECONDS.sleep(deadline.toMillis() / 2);
+                    StringWriter out = new StringWriter();
+                    connection.unwrap(PGConnection.class).getCopyAPI().copyOut("COPY (SELECT setting FROM pg_settings"
+                            + " WHERE name IN ('statement_timeout', 'lock_timeout') ORDER BY name DESC) TO STDOUT", out);
+                    return out.toString().lines().mapToLong(Long::parseLong).toArray();
+                }));
+
+        assertThat(inForce).hasSize(2);
+        assertThat(inForce[0]).as("statement_timeout").isPositive().isLessThanOrEqualTo(deadline.toMillis() / 2);
+        assertThat(inForce[1]).as("lock_timeout").isPositive().isLessThanOrEqualTo(deadline.toMillis() / 2);
         assertConnectionHealthyWithoutLeftoverTimeout();
     }
 

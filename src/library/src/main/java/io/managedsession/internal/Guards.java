@@ -9,7 +9,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Wrapper;
 
-import org.postgresql.copy.CopyManager;
 import org.postgresql.core.BaseConnection;
 import org.postgresql.fastpath.Fastpath;
 
@@ -73,11 +72,11 @@ final class Guards {
 
     /**
      * The driver's APIs that {@code PGConnection} hands out (COPY, large objects, fast-path calls), made on the guarded
-     * view instead of the physical connection, or {@code null} for any other method. The driver's own hold the
-     * physical connection and would keep working on it after the transaction ended; these ask the guard on every call
-     * ({@code getAutoCommit()} before each copy or fast-path call), so one kept too long is refused. The driver makes
-     * its large-object API once per connection; this one is made once per transaction
-     * ({@link ConnectionGate#largeObjects}).
+     * view instead of the physical connection, or {@code null} for any other method; a COPY's SQL also passes the gate
+     * as a statement's does ({@link GuardedCopyManager}). The driver's own hold the physical connection and would keep
+     * working on it after the transaction ended; these ask the guard on every call ({@code getAutoCommit()} before each
+     * copy or fast-path call), so one kept too long is refused. The driver makes its large-object API once per
+     * connection; this one is made once per transaction ({@link ConnectionGate#largeObjects}).
      */
     private static Object driverApiOnTheView(Method method, Object guard, Wrapper physical, ConnectionGate gate)
             throws SQLException {
@@ -85,7 +84,7 @@ final class Guards {
             return null;
         }
         return switch (method.getName()) {
-            case "getCopyAPI" -> new CopyManager(unwrap(guard, physical, BaseConnection.class, gate));
+            case "getCopyAPI" -> new GuardedCopyManager(unwrap(guard, physical, BaseConnection.class, gate), gate);
             case "getLargeObjectAPI" -> gate.largeObjects(unwrap(guard, physical, BaseConnection.class, gate));
             case "getFastpathAPI" -> new Fastpath(unwrap(guard, physical, BaseConnection.class, gate));
             default -> null;
