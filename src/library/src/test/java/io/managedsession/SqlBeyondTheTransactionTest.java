@@ -9,6 +9,7 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.jooq.impl.DSL.name;
 import static org.jooq.impl.DSL.val;
 
+import java.io.StringWriter;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.Statement;
@@ -237,6 +238,12 @@ class SqlBeyondTheTransactionTest {
             ctx.connection(connection -> assertThatThrownBy(
                     () -> connection.prepareStatement("SELECT pg_advisory_lock(?)"))
                     .isInstanceOf(UnsupportedOperationException.class));
+            // The driver's COPY runs SQL too.
+            ctx.connection(connection -> assertThatThrownBy(() -> connection.unwrap(PGConnection.class).getCopyAPI()
+                    .copyOut("COPY (SELECT pg_advisory_lock(42)) TO STDOUT", new StringWriter()))
+                    .isInstanceOf(UnsupportedOperationException.class)
+                    .hasMessageStartingWith("pg_advisory_lock is not allowed"));
+            assertThat(freeElsewhere(42)).as("the lock is free for other sessions").isTrue();
 
             // What only mentions the name passes, and the transaction's own lock holds until the transaction ends.
             ctx.fetch("SELECT 'pg_advisory_lock(42)' AS note /* pg_advisory_lock(42) */");
