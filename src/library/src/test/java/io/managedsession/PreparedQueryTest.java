@@ -663,6 +663,47 @@ class PreparedQueryTest {
     }
 
     @Test
+    void manyRowsWithTheirGeneratedValuesInOneStatementOfArraysUnnestedAsPostgresWritesIt(TestDatabase db) {
+        execute(db, "DROP TABLE IF EXISTS tickets",
+                "CREATE TABLE tickets (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, title text NOT NULL,"
+                        + " price bigint)");
+        Table<Record> tickets = table(name("tickets"));
+        Field<Long> ticketId = field(name("tickets", "id"), SQLDataType.BIGINT);
+        Field<String> title = field(name("tickets", "title"), SQLDataType.CLOB);
+        Field<Money> price = field(name("tickets", "price"), MONEY);
+        // One array parameter per column: one statement's shape for any number of rows, and RETURNING works.
+        Table<?> rows = DSL.table("unnest({0}, {1})", param("titles", SQLDataType.CLOB.array()),
+                param("prices", SQLDataType.BIGINT.array())).as("row", "title", "price");
+        PreparedQuery<Record1<Long>> addAll = PreparedQuery.of(DSL.insertInto(tickets, title, price)
+                .select(DSL.select(field(name("row", "title"), String.class), field(name("row", "price"), MONEY))
+                        .from(rows))
+                .returningResult(ticketId), "titles", "prices");
+
+        try (SessionManager sessions = Managers.on(db).build()) {
+            List<Long> ids = sessions.transactionResult(ctx -> addAll.fetch(ctx, record -> record.value1(),
+                    new String[] {"first", "second", "third"}, new Long[] {100L, null, 300L}));
+            List<Long> more = sessions.transactionResult(ctx -> addAll.fetch(ctx, record -> record.value1(),
+                    new String[] {"fourth"}, new Long[] {400L}));
+
+            assertThat(ids).hasSize(3).doesNotHaveDuplicates();
+            assertThat(more).hasSize(1).doesNotContainAnyElementsOf(ids);
+            sessions.transaction(ctx -> {
+                assertThat(ctx.select(title, price).from(tickets).orderBy(ticketId).fetch(r -> r.value1() + " "
+                        + r.value2())).containsExactly("first Money[cents=100]", "second null",
+                                "third Money[cents=300]", "fourth Money[cents=400]");
+                assertThat(addAll.sql(ctx)).contains("unnest(");
+            });
+            // A row the table refuses fails the statement, and none of its rows stays.
+            assertThatThrownBy(() -> sessions.transaction(ctx -> addAll.fetch(ctx, new String[] {"fifth", null},
+                    new Long[] {500L, 600L})))
+                    .isInstanceOf(DataAccessException.class)
+                    .satisfies(e -> assertThat(((DataAccessException) e).sqlState()).isEqualTo("23502"));
+            assertThat(queryLong(db, "SELECT count(*) FROM tickets")).isEqualTo(4);
+            db.assertNothingLeaked(sessions);
+        }
+    }
+
+    @Test
     void refusesABatchRowThatDoesNotFitBeforeSendingAnyAndABatchOfAQueryReturningRows(TestDatabase db) {
         createItems(db);
         try (SessionManager sessions = Managers.on(db).build()) {
