@@ -16,9 +16,8 @@ import org.jooq.tools.jdbc.DefaultResultSet;
  * next rows over the connection, so a lazy jOOQ {@code Cursor} or {@code Stream} read on another thread, or after its
  * transaction ended, is refused before it does, and so is a row read after the transaction's deadline: a lazy read
  * paced by the client stops there rather than at the commit), large objects, and the writes of an updatable result
- * set. Reading the
- * current row's values does not: the driver holds them already, and a check per column would tax every fetch.
- * {@code close()} never asks: closing what the transaction's end closed already is harmless.
+ * set. Reading the current row's values does not: the driver holds them already, and a check per column would tax
+ * every fetch. {@code close()} never asks: closing what the transaction's end closed already is harmless.
  */
 final class GuardedResultSet extends DefaultResultSet {
 

@@ -10,7 +10,9 @@ import org.jooq.tools.jdbc.DefaultStatement;
  * A statement of the transaction's connection, guarded: every call passes the {@link ConnectionGate} (jOOQ's
  * {@code DefaultStatement} sends each through {@link #getDelegateStatement()}); each execution first lets the
  * transaction's deadline bring the server's timeouts up to the time left (only executions: a refresh before, say,
- * {@code getWarnings()} on a statement that just failed would run in an aborted transaction and hide the failure);
+ * {@code getWarnings()} on a statement that just failed would run in an aborted transaction and hide the failure),
+ * and a batch, or SQL text that may hold several statements, which the server answers together, also runs under the
+ * driver's query timeout of the time left ({@link DeadlineEnforcement#limitStatementsSentTogether});
  * SQL text that would end the transaction or change the server session is refused before it is sent or batched
  * ({@link UnscopedSql}); {@code getConnection()} and its result sets lead back to the guards. Closing needs no gate:
  * a statement may be closed after its transaction; nor does {@code cancel()}, which JDBC lets another thread call.
