@@ -229,15 +229,13 @@ public final class PreparedQuery<R extends Record> {
             throw new IllegalStateException(description + " returns rows, which a batch cannot return; run it row by"
                     + " row with fetch(...), or one statement with an array parameter");
         }
-        Object[][] rows = new Object[argumentRows.size()][];
-        int index = 0;
-        for (Object[] given : argumentRows) {
-            if (given == null) {
-                throw new IllegalArgumentException(description + ": argument row " + index + " is null");
+        Object[][] rows = argumentRows.toArray(new Object[0][]);
+        for (int i = 0; i < rows.length; i++) {
+            if (rows[i] == null) {
+                throw new IllegalArgumentException(description + ": argument row " + i + " is null");
             }
-            rows[index] = oneArrayArgument(given);
-            check(rows[index], ": argument row " + index);
-            index++;
+            rows[i] = oneArrayArgument(rows[i]);
+            check(rows[i], ": argument row " + i);
         }
         if (rows.length == 0) {
             return new int[0];
