@@ -163,21 +163,19 @@ final class DeadlineEnforcement {
     }
 
     /**
-     * Whether {@code sql} may hold more than one statement: a semicolon with more than blanks after it. A semicolon in
-     * a literal or a comment counts too; that costs such a statement only the driver's timer.
+     * Whether {@code sql} may hold more than one statement: a semicolon with more than blanks and semicolons after it.
+     * A semicolon in a literal or a comment counts too; that costs such a statement only the driver's timer.
      */
     static boolean mayHoldSeveralStatements(String sql) {
-        if (sql == null) {
+        int first = sql == null ? -1 : sql.indexOf(';');
+        if (first < 0) {
             return false;
         }
-        for (int i = sql.indexOf(';'); i >= 0; i = sql.indexOf(';', i + 1)) {
-            for (int j = i + 1; j < sql.length(); j++) {
-                if (!Character.isWhitespace(sql.charAt(j)) && sql.charAt(j) != ';') {
-                    return true;
-                }
-            }
+        int last = sql.length() - 1;
+        while (last > first && (sql.charAt(last) == ';' || Character.isWhitespace(sql.charAt(last)))) {
+            last--;
         }
-        return false;
+        return last > first;
     }
 
     /**
