@@ -15,6 +15,7 @@ import org.jooq.DSLContext;
 import org.jooq.ExecuteListenerProvider;
 import org.jooq.conf.Settings;
 import org.jooq.conf.SettingsTools;
+import org.jooq.impl.DefaultConfiguration;
 
 import com.zaxxer.hikari.HikariConfig;
 
@@ -337,6 +338,7 @@ public final class SessionManager implements AutoCloseable {
         private Consumer<? super HikariConfig> poolConfiguration;
         private Settings jooqSettings;
         private List<ExecuteListenerProvider> executeListeners = List.of();
+        private Consumer<? super DefaultConfiguration> jooqConfiguration;
         private Duration slowTransactionThreshold;
         private Duration leakDetectionThreshold;
         private boolean labelInApplicationName;
@@ -740,6 +742,41 @@ public final class SessionManager implements AutoCloseable {
         }
 
         /**
+         * Adjusts the jOOQ configuration every transaction's {@code DSLContext} reads, as Spring Boot's
+         * {@code DefaultConfigurationCustomizer} does: what the builder has no setter for, such as
+         * {@code RecordListener}s (an audit column stamped on every insert), {@code VisitListener}s, a
+         * {@code RecordMapperProvider} or {@code ConverterProvider} of your own, a {@code Clock}, an
+         * {@code ExecutorProvider}, {@code DiagnosticsListener}s. The customizer runs once per {@link #build()}, on
+         * the configuration the builder made, which already holds the PostgreSQL dialect, a copy of
+         * {@link #settings(Settings)} and the {@link #executeListeners(ExecuteListenerProvider...)}, so it sees them
+         * and may change them. What it leaves is copied when it returns: changes it makes to the configuration later
+         * do not reach the transactions.
+         *
+         * <p>What the manager owns stays its own, and {@link #build()} refuses a customizer that changes it, before it
+         * connects, naming what to use instead: the connection provider (a {@code DataSource}, {@code Connection} or
+         * {@code ConnectionProvider}), the system connection provider, the transaction provider, an R2DBC
+         * {@code ConnectionFactory}, a dialect other than PostgreSQL's, and {@code TransactionListener}s (they would
+         * see only the savepoints of {@code ctx.transaction(...)}; use {@link SessionManager#afterCommit(Runnable)}
+         * or {@link SessionManager#addObserver(TransactionObserver)}). A customizer that throws fails
+         * {@code build()} with its exception, and nothing is opened.
+         *
+         * <pre>{@code
+         * .jooqConfiguration(jooq -> jooq.set(new DefaultRecordListenerProvider(
+         *         RecordListener.onInsertStart(ctx -> ctx.record().set(CREATED_BY, currentUser())))))
+         * }</pre>
+         *
+         * <p>A {@link PreparedQuery} refuses to run on a context with {@code VisitListener}s, which may render its SQL
+         * differently on each call; use the DSL on such a manager.
+         *
+         * @param customizer called once on each {@code build()}, on the thread that builds
+         * @return this builder
+         */
+        public Builder jooqConfiguration(Consumer<? super DefaultConfiguration> customizer) {
+            this.jooqConfiguration = Objects.requireNonNull(customizer, "customizer");
+            return this;
+        }
+
+        /**
          * Logs at WARN every transaction that takes longer than {@code threshold}, with its label, duration, attempts
          * and outcome (default: never).
          *
@@ -898,7 +935,7 @@ public final class SessionManager implements AutoCloseable {
                     fairConnectionQueue, migrateOnStart, migrationLocations, migrationUsername, migrationPassword,
                     migrationLockTimeout, migrationConfiguration,
                     poolConfiguration != null ? poolConfiguration : pool -> { }, jooqSettings, executeListeners,
-                    slowTransactionThreshold,
+                    jooqConfiguration, slowTransactionThreshold,
                     leakDetectionThreshold, labelInApplicationName,
                     replicaUrls, replicaDataSources, replicaCatchUpTimeout, transactionPooler, resolveCommitOutcomes,
                     lockDiagnostics);

@@ -9,6 +9,7 @@ import javax.sql.DataSource;
 import org.flywaydb.core.api.configuration.FluentConfiguration;
 import org.jooq.ExecuteListenerProvider;
 import org.jooq.conf.Settings;
+import org.jooq.impl.DefaultConfiguration;
 
 import com.zaxxer.hikari.HikariConfig;
 
@@ -34,6 +35,8 @@ import com.zaxxer.hikari.HikariConfig;
  * @param poolConfiguration        the user's adjustments of each owned HikariCP pool's configuration
  * @param jooqSettings             jOOQ settings of every transaction's {@code DSLContext}, a copy of the user's
  * @param executeListeners         jOOQ execute listeners of every transaction's {@code DSLContext}; empty for none
+ * @param jooqConfiguration        the user's adjustments of the jOOQ configuration every transaction's
+ *                                 {@code DSLContext} reads, or {@code null} for none
  * @param slowTransactionThreshold transactions slower than this are logged at WARN, or {@code null}
  * @param leakDetectionThreshold   transactions open longer than this are reported, or {@code null}
  * @param labelInApplicationName   whether a labelled transaction shows its label in {@code pg_stat_activity}
@@ -51,6 +54,7 @@ public record ManagerSettings(String name, String jdbcUrl, String username, Stri
         String migrationUsername, String migrationPassword, Duration migrationLockTimeout,
         Consumer<? super FluentConfiguration> migrationConfiguration, Consumer<? super HikariConfig> poolConfiguration,
         Settings jooqSettings, List<ExecuteListenerProvider> executeListeners,
+        Consumer<? super DefaultConfiguration> jooqConfiguration,
         Duration slowTransactionThreshold, Duration leakDetectionThreshold, boolean labelInApplicationName,
         List<String> replicaUrls,
         List<DataSource> replicaDataSources, Duration replicaCatchUpTimeout, boolean transactionPooler,

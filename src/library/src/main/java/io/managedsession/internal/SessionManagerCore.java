@@ -7,11 +7,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import javax.sql.DataSource;
 
 import org.jooq.Configuration;
-import org.jooq.ExecuteListenerProvider;
-import org.jooq.SQLDialect;
-import org.jooq.conf.Settings;
-import org.jooq.conf.SettingsTools;
-import org.jooq.impl.DefaultConfiguration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,7 +34,8 @@ public final class SessionManagerCore {
     private final TransactionRunner runner;
     private final AtomicBoolean closing = new AtomicBoolean();
 
-    private SessionManagerCore(ManagerSettings settings, DataSource dataSource, List<DataSource> replicaDataSources) {
+    private SessionManagerCore(ManagerSettings settings, Configuration jooq, DataSource dataSource,
+            List<DataSource> replicaDataSources) {
         this.settings = settings;
         this.dataSource = dataSource;
         this.replicaDataSources = replicaDataSources;
@@ -57,7 +53,7 @@ public final class SessionManagerCore {
         SideConnections side = SideConnections.to(settings, dataSource);
         ServerRouter router = new ServerRouter(connectionsOf(dataSource, settings, null), replicas,
                 settings.replicaCatchUpTimeout());
-        this.runner = new TransactionRunner(jooqConfiguration(settings.jooqSettings(), settings.executeListeners()),
+        this.runner = new TransactionRunner(jooq,
                 router, inFlight, settings.name(), instrumentation, settings.labelInApplicationName(),
                 new CommitOutcomeResolver(side, settings.connectionTimeout()), settings.resolveCommitOutcomes(),
                 settings.lockDiagnostics() ? new LockDiagnostics(side) : null);
@@ -82,6 +78,8 @@ public final class SessionManagerCore {
      * @throws io.managedsession.SessionException               when a migration fails
      */
     public static SessionManagerCore start(ManagerSettings settings) {
+        // First, as it needs no database: a customizer that is refused then fails a start that has opened nothing.
+        Configuration jooq = JooqCustomization.configuration(settings);
         DataSource dataSource = settings.ownsPool() ? HikariPools.open(settings) : settings.dataSource();
         List<DataSource> replicas = new ArrayList<>();
         try {
@@ -99,20 +97,13 @@ public final class SessionManagerCore {
                 Migrations.migrate(migrations, settings.migrationLocations(), settings.migrationConfiguration(),
                         settings.migrationLockTimeout(), settings.name());
             }
-            SessionManagerCore core = new SessionManagerCore(settings, dataSource, List.copyOf(replicas));
+            SessionManagerCore core = new SessionManagerCore(settings, jooq, dataSource, List.copyOf(replicas));
             log.debug("Started {}", settings.describe());
             return core;
         } catch (RuntimeException | Error e) {
             closeIfOwned(settings, dataSource, replicas);
             throw e;
         }
-    }
-
-    private static Configuration jooqConfiguration(Settings settings, List<ExecuteListenerProvider> listeners) {
-        return new DefaultConfiguration()
-                .set(SQLDialect.POSTGRES)
-                .set(settings != null ? SettingsTools.clone(settings) : new Settings())
-                .set(listeners.toArray(ExecuteListenerProvider[]::new));
     }
 
     /** Runs the manager's transactions. */

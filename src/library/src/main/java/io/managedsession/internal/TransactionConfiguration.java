@@ -118,9 +118,10 @@ final class TransactionConfiguration extends AbstractConfiguration {
     }
 
     /*
-     * jOOQ's DefaultConfiguration makes a few providers on demand, bound to itself, when none was set (the manager
-     * sets none): the meta data and migration commits, which use its connection, and the record mappers, which attach
-     * the records they make to it. Here they are bound to the transaction's configuration, as in jOOQ's copy.
+     * jOOQ's DefaultConfiguration makes a few providers on demand, bound to itself, when none was set: the meta data
+     * and migration commits, which use its connection, and the record mappers, which attach the records they make to
+     * it. Here they are bound to the transaction's configuration, as in jOOQ's copy; mappers a user's
+     * jooqConfiguration set on the manager's configuration serve every transaction as they are, as in jOOQ's copy.
      */
 
     /** jOOQ's default record mapper provider, bound to a transaction's configuration. */
@@ -251,14 +252,24 @@ final class TransactionConfiguration extends AbstractConfiguration {
         return target().recordListenerProviders();
     }
 
+    /** jOOQ's default mapper bound to this transaction, or the one the manager's configuration was given. */
     @Override
     public RecordMapperProvider recordMapperProvider() {
-        return writable != null ? writable.recordMapperProvider() : new MapperProvider(this);
+        if (writable != null) {
+            return writable.recordMapperProvider();
+        }
+        RecordMapperProvider shared = base.recordMapperProvider();
+        return shared.getClass() == DefaultRecordMapperProvider.class ? new MapperProvider(this) : shared;
     }
 
+    /** jOOQ's default unmapper bound to this transaction, or the one the manager's configuration was given. */
     @Override
     public RecordUnmapperProvider recordUnmapperProvider() {
-        return writable != null ? writable.recordUnmapperProvider() : new UnmapperProvider(this);
+        if (writable != null) {
+            return writable.recordUnmapperProvider();
+        }
+        RecordUnmapperProvider shared = base.recordUnmapperProvider();
+        return shared.getClass() == DefaultRecordUnmapperProvider.class ? new UnmapperProvider(this) : shared;
     }
 
     @Override
