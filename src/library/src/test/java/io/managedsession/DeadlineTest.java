@@ -9,11 +9,18 @@ import static org.awaitility.Awaitility.await;
 import static org.jooq.impl.DSL.field;
 
 import java.io.StringWriter;
+import java.lang.reflect.InvocationHandler;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
+import java.sql.CallableStatement;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -21,6 +28,8 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
+
+import javax.sql.DataSource;
 
 import org.jooq.Cursor;
 import org.jooq.Record;
@@ -31,6 +40,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.postgresql.PGConnection;
+import org.postgresql.ds.PGSimpleDataSource;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
@@ -319,12 +329,13 @@ class DeadlineTest {
         assertConnectionHealthyWithoutLeftoverTimeout();
     }
 
-    @Test
-    void aBatchWhoseStatementsEachFitTheTimeLeftButNotAllTogetherIsCancelledAtTheDeadline() {
-        // The server times each statement of a batch on its own, and sends its answers when the batch is done: ten
-        // that take 400 ms each all fit a timeout of the second left when the batch begins, and the batch as a whole
-        // would run four seconds.
-        assertBatchCancelledAtTheDeadline("raw-import", ctx -> ctx.connection(connection -> {
+    /**
+     * Ten inserts of 400 ms each in one JDBC batch. The server times each statement of a batch on its own, and sends
+     * its answers when the batch is done: all ten fit a timeout of the second left when the batch begins, and the
+     * batch as a whole would run four seconds.
+     */
+    private static TransactionConsumer<Exception> slowBatch() {
+        return ctx -> ctx.connection(connection -> {
             try (PreparedStatement insert = connection.prepareStatement(
                     "INSERT INTO jobs SELECT ?, 'imported' FROM pg_sleep(0.4)")) {
                 for (int id = 10; id < 20; id++) {
@@ -333,7 +344,83 @@ class DeadlineTest {
                 }
                 insert.executeBatch();
             }
-        }));
+        });
+    }
+
+    @Test
+    void aBatchWhoseStatementsEachFitTheTimeLeftButNotAllTogetherIsCancelledAtTheDeadline() {
+        assertBatchCancelledAtTheDeadline("raw-import", slowBatch());
+    }
+
+    @Test
+    void aBatchOnStatementsThatDoNotUnwrapToTheDriversIsCancelledByJdbcsQueryTimeoutInWholeSeconds() {
+        List<Integer> queryTimeouts = Collections.synchronizedList(new ArrayList<>());
+        PGSimpleDataSource driver = new PGSimpleDataSource();
+        driver.setURL(db.jdbcUrl());
+        driver.setUser(db.username());
+        driver.setPassword(db.password());
+        HikariConfig config = new HikariConfig();
+        config.setDataSource(WithoutUnwrap.dataSource(driver, queryTimeouts));
+        config.setMaximumPoolSize(1);
+        sessions.close();
+        try (HikariDataSource pool = new HikariDataSource(config)) {
+            sessions = SessionManager.builder().dataSource(pool).build();
+            sessions.transaction(ctx -> ctx.execute("UPDATE jobs SET state = state WHERE id = 1"));
+
+            assertBatchCancelledAtTheDeadline("traced-import", slowBatch());
+            // The driver's millisecond timeout is out of reach: JDBC's, the second left rounded up.
+            assertThat(queryTimeouts).containsExactly(1);
+        } finally {
+            sessions.close();
+        }
+    }
+
+    /**
+     * A user's DataSource that wraps the driver's connections and statements, as a hand-written tracing layer might:
+     * its wrappers forward every call, note the query timeouts set, and unwrap to nothing.
+     */
+    private static final class WithoutUnwrap implements InvocationHandler {
+        private final Object target;
+        private final List<Integer> queryTimeouts;
+
+        private WithoutUnwrap(Object target, List<Integer> queryTimeouts) {
+            this.target = target;
+            this.queryTimeouts = queryTimeouts;
+        }
+
+        static DataSource dataSource(DataSource target, List<Integer> queryTimeouts) {
+            return wrap(DataSource.class, target, queryTimeouts);
+        }
+
+        private static <T> T wrap(Class<T> type, Object target, List<Integer> queryTimeouts) {
+            return type.cast(Proxy.newProxyInstance(DeadlineTest.class.getClassLoader(), new Class<?>[] {type},
+                    new WithoutUnwrap(target, queryTimeouts)));
+        }
+
+        @Override
+        public Object invoke(Object proxy, Method method, Object[] args) throws Throwable {
+            switch (method.getName()) {
+                case "isWrapperFor":
+                    return false;
+                case "unwrap":
+                    throw new SQLException("Not a wrapper of " + args[0]);
+                case "setQueryTimeout":
+                    queryTimeouts.add((Integer) args[0]);
+                    break;
+                default:
+                    break;
+            }
+            Object result;
+            try {
+                result = method.invoke(target, args);
+            } catch (InvocationTargetException e) {
+                throw e.getCause();
+            }
+            Class<?> returned = method.getReturnType();
+            boolean jdbcObject = returned == Connection.class || returned == Statement.class
+                    || returned == PreparedStatement.class || returned == CallableStatement.class;
+            return jdbcObject && result != null ? wrap(returned, result, queryTimeouts) : result;
+        }
     }
 
     @Test
