@@ -766,7 +766,9 @@ public final class SessionManager implements AutoCloseable {
          * }</pre>
          *
          * <p>A {@link PreparedQuery} refuses to run on a context with {@code VisitListener}s, which may render its SQL
-         * differently on each call; use the DSL on such a manager.
+         * differently on each call; use the DSL on such a manager. Give the customizer's class to
+         * {@code @DatabaseTest(jooqConfiguration = ...)} as well, and the tests' manager and {@code DSLContext} read
+         * the same configuration.
          *
          * @param customizer called once on each {@code build()}, on the thread that builds
          * @return this builder

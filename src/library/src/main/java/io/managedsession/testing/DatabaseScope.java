@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 import org.jooq.ConnectionProvider;
 import org.jooq.DSLContext;
@@ -16,6 +17,7 @@ import org.jooq.exception.DataAccessException;
 import org.jooq.impl.DSL;
 import org.jooq.impl.DefaultConfiguration;
 import org.jooq.tools.jdbc.DefaultConnection;
+import org.junit.platform.commons.support.ReflectionSupport;
 
 import io.managedsession.SessionManager;
 
@@ -40,24 +42,29 @@ final class DatabaseScope implements AutoCloseable {
     private final Map<String, String> sinceLastLook = new LinkedHashMap<>();
     private LeakCheck.Found lastFound = LeakCheck.Found.NOTHING;
 
-    private DatabaseScope(SharedServer shared, TestDatabase database, SessionManager sessions) {
+    private DatabaseScope(SharedServer shared, TestDatabase database, SessionManager sessions,
+            Consumer<? super DefaultConfiguration> jooq) {
         this.shared = shared;
         this.database = database;
         this.sessions = sessions;
-        this.dsl = followingCurrentTransaction(sessions);
+        this.dsl = followingCurrentTransaction(sessions, jooq);
     }
 
     static DatabaseScope open(SharedServer shared, String owner, DatabaseTest settings) throws SQLException {
         TestDatabase database = shared.createDatabase(owner,
                 new SharedServer.Migrated(List.of(settings.migrations()), settings.migrationConfiguration()));
         try {
-            SessionManager sessions = database.sessionManagerBuilder()
+            SessionManager.Builder builder = database.sessionManagerBuilder()
                     .name(database.name())
                     .maximumPoolSize(Math.max(1, settings.maximumPoolSize()))
                     .connectionTimeout(Duration.ofSeconds(10))
-                    .closeTimeout(Duration.ofSeconds(5))
-                    .build();
-            return new DatabaseScope(shared, database, sessions);
+                    .closeTimeout(Duration.ofSeconds(5));
+            Consumer<? super DefaultConfiguration> jooq = unchanged -> { };
+            if (settings.jooqConfiguration() != DatabaseTest.JooqDefaults.class) {
+                jooq = ReflectionSupport.newInstance(settings.jooqConfiguration());
+                builder.jooqConfiguration(jooq);
+            }
+            return new DatabaseScope(shared, database, builder.build(), jooq);
         } catch (RuntimeException e) {
             shared.dropDatabase(database);
             throw e;
@@ -117,10 +124,13 @@ final class DatabaseScope implements AutoCloseable {
      * A DSLContext that runs in the calling thread's current transaction when there is one, and otherwise runs each
      * statement on its own (auto-commit) on the test's pool. In rollback mode that is the test's transaction.
      */
-    private static DSLContext followingCurrentTransaction(SessionManager sessions) {
-        return DSL.using(new DefaultConfiguration()
-                .set(SQLDialect.POSTGRES)
-                .set(new CurrentTransactionConnectionProvider(sessions)));
+    private static DSLContext followingCurrentTransaction(SessionManager sessions,
+            Consumer<? super DefaultConfiguration> jooq) {
+        DefaultConfiguration configuration = new DefaultConfiguration();
+        configuration.set(SQLDialect.POSTGRES);
+        // The manager's build ran the customizer first and refused what would take the connection's place.
+        jooq.accept(configuration);
+        return DSL.using(configuration.set(new CurrentTransactionConnectionProvider(sessions)));
     }
 
     /** Lends the current transaction's connection, or a pooled one in auto-commit mode when there is none. */

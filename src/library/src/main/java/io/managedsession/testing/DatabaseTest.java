@@ -9,6 +9,7 @@ import java.lang.annotation.Target;
 import java.util.function.Consumer;
 
 import org.flywaydb.core.api.configuration.FluentConfiguration;
+import org.jooq.impl.DefaultConfiguration;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
@@ -66,6 +67,18 @@ public @interface DatabaseTest {
     Class<? extends Consumer<FluentConfiguration>> migrationConfiguration() default FlywayDefaults.class;
 
     /**
+     * Adjusts the jOOQ configuration of the injected SessionManager's transactions and of the injected
+     * {@code DSLContext}, as the application's {@code SessionManager.Builder.jooqConfiguration(...)} does: name the
+     * same class in both, and the tests' statements run with the application's listeners, mappers and settings. The
+     * class needs a constructor without parameters; it is made once per database, and run on the manager's
+     * configuration and on the injected context's. What the builder refuses (a connection or transaction provider of
+     * its own, another dialect) fails the test with the builder's message.
+     *
+     * @return the customizer's class (default: jOOQ's defaults and the library's)
+     */
+    Class<? extends Consumer<? super DefaultConfiguration>> jooqConfiguration() default JooqDefaults.class;
+
+    /**
      * Whether every test gets a fresh database of its own instead of sharing the class's. The injected objects are
      * then available to test methods and {@code @BeforeEach}/{@code @AfterEach} methods, not to constructors or
      * {@code @BeforeAll} methods.
@@ -114,6 +127,18 @@ public @interface DatabaseTest {
      * @return connections, at least 1 (default 4)
      */
     int maximumPoolSize() default 4;
+
+    /** The default of {@link #jooqConfiguration()}: changes nothing. */
+    final class JooqDefaults implements Consumer<DefaultConfiguration> {
+
+        /** Made by the extension. */
+        public JooqDefaults() {
+        }
+
+        @Override
+        public void accept(DefaultConfiguration configuration) {
+        }
+    }
 
     /** The default of {@link #migrationConfiguration()}: changes nothing. */
     final class FlywayDefaults implements Consumer<FluentConfiguration> {

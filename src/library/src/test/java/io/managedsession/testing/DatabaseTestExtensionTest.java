@@ -23,6 +23,9 @@ import java.util.function.Consumer;
 import org.flywaydb.core.api.configuration.FluentConfiguration;
 import org.flywaydb.database.postgresql.PostgreSQLConfigurationExtension;
 import org.jooq.DSLContext;
+import org.jooq.conf.RenderQuotedNames;
+import org.jooq.impl.DSL;
+import org.jooq.impl.DefaultConfiguration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -37,6 +40,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.platform.testkit.engine.EngineTestKit;
 import org.junit.platform.testkit.engine.Events;
+import org.postgresql.ds.PGSimpleDataSource;
 
 import io.managedsession.SessionManager;
 import io.managedsession.database.DatabaseResolver;
@@ -528,6 +532,57 @@ class DatabaseTestExtensionTest {
                 .selectors(selectClass(EuropeanShopCase.class), selectClass(AmericanShopCase.class)));
 
         events.assertStatistics(stats -> stats.started(2).succeeded(2).failed(0));
+    }
+
+    // --- the application's jOOQ configuration -------------------------------------------------------------------------
+
+    /** What an application gives its builder's jooqConfiguration, and its tests' @DatabaseTest: names unquoted. */
+    public static class UnquotedNames implements Consumer<DefaultConfiguration> {
+        @Override
+        public void accept(DefaultConfiguration jooq) {
+            jooq.settings().setRenderQuotedNames(RenderQuotedNames.EXPLICIT_DEFAULT_UNQUOTED);
+        }
+    }
+
+    @DatabaseTest(migrations = Bank.MIGRATIONS, jooqConfiguration = UnquotedNames.class)
+    static class ApplicationsJooqConfigurationCase {
+
+        @Test
+        void theInjectedManagerAndContextRenderAsTheApplicationDoes(SessionManager sessions, DSLContext ctx) {
+            var accounts = DSL.selectCount().from(DSL.table(DSL.name("accounts")));
+            sessions.transaction(tx -> Bank.open(tx, "alice", 100));
+
+            String inATransaction = sessions.transactionResult(tx -> tx.render(accounts));
+
+            assertThat(inATransaction).isEqualTo("select count(*) from accounts");
+            assertThat(ctx.render(accounts)).isEqualTo("select count(*) from accounts");
+            assertThat(ctx.fetchValue(accounts)).isEqualTo(1);
+        }
+    }
+
+    /** Gives jOOQ connections of its own, which the builder refuses. */
+    public static class ConnectionsOfItsOwn implements Consumer<DefaultConfiguration> {
+        @Override
+        public void accept(DefaultConfiguration jooq) {
+            jooq.set(new PGSimpleDataSource());
+        }
+    }
+
+    @DatabaseTest(migrations = {}, jooqConfiguration = ConnectionsOfItsOwn.class, perTest = true)
+    static class ConnectionsOfItsOwnCase {
+
+        @Test
+        void neverRuns() {
+        }
+    }
+
+    @Test
+    void theInjectedManagerAndContextReadTheApplicationsJooqConfigurationAndWhatTheBuilderRefusesFailsTheTest() {
+        run(ApplicationsJooqConfigurationCase.class).assertStatistics(stats -> stats.started(1).succeeded(1));
+
+        run(ConnectionsOfItsOwnCase.class).assertThatEvents().haveExactly(1, event(test("neverRuns"),
+                finishedWithFailure(message(m -> m.startsWith("jooqConfiguration of SessionManager '")
+                        && m.contains("set a connection provider, which the manager owns")))));
     }
 
     /** Asks for what would hang: CREATE INDEX CONCURRENTLY in a migration run inside the group's transaction. */
