@@ -66,9 +66,9 @@ import io.managedsession.internal.RenderedStatement;
  * other {@code DSLContext} on the connection that context would use. It skips jOOQ's execution machinery, and reads
  * results with the driver's getters, converted by the fields' converters, into the query's record type. Besides the
  * types the driver maps itself it binds and reads jOOQ's enums ({@code EnumType}), {@code JSON} and {@code JSONB},
- * and one-dimensional arrays of numbers, text, booleans and uuids, as jOOQ's bindings do; a parameter or column of
- * any other type (a user {@code Binding}, XML, intervals...) is refused when declared: use the DSL for that
- * statement. When
+ * intervals ({@code DayToSecond}, {@code YearToMonth}, {@code YearToSecond}), and one-dimensional arrays of numbers,
+ * text, booleans and uuids, as jOOQ's bindings do; a parameter or column of any other type (a user {@code Binding},
+ * XML, arrays of dates...) is refused when declared: use the DSL for that statement. When
  * the context has {@code ExecuteListener}s or jOOQ's own logging is at DEBUG, the rendered SQL runs through jOOQ as a
  * plain SQL query, its values bound with the parameters' data types, so that listeners and the log see it as they
  * see the DSL's statements; that costs more than the DSL's own execution (jOOQ reads the SQL as a template on every

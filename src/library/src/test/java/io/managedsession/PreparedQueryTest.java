@@ -19,6 +19,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
@@ -62,6 +63,9 @@ import org.jooq.impl.DSL;
 import org.jooq.impl.DefaultExecuteListenerProvider;
 import org.jooq.impl.DefaultVisitListenerProvider;
 import org.jooq.impl.SQLDataType;
+import org.jooq.types.DayToSecond;
+import org.jooq.types.YearToMonth;
+import org.jooq.types.YearToSecond;
 import org.junit.jupiter.api.Test;
 
 import io.managedsession.support.LogCapture;
@@ -437,6 +441,71 @@ class PreparedQueryTest {
             assertThatThrownBy(() -> sessions.transaction(ctx -> STOCK_OF.fetch(ctx, (Object) new Long[] {4L})))
                     .hasMessageContaining("'huge', which is no literal of " + Size.class.getName());
             assertThat(queryLong(db, "SELECT count(*) FROM shop.stock")).isEqualTo(4);
+            db.assertNothingLeaked(sessions);
+        }
+    }
+
+    private static final Table<Record> TASKS = table(name("tasks"));
+    private static final Field<Long> TASK_ID = field(name("tasks", "id"), SQLDataType.BIGINT);
+    private static final Field<DayToSecond> TIMEOUT = field(name("tasks", "timeout"),
+            SQLDataType.INTERVALDAYTOSECOND);
+    private static final Field<YearToMonth> TERM = field(name("tasks", "term"), SQLDataType.INTERVALYEARTOMONTH);
+    private static final Field<YearToSecond> SPAN = field(name("tasks", "span"), SQLDataType.INTERVAL);
+    /** An interval as a {@link Duration}, through a converter as a code generator's forced type gives it. */
+    private static final Field<Duration> RETRY_AFTER = field(name("tasks", "retry_after"),
+            SQLDataType.INTERVALDAYTOSECOND.asConvertedDataType(Converter.ofNullable(DayToSecond.class,
+                    Duration.class, DayToSecond::toDuration, DayToSecond::valueOf)));
+
+    @Test
+    void bindsAndReadsIntervalsAsTheDslDoesOfEachOfJooqsIntervalTypesAndThroughAConverter(TestDatabase db) {
+        execute(db, "DROP TABLE IF EXISTS tasks", "CREATE TABLE tasks (id bigint PRIMARY KEY, timeout interval,"
+                + " term interval, span interval, retry_after interval)");
+        PreparedQuery<Record> add = PreparedQuery.of(DSL.insertInto(TASKS, TASK_ID, TIMEOUT, TERM, SPAN, RETRY_AFTER)
+                .values(param("id", TASK_ID), param("timeout", TIMEOUT), param("term", TERM), param("span", SPAN),
+                        param("retryAfter", RETRY_AFTER)), "id", "timeout", "term", "span", "retryAfter");
+        PreparedQuery<Record5<Long, DayToSecond, YearToMonth, YearToSecond, Duration>> all = PreparedQuery.of(
+                DSL.select(TASK_ID, TIMEOUT, TERM, SPAN, RETRY_AFTER).from(TASKS).orderBy(TASK_ID));
+        PreparedQuery<Record1<Long>> slowerThan = PreparedQuery.of(DSL.select(TASK_ID).from(TASKS)
+                .where(TIMEOUT.gt(param("limit", TIMEOUT))).orderBy(TASK_ID), "limit");
+        DayToSecond ninetyMinutes = new DayToSecond(0, 1, 30);
+        // Half a second: jOOQ reads a YearToSecond's seconds through a double, which 0.789 would not survive exactly
+        // (the DSL reads 06.788999999 too).
+        YearToSecond span = new YearToSecond(new YearToMonth(1, 2), new DayToSecond(3, 4, 5, 6, 500_000_000));
+        DayToSecond minusOneAndAHalfSeconds = (DayToSecond) new DayToSecond(0, 0, 0, 1, 500_000_000).neg();
+        List<String> executed = new ArrayList<>();
+        ExecuteListener recorder = new ExecuteListener() {
+            @Override
+            public void executeStart(ExecuteContext ctx) {
+                executed.add(ctx.sql());
+            }
+        };
+        try (SessionManager sessions = Managers.on(db).build()) {
+            sessions.transaction(ctx -> {
+                add.execute(ctx, 1L, ninetyMinutes, new YearToMonth(1, 6), span, Duration.ofSeconds(90));
+                add.execute(ctx, 2L, null, null, null, null);
+                // Through jOOQ, where a listener watches: jOOQ's own bindings.
+                add.execute(DSL.using(ctx.configuration().derive(new DefaultExecuteListenerProvider(recorder))),
+                        3L, minusOneAndAHalfSeconds, new YearToMonth(0, 0), null, Duration.ofDays(2).plusMillis(5));
+            });
+            var viaDsl = sessions.transactionResult(ctx -> ctx.select(TASK_ID, TIMEOUT, TERM, SPAN, RETRY_AFTER)
+                    .from(TASKS).orderBy(TASK_ID).fetch());
+            var prepared = sessions.transactionResult(ctx -> all.fetch(ctx));
+            List<Long> slower = sessions.transactionResult(
+                    ctx -> slowerThan.fetch(ctx, Record1::value1, new DayToSecond(0, 1)));
+
+            assertThat(prepared).containsExactlyElementsOf(viaDsl);
+            assertThat(prepared.get(0).value2()).isEqualTo(ninetyMinutes);
+            assertThat(prepared.get(0).value3()).isEqualTo(new YearToMonth(1, 6));
+            assertThat(prepared.get(0).value4()).isEqualTo(span);
+            assertThat(prepared.get(0).value5()).isEqualTo(Duration.ofSeconds(90));
+            assertThat(prepared.get(1).intoList()).containsExactly(2L, null, null, null, null);
+            assertThat(prepared.get(2).value2()).isEqualTo(minusOneAndAHalfSeconds);
+            assertThat(prepared.get(2).value5()).isEqualTo(Duration.ofDays(2).plusMillis(5));
+            assertThat(slower).containsExactly(1L);
+            assertThat(executed).hasSize(1);
+            assertThat(queryLong(db, "SELECT count(*) FROM tasks WHERE timeout = interval '90 minutes'"
+                    + " AND term = interval '18 months' AND retry_after = interval '90 seconds'"
+                    + " AND span = interval '1 year 2 months 3 days 04:05:06.5'")).isEqualTo(1);
             db.assertNothingLeaked(sessions);
         }
     }

@@ -21,14 +21,20 @@ import org.jooq.JSON;
 import org.jooq.JSONB;
 import org.jooq.exception.DataTypeException;
 import org.jooq.tools.Convert;
+import org.jooq.types.DayToSecond;
+import org.jooq.types.YearToMonth;
+import org.jooq.types.YearToSecond;
+import org.jooq.util.postgres.PostgresUtils;
 
 /**
  * Binds a value of a jOOQ {@link DataType} to a JDBC statement, and reads one from a result set, without jOOQ's
  * execution machinery: through the data type's converter, then the PostgreSQL driver's own setter or getter for the
  * database type. Taken ({@link #supports}): the types the driver maps itself; jOOQ's enums, JSON and JSONB, sent as
  * text of a type the server infers (jOOQ renders a cast to the enum or JSON type around their placeholders too) and
- * read as text, as jOOQ's bindings do; and one-dimensional arrays of the types the driver sends as arrays itself.
- * Anything else (user bindings, XML, intervals...) is left to the DSL.
+ * read as text, as jOOQ's bindings do; jOOQ's intervals ({@code DayToSecond}, {@code YearToMonth},
+ * {@code YearToSecond}), sent and read as PostgreSQL's interval text through jOOQ's own {@code PostgresUtils}, as its
+ * bindings do; and one-dimensional arrays of the types the driver sends as arrays itself. Anything else (user
+ * bindings, XML, arrays of dates or intervals...) is left to the DSL.
  */
 public final class JdbcValues {
 
@@ -36,6 +42,9 @@ public final class JdbcValues {
     private static final Set<Class<?>> NATIVE = Set.of(Long.class, Integer.class, Short.class, String.class,
             BigDecimal.class, Boolean.class, Double.class, Float.class, byte[].class, UUID.class, LocalDate.class,
             LocalTime.class, LocalDateTime.class, OffsetDateTime.class, OffsetTime.class);
+
+    /** jOOQ's interval types, which its bindings send to PostgreSQL as interval text. */
+    private static final Set<Class<?>> INTERVALS = Set.of(DayToSecond.class, YearToMonth.class, YearToSecond.class);
 
     /** Element types of the arrays the driver binds itself ({@code setObject} with a Java array). */
     private static final Set<Class<?>> ARRAY_ELEMENTS = Set.of(Long.class, Integer.class, Short.class, String.class,
@@ -50,9 +59,11 @@ public final class JdbcValues {
      */
     public static String unsupported(DataType<?> type) {
         Class<?> database = type.getConverter().fromType();
-        if (!NATIVE.contains(database) && !isEnum(database) && !isJson(database) && !isArray(database)) {
+        if (!NATIVE.contains(database) && !INTERVALS.contains(database) && !isEnum(database) && !isJson(database)
+                && !isArray(database)) {
             return "its database type " + database.getTypeName() + " is not one it binds (" + supportedNames()
-                    + ", jOOQ's EnumType, JSON, JSONB, and arrays of " + names(ARRAY_ELEMENTS) + ")";
+                    + ", jOOQ's EnumType, JSON, JSONB, " + names(INTERVALS) + ", and arrays of "
+                    + names(ARRAY_ELEMENTS) + ")";
         }
         if (!type.getBinding().getClass().getName().startsWith("org.jooq.impl.DefaultBinding")) {
             return "it has a binding of its own (" + type.getBinding().getClass().getName() + ")";
@@ -81,6 +92,11 @@ public final class JdbcValues {
         return database == JSONB.class || database == JSON.class;
     }
 
+    /** Whether the server infers the type of a value sent as text: jOOQ renders a cast around such placeholders. */
+    private static boolean sentAsText(Class<?> database) {
+        return isEnum(database) || isJson(database) || INTERVALS.contains(database);
+    }
+
     private static boolean isArray(Class<?> database) {
         return database.isArray() && ARRAY_ELEMENTS.contains(database.getComponentType());
     }
@@ -91,8 +107,8 @@ public final class JdbcValues {
             throws SQLException {
         Object value = ((Converter) type.getConverter()).to(userValue);
         switch (value) {
-            case null -> statement.setNull(index, isEnum(type.getConverter().fromType())
-                    || isJson(type.getConverter().fromType()) ? Types.OTHER : type.getSQLType());
+            case null -> statement.setNull(index, sentAsText(type.getConverter().fromType()) ? Types.OTHER
+                    : type.getSQLType());
             case Long l -> statement.setLong(index, l);
             case Integer i -> statement.setInt(index, i);
             case String s -> statement.setString(index, s);
@@ -106,6 +122,12 @@ public final class JdbcValues {
             case EnumType e -> statement.setObject(index, e.getLiteral(), Types.OTHER);
             case JSONB json -> statement.setObject(index, json.data(), Types.OTHER);
             case JSON json -> statement.setObject(index, json.data(), Types.OTHER);
+            case DayToSecond interval -> statement.setObject(index, PostgresUtils.toPGInterval(interval).toString(),
+                    Types.OTHER);
+            case YearToMonth interval -> statement.setObject(index, PostgresUtils.toPGInterval(interval).toString(),
+                    Types.OTHER);
+            case YearToSecond interval -> statement.setObject(index, PostgresUtils.toPGInterval(interval).toString(),
+                    Types.OTHER);
             default -> statement.setObject(index, value);
         }
     }
@@ -132,6 +154,8 @@ public final class JdbcValues {
             value = JSONB.jsonbOrNull(row.getString(index));
         } else if (database == JSON.class) {
             value = JSON.jsonOrNull(row.getString(index));
+        } else if (INTERVALS.contains(database)) {
+            value = intervalOf(database, row.getString(index));
         } else if (database.isEnum()) {
             value = enumOf(database, row.getString(index));
         } else if (database.isArray()) {
@@ -141,6 +165,17 @@ public final class JdbcValues {
             value = row.getObject(index, database);
         }
         return converter.from(value);
+    }
+
+    /** PostgreSQL's text of an interval as jOOQ's {@code type}, read as jOOQ's bindings read it. */
+    private static Object intervalOf(Class<?> type, String text) {
+        if (text == null) {
+            return null;
+        }
+        if (type == DayToSecond.class) {
+            return PostgresUtils.toDayToSecond(text);
+        }
+        return type == YearToMonth.class ? PostgresUtils.toYearToMonth(text) : PostgresUtils.toYearToSecond(text);
     }
 
     @SuppressWarnings({"unchecked", "rawtypes"})
