@@ -9,11 +9,6 @@ import static org.awaitility.Awaitility.await;
 import static org.jooq.impl.DSL.field;
 
 import java.io.StringWriter;
-import java.lang.reflect.InvocationHandler;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Method;
-import java.lang.reflect.Proxy;
-import java.sql.CallableStatement;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -29,8 +24,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
-import javax.sql.DataSource;
-
 import org.jooq.Cursor;
 import org.jooq.Record;
 import org.jooq.exception.DataAccessException;
@@ -45,6 +38,7 @@ import org.postgresql.ds.PGSimpleDataSource;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 
+import io.managedsession.support.ForwardingJdbc;
 import io.managedsession.support.HeldTransactions;
 import io.managedsession.support.Managers;
 import io.managedsession.testing.DatabaseTest;
@@ -360,7 +354,16 @@ class DeadlineTest {
         driver.setUser(db.username());
         driver.setPassword(db.password());
         HikariConfig config = new HikariConfig();
-        config.setDataSource(WithoutUnwrap.dataSource(driver, queryTimeouts));
+        // A user's tracing layer around the driver, whose wrappers unwrap to nothing.
+        config.setDataSource(ForwardingJdbc.around(driver, (method, args) -> switch (method.getName()) {
+            case "isWrapperFor" -> false;
+            case "unwrap" -> throw new SQLException("Not a wrapper of " + args[0]);
+            case "setQueryTimeout" -> {
+                queryTimeouts.add((Integer) args[0]);
+                yield ForwardingJdbc.FORWARD;
+            }
+            default -> ForwardingJdbc.FORWARD;
+        }));
         config.setMaximumPoolSize(1);
         sessions.close();
         try (HikariDataSource pool = new HikariDataSource(config)) {
@@ -372,54 +375,6 @@ class DeadlineTest {
             assertThat(queryTimeouts).containsExactly(1);
         } finally {
             sessions.close();
-        }
-    }
-
-    /**
-     * A user's DataSource that wraps the driver's connections and statements, as a hand-written tracing layer might:
-     * its wrappers forward every call, note the query timeouts set, and unwrap to nothing.
-     */
-    private static final class WithoutUnwrap implements InvocationHandler {
-        private final Object target;
-        private final List<Integer> queryTimeouts;
-
-        private WithoutUnwrap(Object target, List<Integer> queryTimeouts) {
-            this.target = target;
-            this.queryTimeouts = queryTimeouts;
-        }
-
-        static DataSource dataSource(DataSource target, List<Integer> queryTimeouts) {
-            return wrap(DataSource.class, target, queryTimeouts);
-        }
-
-        private static <T> T wrap(Class<T> type, Object target, List<Integer> queryTimeouts) {
-            return type.cast(Proxy.newProxyInstance(DeadlineTest.class.getClassLoader(), new Class<?>[] {type},
-                    new WithoutUnwrap(target, queryTimeouts)));
-        }
-
-        @Override
-        public Object invoke(Object proxy, Method method, Object[] args) throws Throwable {
-            switch (method.getName()) {
-                case "isWrapperFor":
-                    return false;
-                case "unwrap":
-                    throw new SQLException("Not a wrapper of " + args[0]);
-                case "setQueryTimeout":
-                    queryTimeouts.add((Integer) args[0]);
-                    break;
-                default:
-                    break;
-            }
-            Object result;
-            try {
-                result = method.invoke(target, args);
-            } catch (InvocationTargetException e) {
-                throw e.getCause();
-            }
-            Class<?> returned = method.getReturnType();
-            boolean jdbcObject = returned == Connection.class || returned == Statement.class
-                    || returned == PreparedStatement.class || returned == CallableStatement.class;
-            return jdbcObject && result != null ? wrap(returned, result, queryTimeouts) : result;
         }
     }
 

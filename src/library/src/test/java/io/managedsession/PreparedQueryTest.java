@@ -373,12 +373,7 @@ class PreparedQueryTest {
                 "CREATE TABLE shop.stock (id bigint PRIMARY KEY, size shop.size, doc jsonb, codes int[], note json,"
                         + " labels varchar(20)[])");
         List<String> executed = new ArrayList<>();
-        ExecuteListener recorder = new ExecuteListener() {
-            @Override
-            public void executeStart(ExecuteContext ctx) {
-                executed.add(ctx.sql());
-            }
-        };
+        ExecuteListener recorder = ExecuteListener.onExecuteStart(ctx -> executed.add(ctx.sql()));
         try (SessionManager sessions = Managers.on(db).build()) {
             sessions.transaction(ctx -> {
                 assertThat(STOCK_ADD.execute(ctx, 1L, Size.LARGE, JSONB.valueOf("{\"colour\": \"red\"}"),
@@ -473,12 +468,7 @@ class PreparedQueryTest {
         YearToSecond span = new YearToSecond(new YearToMonth(1, 2), new DayToSecond(3, 4, 5, 6, 500_000_000));
         DayToSecond minusOneAndAHalfSeconds = (DayToSecond) new DayToSecond(0, 0, 0, 1, 500_000_000).neg();
         List<String> executed = new ArrayList<>();
-        ExecuteListener recorder = new ExecuteListener() {
-            @Override
-            public void executeStart(ExecuteContext ctx) {
-                executed.add(ctx.sql());
-            }
-        };
+        ExecuteListener recorder = ExecuteListener.onExecuteStart(ctx -> executed.add(ctx.sql()));
         try (SessionManager sessions = Managers.on(db).build()) {
             sessions.transaction(ctx -> {
                 add.execute(ctx, 1L, ninetyMinutes, new YearToMonth(1, 6), span, Duration.ofSeconds(90));
@@ -584,12 +574,7 @@ class PreparedQueryTest {
     void runsThroughJooqWhereExecuteListenersWatchSoTheySeeEveryStatementAndTheRowsStayTheSame(TestDatabase db) {
         createItems(db);
         List<String> executed = new ArrayList<>();
-        ExecuteListener recorder = new ExecuteListener() {
-            @Override
-            public void executeStart(ExecuteContext ctx) {
-                executed.add(ctx.sql());
-            }
-        };
+        ExecuteListener recorder = ExecuteListener.onExecuteStart(ctx -> executed.add(ctx.sql()));
         UUID tag = UUID.randomUUID();
         try (SessionManager sessions = Managers.on(db).build()) {
             sessions.transaction(ctx -> {

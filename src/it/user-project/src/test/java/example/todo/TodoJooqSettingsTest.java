@@ -4,9 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
@@ -90,12 +87,7 @@ class TodoJooqSettingsTest {
 
         assertTrue(refused.getMessage().contains("set a connection provider, which the manager owns: each"
                 + " transaction's DSLContext runs on that transaction's connection"), refused.getMessage());
-        try (Connection connection = database.connect();
-             PreparedStatement query = connection.prepareStatement("SELECT count(*) FROM pg_tables"
-                     + " WHERE schemaname = 'public'");
-             ResultSet tables = query.executeQuery()) {
-            tables.next();
-            assertEquals(0, tables.getLong(1), "no migration ran, not even Flyway's history table");
-        }
+        assertEquals(0, TodoPoolSettingsTest.publicTables(database), "no migration ran, not even Flyway's history"
+                + " table");
     }
 }

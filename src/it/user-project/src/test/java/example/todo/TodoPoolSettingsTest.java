@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 
@@ -69,12 +70,17 @@ class TodoPoolSettingsTest {
 
         assertTrue(refused.getMessage().contains("maximumPoolSize (from 8 to 50), which the manager owns: use"
                 + " maximumPoolSize(...)"), refused.getMessage());
+        assertEquals(0, publicTables(database), "no migration ran, not even Flyway's history table");
+    }
+
+    /** How many tables the database's public schema has. */
+    static long publicTables(TestDatabase database) throws SQLException {
         try (Connection connection = database.connect();
              PreparedStatement query = connection.prepareStatement("SELECT count(*) FROM pg_tables"
                      + " WHERE schemaname = 'public'");
              ResultSet tables = query.executeQuery()) {
             tables.next();
-            assertEquals(0, tables.getLong(1), "no migration ran, not even Flyway's history table");
+            return tables.getLong(1);
         }
     }
 }

@@ -1,10 +1,5 @@
 package io.managedsession.support;
 
-import java.lang.reflect.InvocationHandler;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Proxy;
-import java.sql.Connection;
-import java.sql.Statement;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -24,32 +19,11 @@ public final class RoundTrips {
 
     /** A DataSource whose connections count into {@code roundTrips} the calls that reach the server. */
     public static DataSource counting(DataSource real, AtomicInteger roundTrips) {
-        return (DataSource) Proxy.newProxyInstance(RoundTrips.class.getClassLoader(),
-                new Class<?>[] {DataSource.class}, forwarding(real, roundTrips));
-    }
-
-    /**
-     * Forwards every call; counts the ones that are round trips, and wraps what connections and statements hand out
-     * so that their calls are counted too.
-     */
-    private static InvocationHandler forwarding(Object target, AtomicInteger roundTrips) {
-        return (proxy, method, args) -> {
+        return ForwardingJdbc.around(real, (method, args) -> {
             if (ROUND_TRIPS.contains(method.getName())) {
                 roundTrips.incrementAndGet();
             }
-            Object result;
-            try {
-                result = method.invoke(target, args);
-            } catch (InvocationTargetException e) {
-                throw e.getCause();
-            }
-            Class<?> type = method.getReturnType();
-            if (result != null && type.isInterface() && (Connection.class.isAssignableFrom(type)
-                    || Statement.class.isAssignableFrom(type))) {
-                return Proxy.newProxyInstance(RoundTrips.class.getClassLoader(), new Class<?>[] {type},
-                        forwarding(result, roundTrips));
-            }
-            return result;
-        };
+            return ForwardingJdbc.FORWARD;
+        });
     }
 }
