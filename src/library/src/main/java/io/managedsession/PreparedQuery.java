@@ -28,6 +28,7 @@ import org.jooq.ResultQuery;
 import org.jooq.SQLDialect;
 import org.jooq.TableRecord;
 import org.jooq.VisitListenerProvider;
+import org.jooq.conf.DiagnosticsConnection;
 import org.jooq.conf.Settings;
 import org.jooq.conf.SettingsTools;
 import org.jooq.exception.DataAccessException;
@@ -69,7 +70,8 @@ import io.managedsession.internal.RenderedStatement;
  * intervals ({@code DayToSecond}, {@code YearToMonth}, {@code YearToSecond}), and one-dimensional arrays of numbers,
  * text, booleans and uuids, as jOOQ's bindings do; a parameter or column of any other type (a user {@code Binding},
  * XML, arrays of dates...) is refused when declared: use the DSL for that statement. When
- * the context has {@code ExecuteListener}s or jOOQ's own logging is at DEBUG, the rendered SQL runs through jOOQ as a
+ * the context has {@code ExecuteListener}s, jOOQ's own logging is at DEBUG or its diagnostics watch every connection
+ * ({@code Settings.diagnosticsConnection} ON), the rendered SQL runs through jOOQ as a
  * plain SQL query, its values bound with the parameters' data types, so that listeners and the log see it as they
  * see the DSL's statements; that costs more than the DSL's own execution (jOOQ reads the SQL as a template on every
  * call), not less. On a context with {@code VisitListener}s, which may render the SQL differently on every call (a
@@ -398,13 +400,17 @@ public final class PreparedQuery<R extends Record> {
 
     /**
      * Whether jOOQ would call an {@code ExecuteListener} for a statement run with {@code configuration}: one of the
-     * configuration's own, or jOOQ's logging (on unless the settings turn it off, and logging only at DEBUG). Then the
-     * statement runs through jOOQ, so that they see it as they see the DSL's; otherwise straight on the connection.
+     * configuration's own, or jOOQ's logging (on unless the settings turn it off, and logging only at DEBUG); or
+     * whether its diagnostics would watch the statement's connection ({@code Settings.diagnosticsConnection} ON, with
+     * which jOOQ wraps every connection it works with for its {@code DiagnosticsListener}s and diagnostics log: an
+     * N+1 detector must see a hot statement run in a loop). Then the statement runs through jOOQ, so that they see it
+     * as they see the DSL's; otherwise straight on the connection.
      */
     private static boolean listened(Configuration configuration) {
+        Settings settings = configuration.settings();
         return configuration.executeListenerProviders().length > 0
-                || !Boolean.FALSE.equals(configuration.settings().isExecuteLogging())
-                && JOOQ_EXECUTE_LOG.isDebugEnabled();
+                || settings.getDiagnosticsConnection() == DiagnosticsConnection.ON
+                || !Boolean.FALSE.equals(settings.isExecuteLogging()) && JOOQ_EXECUTE_LOG.isDebugEnabled();
     }
 
     /** The rendered SQL as a jOOQ query of its own, each placeholder bound with its parameter's data type. */

@@ -15,6 +15,8 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
 import org.jooq.Configuration;
+import org.jooq.DiagnosticsContext;
+import org.jooq.DiagnosticsListener;
 import org.jooq.ConnectionProvider;
 import org.jooq.Record1;
 import org.jooq.RecordListener;
@@ -30,10 +32,12 @@ import org.jooq.TransactionListener;
 import org.jooq.UniqueKey;
 import org.jooq.VisitContext;
 import org.jooq.VisitListener;
+import org.jooq.conf.DiagnosticsConnection;
 import org.jooq.conf.RenderKeywordCase;
 import org.jooq.conf.Settings;
 import org.jooq.impl.DSL;
 import org.jooq.impl.DefaultConfiguration;
+import org.jooq.impl.DefaultDiagnosticsListenerProvider;
 import org.jooq.impl.DefaultExecuteListenerProvider;
 import org.jooq.impl.DefaultRecordListenerProvider;
 import org.jooq.impl.DefaultTransactionProvider;
@@ -183,6 +187,51 @@ class JooqConfigurationTest {
             assertThatThrownBy(() -> sessions.transaction(ctx -> bodies.fetch(ctx)))
                     .isInstanceOf(IllegalStateException.class)
                     .hasMessageContaining("cannot run on a DSLContext with VisitListeners");
+            db.assertNothingLeaked(sessions);
+        }
+    }
+
+    @Test
+    void aDiagnosticsListenerSetByTheCustomizerFindsTheRepeatedStatementsOfATransactionPreparedQueriesToo(TestDatabase db) {
+        createNotes(db);
+        execute(db, "INSERT INTO notes (body) VALUES ('milk'), ('eggs'), ('bread')");
+        // An N+1 detector as users set one up in their tests: jOOQ's diagnostics on every statement's connection.
+        List<String> repeated = Collections.synchronizedList(new ArrayList<>());
+        DiagnosticsListener detector = new DiagnosticsListener() {
+            @Override
+            public void repeatedStatements(DiagnosticsContext context) {
+                repeated.add(context.normalisedStatement());
+            }
+        };
+        try (SessionManager sessions = Managers.on(db).jooqConfiguration(jooq -> {
+            jooq.set(new DefaultDiagnosticsListenerProvider(detector));
+            jooq.settings().setDiagnosticsConnection(DiagnosticsConnection.ON);
+        }).build()) {
+            List<String> bodies = sessions.transactionResult(ctx -> {
+                List<String> each = new ArrayList<>();
+                for (long id = 1; id <= 3; id++) {
+                    each.add(ctx.select(NOTES.body).from(NOTES).where(NOTES.id.eq(id)).fetchSingle().value1());
+                }
+                return each;
+            });
+
+            assertThat(bodies).containsExactly("milk", "eggs", "bread");
+            assertThat(repeated).isNotEmpty();
+
+            // The same loop over a hot statement declared once: the detector must see it too.
+            repeated.clear();
+            PreparedQuery<Record1<String>> bodyOf = PreparedQuery.of(
+                    DSL.select(NOTES.body).from(NOTES).where(NOTES.id.eq(DSL.param("id", NOTES.id))), "id");
+            List<String> prepared = sessions.transactionResult(ctx -> {
+                List<String> each = new ArrayList<>();
+                for (long id = 1; id <= 3; id++) {
+                    each.add(bodyOf.fetchOne(ctx, id).value1());
+                }
+                return each;
+            });
+
+            assertThat(prepared).isEqualTo(bodies);
+            assertThat(repeated).isNotEmpty();
             db.assertNothingLeaked(sessions);
         }
     }
