@@ -2,12 +2,19 @@ package io.managedsession;
 
 import static io.managedsession.support.SecondConnection.execute;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.jooq.impl.DSL.field;
 import static org.jooq.impl.DSL.name;
 import static org.jooq.impl.DSL.table;
 
+import java.sql.Connection;
+import java.sql.Statement;
+import java.util.concurrent.atomic.AtomicReference;
+
 import org.jooq.Configuration;
 import org.jooq.DSLContext;
+import org.jooq.SQLDialect;
 import org.jooq.conf.RenderQuotedNames;
 import org.jooq.conf.Settings;
 import org.jooq.impl.DefaultConnectionProvider;
@@ -86,10 +93,46 @@ class TransactionContextTest {
     }
 
     @Test
+    void jooqsParsingAndDiagnosticsConnectionsRunInTheTransactionUnderItsRules(TestDatabase db) throws Exception {
+        execute(db, "DROP TABLE IF EXISTS gadgets", "CREATE TABLE gadgets (id int PRIMARY KEY)");
+        AtomicReference<Connection> kept = new AtomicReference<>();
+        try (SessionManager sessions = Managers.on(db).build()) {
+            // SQL of another dialect, translated by jOOQ's parser, as a migration from MySQL runs its old queries.
+            Throwable failed = catchThrowable(() -> sessions.transaction(ctx -> {
+                Connection parsing = ctx.configuration().derive(new Settings().withParseDialect(SQLDialect.MYSQL))
+                        .dsl().parsingConnection();
+                kept.set(parsing);
+                try (Statement statement = parsing.createStatement()) {
+                    statement.executeUpdate("INSERT INTO `gadgets` (`id`) VALUES (1)");
+                }
+                assertThat(ctx.fetchCount(table(name("gadgets")))).as("the transaction sees it").isEqualTo(1);
+                assertThatThrownBy(parsing::commit).isInstanceOf(UnsupportedOperationException.class)
+                        .hasMessageStartingWith("Connection.commit() is not allowed on a connection managed by"
+                                + " SessionManager");
+                throw new IllegalStateException("the block gives up");
+            }));
+            int committed = sessions.transactionResult(ctx -> {
+                try (Statement statement = ctx.diagnosticsConnection().createStatement()) {
+                    statement.executeUpdate("INSERT INTO gadgets (id) VALUES (2)");
+                }
+                return ctx.fetchCount(table(name("gadgets")));
+            });
+
+            assertThat(failed).hasMessage("the block gives up");
+            assertThat(committed).as("the first block's row rolled back with it").isEqualTo(1);
+            assertThatThrownBy(() -> kept.get().createStatement().execute("SELECT 1"))
+                    .as("a parsing connection kept beyond its transaction")
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("that has already ended (rolled back)");
+            db.assertNothingLeaked(sessions);
+        }
+    }
+
+    @Test
     void aConfigurationDerivedWithAnotherConnectionUsesItAndInheritsTheTransactionsData(TestDatabase db)
             throws Exception {
         try (SessionManager sessions = Managers.on(db).build();
-             java.sql.Connection other = db.connect()) {
+             Connection other = db.connect()) {
             long otherBackend = backend(org.jooq.impl.DSL.using(other));
             sessions.transaction(ctx -> {
                 ctx.configuration().data("tenant", "acme");
