@@ -164,6 +164,34 @@ class DeadlineTest {
     }
 
     @Test
+    void eachFetchOfALazyCursorRunsUnderTimeoutsOfTheTimeLeftWhenItBegins() throws Exception {
+        Duration deadline = Duration.ofSeconds(3);
+        List<Long> timeouts = sessions.transactionResult(TransactionOptions.builder().deadline(deadline).build(),
+                ctx -> {
+                    List<Long> seen = new ArrayList<>();
+                    // Each row reads the statement_timeout in force when the server makes it: with a fetch size,
+                    // while the fetch that asked for it runs.
+                    try (Cursor<Record> rows = ctx.resultQuery("SELECT (extract(epoch FROM"
+                            + " current_setting('statement_timeout')::interval) * 1000)::bigint"
+                            + " FROM generate_series(1, 10)").fetchSize(5).fetchLazy()) {
+                        for (Record row : rows) {
+                            seen.add(row.get(0, Long.class));
+                            if (seen.size() == 5) {
+                                // Client-side work on the first five rows that takes half the time (simulated).
+                                TimeUnit.MILLISECONDS.sleep(deadline.toMillis() / 2);
+                            }
+                        }
+                    }
+                    return seen;
+                });
+
+        assertThat(timeouts).hasSize(10);
+        assertThat(timeouts.get(0)).as("the first fetch, with the statement").isGreaterThan(2_500);
+        assertThat(timeouts.get(5)).as("the second fetch, after half the time").isLessThanOrEqualTo(1_500);
+        assertConnectionHealthyWithoutLeftoverTimeout();
+    }
+
+    @Test
     void aCopyThroughTheDriversApiRunsUnderTimeoutsOfTheTimeLeftWhenItBegins() {
         Duration deadline = Duration.ofSeconds(3);
         long[] inForce = sessions.transactionResult(TransactionOptions.builder().deadline(deadline).build(),

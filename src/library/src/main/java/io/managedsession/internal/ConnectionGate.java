@@ -124,6 +124,14 @@ final class ConnectionGate implements ConnectionProvider {
     }
 
     /**
+     * Before a result set read with a fetch size fetches its next rows from the server, which runs the query on for
+     * them: {@link #beforeExecute()}, since the server holds each fetch to the timeouts in force when it begins.
+     */
+    void beforeFetchFromServer() {
+        beforeExecute();
+    }
+
+    /**
      * The driver's large-object API on the guarded connection, made once per transaction: making it reads the
      * server's function table, which the driver itself does once per connection.
      */

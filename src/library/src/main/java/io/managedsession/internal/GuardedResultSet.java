@@ -26,13 +26,20 @@ final class GuardedResultSet extends DefaultResultSet {
     private final ConnectionGate gate;
     /** Whether it is read with a fetch size, so that moving the cursor may fetch rows over the connection. */
     private final boolean fetching;
+    /**
+     * With a fetch size, how many of the rows the driver fetched {@link #next()} has not reached yet: the driver
+     * fetches a fetch size's rows with the statement and then whenever they are used up, so at 0 the next move fetches
+     * from the server.
+     */
+    private int unread;
 
     GuardedResultSet(ResultSet physical, Statement statement, ConnectionGate gate) {
         super(physical, statement);
         this.physical = physical;
         this.statement = statement;
         this.gate = gate;
-        this.fetching = fetchSizeOf(physical) > 0;
+        this.unread = fetchSizeOf(physical);
+        this.fetching = unread > 0;
     }
 
     private static int fetchSizeOf(ResultSet rows) {
@@ -60,13 +67,21 @@ final class GuardedResultSet extends DefaultResultSet {
 
     // --- moving the cursor: the driver may fetch the next rows over the connection ------------------------------------
 
-    /** With a fetch size, no row is read after the transaction's deadline: the next may be fetched from the server. */
+    /**
+     * With a fetch size, no row is read after the transaction's deadline, and a move that fetches from the server first
+     * brings the server's timeouts up to the time left, as a statement does: the server times each fetch on its own.
+     */
     @Override
     public boolean next() throws SQLException {
-        if (fetching) {
-            gate.beforeFetch();
-        } else {
+        if (!fetching) {
             gate.check();
+        } else if (unread > 0) {
+            gate.beforeFetch();
+            unread--;
+        } else {
+            // The server runs the query on for this fetch, under the timeouts in force when it begins.
+            gate.beforeFetchFromServer();
+            unread = Math.max(1, fetchSizeOf(physical)) - 1;
         }
         return physical.next();
     }
