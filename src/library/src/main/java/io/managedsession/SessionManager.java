@@ -218,6 +218,25 @@ public final class SessionManager implements AutoCloseable {
     }
 
     /**
+     * Returns one {@code DSLContext} that runs each statement in the transaction the calling thread is running, for
+     * code that holds a context longer than a transaction: a repository or a generated DAO made once
+     * ({@code new AuthorDao(sessions.dsl().configuration())}), a dependency-injection container's singleton. It works
+     * in whichever transaction of this manager calls it, on that transaction's connection and under its checks, as
+     * SQLAlchemy's {@code scoped_session} resolves to the thread's session; a {@code transaction(...)} of jOOQ's on it
+     * is a savepoint of that transaction, and records fetched through it can be stored in a later transaction. On a
+     * thread that runs no transaction of this manager (jOOQ's asynchronous forms run on another thread) each statement
+     * is refused with {@link NoTransactionException}: it never runs outside a transaction.
+     *
+     * <p>Its configuration is the manager's, shared by every thread: change settings or data for one transaction on
+     * that transaction's own {@code DSLContext}, not on this one.
+     *
+     * @return the same context on every call
+     */
+    public DSLContext dsl() {
+        return runner.currentTransactionDsl();
+    }
+
+    /**
      * Returns the {@code DSLContext} of the transaction this thread is running, so helper code can join it without a
      * parameter.
      *

@@ -24,7 +24,10 @@ final class ScopeTransactionProvider implements TransactionProvider {
 
     @Override
     public void begin(TransactionContext ctx) {
-        if (!(ctx.configuration().connectionProvider() instanceof ConnectionGate running)) {
+        ConnectionProvider provider = ctx.configuration().connectionProvider();
+        ConnectionGate running = provider instanceof CurrentTransactionConnections current ? current.gate()
+                : provider instanceof ConnectionGate gate ? gate : null;
+        if (running == null) {
             throw new IllegalStateException("A SessionManager transaction can only be begun by the SessionManager"
                     + " itself");
         }
@@ -59,6 +62,9 @@ final class ScopeTransactionProvider implements TransactionProvider {
         ConnectionProvider provider = ctx.configuration().connectionProvider();
         if (provider instanceof ConnectionGate gate) {
             return gate.scope();
+        }
+        if (provider instanceof CurrentTransactionConnections current) {
+            return current.gate().scope();
         }
         throw new IllegalStateException("A SessionManager transaction needs its own connection provider, but the"
                 + " configuration has " + provider + "; do not replace the ConnectionProvider of a transaction's"

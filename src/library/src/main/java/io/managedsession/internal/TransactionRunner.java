@@ -43,6 +43,7 @@ public final class TransactionRunner implements RetryLoop.Attempt {
     private final CommitOutcomeResolver resolver;
     private final boolean resolveByDefault;
     private final LockDiagnostics lockDiagnostics;
+    private final DSLContext currentTransactionDsl;
 
     /**
      * @param baseConfiguration      dialect and settings; the runner adds its {@link ScopeTransactionProvider}, and
@@ -57,6 +58,8 @@ public final class TransactionRunner implements RetryLoop.Attempt {
             String managerName, Instrumentation instrumentation, boolean labelInApplicationName,
             CommitOutcomeResolver resolver, boolean resolveByDefault, LockDiagnostics lockDiagnostics) {
         this.baseConfiguration = baseConfiguration.derive(new ScopeTransactionProvider());
+        this.currentTransactionDsl = this.baseConfiguration
+                .derive(new CurrentTransactionConnections(threadScope, managerName)).dsl();
         this.router = router;
         this.inFlight = inFlight;
         this.managerName = managerName;
@@ -79,6 +82,14 @@ public final class TransactionRunner implements RetryLoop.Attempt {
                     : current.standsInForTheNextBlock() ? standIn(current, callback) : nested(current, options, callback);
             case REQUIRES_NEW -> begin(options, callback, current);
         };
+    }
+
+    /**
+     * One {@code DSLContext} for every thread, that runs each statement in the calling thread's transaction and refuses
+     * on a thread that runs none.
+     */
+    public DSLContext currentTransactionDsl() {
+        return currentTransactionDsl;
     }
 
     /** The {@code DSLContext} of this thread's transaction, if it runs one. */
