@@ -14,7 +14,8 @@ import org.jooq.exception.DataAccessException;
  * a {@code ctx.transaction(...)} inside a running transaction (a user's, or the runner's for
  * {@code Propagation.NESTED}) becomes a savepoint, as with jOOQ's own provider. The transaction itself is begun,
  * committed and rolled back by the {@link TransactionRunner} through its {@link TransactionScope}; jOOQ finds that
- * scope through the {@link ConnectionGate}, the connection provider of the configuration it derived.
+ * scope through the {@link ConnectionGate}, the connection provider of the configuration it derived, or through the
+ * {@link CurrentTransactionConnections} of the manager's {@code dsl()}, which lead to the calling thread's gate.
  */
 final class ScopeTransactionProvider implements TransactionProvider {
 
