@@ -50,4 +50,22 @@ class TodosInRollbackModeTest {
         assertEquals("23514", refused.sqlState());
         assertTrue(database.name().startsWith("ms_todosinrollbackmodetest"), database.name());
     }
+
+    @Test
+    @Order(4)
+    void theServicesOneContextWritesInTheTestsTransaction(SessionManager sessions, DSLContext ctx) {
+        // The context a service holds for its lifetime, called straight from the test: the test's transaction is the
+        // calling thread's, so its writes are the test's, and go with it.
+        DSLContext services = sessions.dsl();
+        long id = Todos.add(services, "written through the service's context");
+        Todos.rename(services, id, "renamed through it"); // a PreparedQuery too
+
+        assertEquals(List.of("renamed through it"), Todos.open(ctx));
+    }
+
+    @Test
+    @Order(5)
+    void rollbackModeLeftNothingOfTheServicesWritesEither(DSLContext ctx) {
+        assertEquals(List.of(), Todos.open(ctx));
+    }
 }
