@@ -115,20 +115,13 @@ final class ConnectionGate implements ConnectionProvider {
     }
 
     /**
-     * Before a result set read with a fetch size moves on, which may fetch rows from the server: {@link #check()},
-     * and refused once the transaction's deadline has passed.
+     * Before a result set read with a fetch size moves to a row the driver holds already: {@link #check()}, and
+     * refused once the transaction's deadline has passed. A move that fetches from the server passes
+     * {@link #beforeExecute()} instead, as the statement did.
      */
     void beforeFetch() {
         check();
         scope.beforeFetch();
-    }
-
-    /**
-     * Before a result set read with a fetch size fetches its next rows from the server, which runs the query on for
-     * them: {@link #beforeExecute()}, since the server holds each fetch to the timeouts in force when it begins.
-     */
-    void beforeFetchFromServer() {
-        beforeExecute();
     }
 
     /**

@@ -124,9 +124,10 @@ final class DeadlineEnforcement {
     }
 
     /**
-     * Before a result set read with a fetch size moves to its next row, which may fetch more from the server: fails
-     * when the deadline has passed, so that a read paced by the client (a lazy cursor or stream) stops at the deadline
-     * as the next statement would, rather than reading on until the commit fails.
+     * Before a result set read with a fetch size moves to a row the driver holds already (a move that fetches more
+     * passes {@link #beforeStatement()}): fails when the deadline has passed, so that a read paced by the client (a lazy
+     * cursor or stream) stops at the deadline as the next statement would, rather than reading on until the commit
+     * fails.
      */
     void beforeFetch() {
         if (deadline.hasPassed()) {

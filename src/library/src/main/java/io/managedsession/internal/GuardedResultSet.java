@@ -79,8 +79,9 @@ final class GuardedResultSet extends DefaultResultSet {
             gate.beforeFetch();
             unread--;
         } else {
-            // The server runs the query on for this fetch, under the timeouts in force when it begins.
-            gate.beforeFetchFromServer();
+            // The server runs the query on for this fetch, under the timeouts in force when it begins: the gate
+            // brings them up to the time left as before a statement.
+            gate.beforeExecute();
             unread = Math.max(1, fetchSizeOf(physical)) - 1;
         }
         return physical.next();

@@ -162,7 +162,10 @@ final class TransactionScope {
         }
     }
 
-    /** Before a result set fetches more rows: the deadline's turn ({@link DeadlineEnforcement#beforeFetch()}). */
+    /**
+     * Before a result set moves to a row the driver holds already: the deadline's turn
+     * ({@link DeadlineEnforcement#beforeFetch()}).
+     */
     void beforeFetch() {
         if (deadline != null && begun) {
             deadline.beforeFetch();
