@@ -68,8 +68,9 @@ import io.managedsession.internal.RenderedStatement;
  * results with the driver's getters, converted by the fields' converters, into the query's record type. Besides the
  * types the driver maps itself it binds and reads jOOQ's enums ({@code EnumType}), {@code JSON} and {@code JSONB},
  * intervals ({@code DayToSecond}, {@code YearToMonth}, {@code YearToSecond}), and one-dimensional arrays of numbers,
- * text, booleans and uuids, as jOOQ's bindings do; a parameter or column of any other type (a user {@code Binding},
- * XML, arrays of dates...) is refused when declared: use the DSL for that statement. When
+ * text, booleans, uuids, dates and times, enums and JSON, as jOOQ's bindings do; a parameter or column of any other
+ * type (a user {@code Binding}, XML, arrays of arrays or of intervals) is refused when declared: use the DSL for that
+ * statement. When
  * the context has {@code ExecuteListener}s, jOOQ's own logging is at DEBUG or its diagnostics watch every connection
  * ({@code Settings.diagnosticsConnection} ON), the rendered SQL runs through jOOQ as a
  * plain SQL query, its values bound with the parameters' data types, so that listeners and the log see it as they

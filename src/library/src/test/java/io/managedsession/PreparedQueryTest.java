@@ -20,7 +20,11 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.time.LocalDate;
+import java.time.LocalDateTime;
+import java.time.LocalTime;
 import java.time.OffsetDateTime;
+import java.time.OffsetTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -280,6 +284,12 @@ class PreparedQueryTest {
         assertThatThrownBy(() -> PreparedQuery.of(DSL.select(grid).from(ITEMS)))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("its database type java.lang.Integer[][] is not one it binds");
+        // jOOQ 3.21's own binding reads an interval[] as zero intervals, and a prepared query reads through it where
+        // listeners watch: refused rather than read two ways.
+        Field<DayToSecond[]> pauses = field(name("items", "pauses"), SQLDataType.INTERVALDAYTOSECOND.array());
+        assertThatThrownBy(() -> PreparedQuery.of(DSL.select(pauses).from(ITEMS)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("its database type org.jooq.types.DayToSecond[] is not one it binds");
         // Constants are fine, written inline.
         assertThat(PreparedQuery.of(DSL.select(PRICE).from(ITEMS).where(ID.eq(FROM)).limit(inline(1)), "from")
                 .sql(DSL.using(SQLDialect.POSTGRES))).endsWith("= ? fetch next 1 rows only");
@@ -496,6 +506,96 @@ class PreparedQueryTest {
             assertThat(queryLong(db, "SELECT count(*) FROM tasks WHERE timeout = interval '90 minutes'"
                     + " AND term = interval '18 months' AND retry_after = interval '90 seconds'"
                     + " AND span = interval '1 year 2 months 3 days 04:05:06.5'")).isEqualTo(1);
+            db.assertNothingLeaked(sessions);
+        }
+    }
+
+    private static final Table<Record> SHIFTS = table(name("shop", "shifts"));
+    private static final Field<Long> SHIFT_ID = field(name("shifts", "id"), SQLDataType.BIGINT);
+    private static final Field<Size[]> SIZES = field(name("shifts", "sizes"),
+            SQLDataType.VARCHAR.asEnumDataType(Size.class).array());
+    private static final Field<LocalDate[]> DAYS = field(name("shifts", "days"), SQLDataType.LOCALDATE.array());
+    private static final Field<LocalTime[]> STARTS = field(name("shifts", "starts"), SQLDataType.LOCALTIME.array());
+    private static final Field<LocalDateTime[]> SLOTS = field(name("shifts", "slots"),
+            SQLDataType.LOCALDATETIME.array());
+    private static final Field<OffsetDateTime[]> STAMPS = field(name("shifts", "stamps"),
+            SQLDataType.TIMESTAMPWITHTIMEZONE.array());
+    private static final Field<OffsetTime[]> ZONED = field(name("shifts", "zoned"),
+            SQLDataType.TIMEWITHTIMEZONE.array());
+    private static final Field<JSONB[]> DOCS = field(name("shifts", "docs"), SQLDataType.JSONB.array());
+
+    @Test
+    void bindsAndReadsArraysOfEnumsDatesTimesAndJsonAsTheDslDoes(TestDatabase db) {
+        execute(db, "DROP SCHEMA IF EXISTS shop CASCADE", "CREATE SCHEMA shop",
+                "CREATE TYPE shop.size AS ENUM ('small', 'large')",
+                "CREATE TABLE shop.shifts (id bigint PRIMARY KEY, sizes shop.size[], days date[], starts time[],"
+                        + " slots timestamp[], stamps timestamptz[], zoned timetz[], docs jsonb[])");
+        PreparedQuery<Record> add = PreparedQuery.of(DSL.insertInto(SHIFTS, SHIFT_ID, SIZES, DAYS, STARTS, SLOTS,
+                STAMPS, ZONED, DOCS).values(param("id", SHIFT_ID), param("sizes", SIZES), param("days", DAYS),
+                        param("starts", STARTS), param("slots", SLOTS), param("stamps", STAMPS),
+                        param("zoned", ZONED), param("docs", DOCS)),
+                "id", "sizes", "days", "starts", "slots", "stamps", "zoned", "docs");
+        var columns = DSL.select(SHIFT_ID, SIZES, DAYS, STARTS, SLOTS, STAMPS, ZONED, DOCS).from(SHIFTS)
+                .orderBy(SHIFT_ID);
+        var all = PreparedQuery.of(columns);
+        PreparedQuery<Record1<Long>> onAnyOf = PreparedQuery.of(DSL.select(SHIFT_ID).from(SHIFTS)
+                .where(DSL.arrayOverlap(DAYS, param("days", DAYS))).and(SIZES.contains(param("sizes", SIZES)))
+                .orderBy(SHIFT_ID), "days", "sizes");
+        LocalDate monday = LocalDate.of(2026, 11, 30);
+        OffsetDateTime stamp = OffsetDateTime.of(2026, 12, 6, 9, 30, 15, 123_456_000, ZoneOffset.ofHours(2));
+        OffsetTime ninePm = OffsetTime.of(21, 0, 0, 0, ZoneOffset.ofHours(-5));
+        JSONB quoted = JSONB.valueOf("{\"say\": \"a \\\"quote\\\"\"}");
+        List<String> executed = new ArrayList<>();
+        ExecuteListener recorder = ExecuteListener.onExecuteStart(ctx -> executed.add(ctx.sql()));
+        try (SessionManager sessions = Managers.on(db).build()) {
+            sessions.transaction(ctx -> {
+                add.execute(ctx, 1L, new Size[] {Size.LARGE, Size.SMALL}, new LocalDate[] {monday, null},
+                        new LocalTime[] {LocalTime.of(8, 0), LocalTime.of(13, 45, 30)},
+                        new LocalDateTime[] {monday.atTime(8, 0, 0, 250_000_000)}, new OffsetDateTime[] {stamp},
+                        new OffsetTime[] {ninePm}, new JSONB[] {quoted, null});
+                add.execute(ctx, 2L, null, null, null, null, null, null, null);
+                add.execute(ctx, 3L, new Size[0], new LocalDate[0], new LocalTime[0], new LocalDateTime[0],
+                        new OffsetDateTime[0], new OffsetTime[0], new JSONB[0]);
+                // Through jOOQ, where a listener watches: jOOQ's own bindings.
+                add.execute(DSL.using(ctx.configuration().derive(new DefaultExecuteListenerProvider(recorder))),
+                        4L, new Size[] {Size.SMALL}, new LocalDate[] {monday.plusDays(1)},
+                        new LocalTime[] {LocalTime.NOON}, new LocalDateTime[] {monday.atStartOfDay()},
+                        new OffsetDateTime[] {stamp.withOffsetSameInstant(ZoneOffset.UTC)},
+                        new OffsetTime[] {ninePm}, new JSONB[] {JSONB.valueOf("[1, 2]")});
+            });
+            var viaDsl = sessions.transactionResult(ctx -> ctx.fetch(columns));
+            var prepared = sessions.transactionResult(ctx -> all.fetch(ctx));
+            var watched = sessions.transactionResult(ctx -> all.fetch(
+                    DSL.using(ctx.configuration().derive(new DefaultExecuteListenerProvider(recorder)))));
+
+            assertThat(prepared).hasSize(4);
+            assertThat(watched).hasSize(4);
+            for (int row = 0; row < 4; row++) {
+                for (int column = 0; column < 8; column++) {
+                    assertThat(prepared.get(row).get(column)).as("row %d, column %d", row + 1, column + 1)
+                            .isEqualTo(viaDsl.get(row).get(column))
+                            .isEqualTo(watched.get(row).get(column));
+                }
+            }
+            assertThat(prepared.get(0).get(SIZES)).containsExactly(Size.LARGE, Size.SMALL);
+            assertThat(prepared.get(0).get(DAYS)).containsExactly(monday, null);
+            assertThat(prepared.get(0).get(STARTS)).containsExactly(LocalTime.of(8, 0), LocalTime.of(13, 45, 30));
+            assertThat(prepared.get(0).get(SLOTS)).containsExactly(monday.atTime(8, 0, 0, 250_000_000));
+            assertThat(prepared.get(0).get(STAMPS)).singleElement()
+                    .satisfies(read -> assertThat(read.toInstant()).isEqualTo(stamp.toInstant()));
+            assertThat(prepared.get(0).get(ZONED)).containsExactly(ninePm);
+            assertThat(prepared.get(0).get(DOCS)).containsExactly(quoted, null);
+            assertThat(prepared.get(1).intoList()).containsExactly(2L, null, null, null, null, null, null, null);
+            assertThat(prepared.get(2).get(SIZES)).isEmpty();
+            List<Long> found = sessions.transactionResult(ctx -> onAnyOf.fetch(ctx, Record1::value1,
+                    new LocalDate[] {monday.plusDays(1), monday.minusDays(1)}, new Size[] {Size.SMALL}));
+            assertThat(found).containsExactly(4L);
+            assertThat(executed).hasSize(2);
+            assertThat(queryLong(db, "SELECT count(*) FROM shop.shifts WHERE sizes = '{large,small}'"
+                    + " AND days = '{2026-11-30,NULL}' AND starts = '{08:00,13:45:30}'"
+                    + " AND slots = '{\"2026-11-30 08:00:00.25\"}' AND stamps = '{\"2026-12-06 07:30:15.123456Z\"}'"
+                    + " AND zoned = '{21:00-05}'"
+                    + " AND docs[1]->>'say' = 'a \"quote\"' AND docs[2] IS NULL")).isEqualTo(1);
             db.assertNothingLeaked(sessions);
         }
     }

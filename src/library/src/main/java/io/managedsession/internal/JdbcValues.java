@@ -11,6 +11,8 @@ import java.time.LocalDateTime;
 import java.time.LocalTime;
 import java.time.OffsetDateTime;
 import java.time.OffsetTime;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 
@@ -33,8 +35,10 @@ import org.jooq.util.postgres.PostgresUtils;
  * text of a type the server infers (jOOQ renders a cast to the enum or JSON type around their placeholders too) and
  * read as text, as jOOQ's bindings do; jOOQ's intervals ({@code DayToSecond}, {@code YearToMonth},
  * {@code YearToSecond}), sent and read as PostgreSQL's interval text through jOOQ's own {@code PostgresUtils}, as its
- * bindings do; and one-dimensional arrays of the types the driver sends as arrays itself. Anything else (user
- * bindings, XML, arrays of dates or intervals...) is left to the DSL.
+ * bindings do; one-dimensional arrays of the types the driver sends as arrays itself; and one-dimensional arrays of
+ * dates and times, enums and JSON, sent as the array text jOOQ's {@code PostgresUtils} writes (as jOOQ's binding sends
+ * every array) and read element by element. Anything else (user bindings, XML, arrays of arrays or of intervals...)
+ * is left to the DSL.
  */
 public final class JdbcValues {
 
@@ -50,6 +54,15 @@ public final class JdbcValues {
     private static final Set<Class<?>> ARRAY_ELEMENTS = Set.of(Long.class, Integer.class, Short.class, String.class,
             Boolean.class, Double.class, Float.class, UUID.class, BigDecimal.class);
 
+    /**
+     * Element types (besides jOOQ's enums and JSON) of the arrays sent as jOOQ sends them to PostgreSQL: the array's
+     * text, which the cast jOOQ renders around each array placeholder turns into the column's type. Not intervals:
+     * jOOQ 3.21's binding reads an {@code interval[]} as zero intervals, and where listeners watch a prepared query
+     * reads through that binding, so it would read them two ways.
+     */
+    private static final Set<Class<?>> TEXT_ARRAY_ELEMENTS = Set.of(LocalDate.class, LocalTime.class,
+            LocalDateTime.class, OffsetDateTime.class, OffsetTime.class);
+
     private JdbcValues() {
     }
 
@@ -62,8 +75,8 @@ public final class JdbcValues {
         if (!NATIVE.contains(database) && !INTERVALS.contains(database) && !isEnum(database) && !isJson(database)
                 && !isArray(database)) {
             return "its database type " + database.getTypeName() + " is not one it binds (" + supportedNames()
-                    + ", jOOQ's EnumType, JSON, JSONB, " + names(INTERVALS) + ", and arrays of "
-                    + names(ARRAY_ELEMENTS) + ")";
+                    + ", jOOQ's EnumType, JSON, JSONB, " + names(INTERVALS) + ", and one-dimensional arrays of "
+                    + "all of these but byte[] and the intervals)";
         }
         if (!type.getBinding().getClass().getName().startsWith("org.jooq.impl.DefaultBinding")) {
             return "it has a binding of its own (" + type.getBinding().getClass().getName() + ")";
@@ -98,7 +111,14 @@ public final class JdbcValues {
     }
 
     private static boolean isArray(Class<?> database) {
-        return database.isArray() && ARRAY_ELEMENTS.contains(database.getComponentType());
+        return database.isArray()
+                && (ARRAY_ELEMENTS.contains(database.getComponentType()) || sentAsArrayText(database));
+    }
+
+    /** Whether an array of {@code database} is sent as its text, as jOOQ sends it, rather than as a driver's array. */
+    private static boolean sentAsArrayText(Class<?> database) {
+        Class<?> element = database.getComponentType();
+        return TEXT_ARRAY_ELEMENTS.contains(element) || isEnum(element) || isJson(element);
     }
 
     /** Binds {@code userValue}, of {@code type}'s user type, as parameter {@code index}. */
@@ -128,6 +148,8 @@ public final class JdbcValues {
                     Types.OTHER);
             case YearToSecond interval -> statement.setObject(index, PostgresUtils.toPGInterval(interval).toString(),
                     Types.OTHER);
+            case Object[] array when sentAsArrayText(array.getClass()) -> statement.setString(index,
+                    PostgresUtils.toPGArrayString(array));
             default -> statement.setObject(index, value);
         }
     }
@@ -136,37 +158,44 @@ public final class JdbcValues {
     @SuppressWarnings({"unchecked", "rawtypes"})
     public static Object read(ResultSet row, int index, DataType<?> type) throws SQLException {
         Converter converter = type.getConverter();
-        Class<?> database = converter.fromType();
-        Object value;
-        if (database == Long.class) {
-            long l = row.getLong(index);
-            value = row.wasNull() ? null : l;
-        } else if (database == Integer.class) {
-            int i = row.getInt(index);
-            value = row.wasNull() ? null : i;
-        } else if (database == String.class) {
-            value = row.getString(index);
-        } else if (database == BigDecimal.class) {
-            value = row.getBigDecimal(index);
-        } else if (database == byte[].class) {
-            value = row.getBytes(index);
-        } else if (database == JSONB.class) {
-            value = JSONB.jsonbOrNull(row.getString(index));
-        } else if (database == JSON.class) {
-            value = JSON.jsonOrNull(row.getString(index));
-        } else if (INTERVALS.contains(database)) {
-            value = intervalOf(database, row.getString(index));
-        } else if (database.isEnum()) {
-            value = enumOf(database, row.getString(index));
-        } else if (database.isArray()) {
-            Array array = row.getArray(index);
-            value = array == null ? null : elementsAs(database, array);
-        } else {
-            value = row.getObject(index, database);
-        }
-        return converter.from(value);
+        return converter.from(readDatabaseValue(row, index, converter.fromType()));
     }
 
+    /** Reads column {@code index} as the database type {@code database}, before any converter. */
+    private static Object readDatabaseValue(ResultSet row, int index, Class<?> database) throws SQLException {
+        if (database == Long.class) {
+            long l = row.getLong(index);
+            return row.wasNull() ? null : l;
+        } else if (database == Integer.class) {
+            int i = row.getInt(index);
+            return row.wasNull() ? null : i;
+        } else if (database == String.class) {
+            return row.getString(index);
+        } else if (database == BigDecimal.class) {
+            return row.getBigDecimal(index);
+        } else if (database == byte[].class) {
+            return row.getBytes(index);
+        } else if (database == JSONB.class) {
+            return JSONB.jsonbOrNull(row.getString(index));
+        } else if (database == JSON.class) {
+            return JSON.jsonOrNull(row.getString(index));
+        } else if (INTERVALS.contains(database)) {
+            return intervalOf(database, row.getString(index));
+        } else if (database.isEnum()) {
+            return enumOf(database, row.getString(index));
+        } else if (database.isArray()) {
+            Array array = row.getArray(index);
+            if (array == null) {
+                return null;
+            }
+            try {
+                return sentAsArrayText(database) ? elementsOneByOne(database, array) : elementsAs(database, array);
+            } finally {
+                array.free();
+            }
+        }
+        return row.getObject(index, database);
+    }
     /** PostgreSQL's text of an interval as jOOQ's {@code type}, read as jOOQ's bindings read it. */
     private static Object intervalOf(Class<?> type, String text) {
         if (text == null) {
@@ -193,11 +222,23 @@ public final class JdbcValues {
 
     /** The array's elements as an array of {@code type}, whose element type may not be the driver's (int4 as Long). */
     private static Object elementsAs(Class<?> type, Array array) throws SQLException {
-        try {
-            Object[] elements = (Object[]) array.getArray();
-            return type.isInstance(elements) ? elements : Convert.convertArray(elements, type);
-        } finally {
-            array.free();
+        Object[] elements = (Object[]) array.getArray();
+        return type.isInstance(elements) ? elements : Convert.convertArray(elements, type);
+    }
+
+    /**
+     * The array's elements, each read as a column of its own type is read: through the driver's result set of the
+     * array (as jOOQ reads arrays of time with time zone), since the driver's {@code getArray()} knows neither jOOQ's
+     * enums nor its intervals, and takes the times of day of a {@code timetz[]} in the JVM's zone.
+     */
+    private static Object elementsOneByOne(Class<?> type, Array array) throws SQLException {
+        Class<?> element = type.getComponentType();
+        List<Object> elements = new ArrayList<>();
+        try (ResultSet rows = array.getResultSet()) {
+            while (rows.next()) {
+                elements.add(readDatabaseValue(rows, 2, element)); // column 1 is the element's index
+            }
         }
+        return elements.toArray((Object[]) java.lang.reflect.Array.newInstance(element, elements.size()));
     }
 }
