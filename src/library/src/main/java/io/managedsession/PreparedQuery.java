@@ -14,18 +14,22 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
+import org.jooq.Asterisk;
 import org.jooq.BatchBindStep;
 import org.jooq.Configuration;
 import org.jooq.ConnectionProvider;
+import org.jooq.Cursor;
 import org.jooq.DSLContext;
 import org.jooq.DataType;
 import org.jooq.Field;
+import org.jooq.QualifiedAsterisk;
 import org.jooq.Query;
 import org.jooq.Record;
 import org.jooq.RecordMapper;
 import org.jooq.Result;
 import org.jooq.ResultQuery;
 import org.jooq.SQLDialect;
+import org.jooq.Select;
 import org.jooq.TableRecord;
 import org.jooq.VisitListenerProvider;
 import org.jooq.conf.DiagnosticsConnection;
@@ -59,7 +63,9 @@ import io.managedsession.internal.RenderedStatement;
  * would be the same for every call), a parameter jOOQ renders inline, a type it cannot bind (below). Constants are
  * written {@code DSL.inline(value)}. Dynamic SQL, whose shape depends on the call, stays with the DSL; a list of
  * values can be one array parameter ({@code ID.eq(DSL.any(DSL.param("ids", SQLDataType.BIGINT.array())))}), which
- * keeps the statement's shape.
+ * keeps the statement's shape. Results are read by position into the columns the query declares, so a query whose
+ * columns jOOQ does not know when it is declared (a table known only by its name, plain SQL not coerced to fields) or
+ * that selects {@code *} is refused too, and a result of another width fails the call.
  *
  * <p>jOOQ renders the SQL (with the dialect and {@code Settings} of the {@code DSLContext} it is first used with, and
  * again for other ones); execution goes to the context's connection provider, so inside a SessionManager transaction
@@ -120,6 +126,18 @@ public final class PreparedQuery<R extends Record> {
         this.argumentTypes = declared.argumentTypes(parameterNames.size());
         this.fields = fields;
         if (fields != null) {
+            if (fields.length == 0) {
+                throw new IllegalArgumentException(description + " returns rows, but its columns are not known when"
+                        + " it is declared (a table known only by its name, DSL.table(name), or plain SQL): a prepared"
+                        + " query reads the columns it declares, so name them: generated classes, select(field, ..),"
+                        + " or coerce(field, ..) on plain SQL");
+            }
+            if (selectsAsterisk(query)) {
+                throw new IllegalArgumentException(description + " selects *, whose columns are the table's when it"
+                        + " runs, where a prepared query reads those it declares, by position: a column added or"
+                        + " dropped would shift every one after it. Name them: select(T.fields()), or selectFrom(T)"
+                        + " with a generated T");
+            }
             for (Field<?> field : fields) {
                 String unsupported = JdbcValues.unsupported(field.getDataType());
                 if (unsupported != null) {
@@ -130,6 +148,11 @@ public final class PreparedQuery<R extends Record> {
         }
         this.recordConstructor = recordType != null && TableRecord.class.isAssignableFrom(recordType)
                 ? constructorOf(recordType) : null;
+    }
+
+    private static boolean selectsAsterisk(Query query) {
+        return query instanceof Select<?> select && select.$select().stream()
+                .anyMatch(column -> column instanceof Asterisk || column instanceof QualifiedAsterisk);
     }
 
     /**
@@ -286,13 +309,14 @@ public final class PreparedQuery<R extends Record> {
         RenderedStatement rendered = prepare(ctx, arguments);
         if (listened(ctx.configuration())) {
             List<E> mapped = new ArrayList<>();
-            for (Record row : throughJooq(ctx, rendered, arguments).fetch()) {
+            for (Record row : fetchThroughJooq(ctx, rendered, arguments, 0)) {
                 mapped.add(mapper.map(record(ctx, row)));
             }
             return mapped;
         }
         return run(ctx, rendered, arguments, statement -> {
             try (ResultSet rows = statement.executeQuery()) {
+                requireDeclaredColumns(rows.getMetaData().getColumnCount());
                 List<E> mapped = new ArrayList<>();
                 while (rows.next()) {
                     mapped.add(mapper.map(record(ctx, rows)));
@@ -313,7 +337,7 @@ public final class PreparedQuery<R extends Record> {
         arguments = oneArrayArgument(arguments);
         RenderedStatement rendered = prepare(ctx, arguments);
         if (listened(ctx.configuration())) {
-            Result<Record> rows = throughJooq(ctx, rendered, arguments).maxRows(2).fetch();
+            Result<Record> rows = fetchThroughJooq(ctx, rendered, arguments, 2);
             if (rows.size() > 1) {
                 throw new TooManyRowsException(description + " returned more than one row");
             }
@@ -322,6 +346,7 @@ public final class PreparedQuery<R extends Record> {
         return run(ctx, rendered, arguments, statement -> {
             statement.setMaxRows(2);
             try (ResultSet rows = statement.executeQuery()) {
+                requireDeclaredColumns(rows.getMetaData().getColumnCount());
                 if (!rows.next()) {
                     return null;
                 }
@@ -412,6 +437,29 @@ public final class PreparedQuery<R extends Record> {
         return configuration.executeListenerProviders().length > 0
                 || settings.getDiagnosticsConnection() == DiagnosticsConnection.ON
                 || !Boolean.FALSE.equals(settings.isExecuteLogging()) && JOOQ_EXECUTE_LOG.isDebugEnabled();
+    }
+
+    /**
+     * Fails when the server's result has another number of columns than the query reads: plain SQL coerced to fields
+     * that do not match it, read by position, would put one column's value in another's field.
+     */
+    private void requireDeclaredColumns(int columns) {
+        if (columns != fields.length) {
+            throw new IllegalStateException(description + " returned " + columns + " columns, but it reads "
+                    + fields.length + " (" + String.join(", ", Arrays.stream(fields).map(Field::getName).toList())
+                    + ")");
+        }
+    }
+
+    /** The rows of {@link #throughJooq}, at most {@code maxRows} (0: all), once their width is checked. */
+    private Result<Record> fetchThroughJooq(DSLContext ctx, RenderedStatement statement, Object[] arguments,
+            int maxRows) {
+        try (Cursor<Record> rows = throughJooq(ctx, statement, arguments).maxRows(maxRows).fetchLazy()) {
+            requireDeclaredColumns(rows.resultSet().getMetaData().getColumnCount());
+            return rows.fetch();
+        } catch (SQLException e) {
+            throw new DataAccessException(description + ": could not read its result's columns", e);
+        }
     }
 
     /** The rendered SQL as a jOOQ query of its own, each placeholder bound with its parameter's data type. */

@@ -295,6 +295,50 @@ class PreparedQueryTest {
                 .sql(DSL.using(SQLDialect.POSTGRES))).endsWith("= ? fetch next 1 rows only");
     }
 
+    @Test
+    void readsOnlyColumnsItKnowsByNameAndRefusesAResultOfAnotherShape(TestDatabase db) {
+        createItems(db);
+        try (SessionManager sessions = Managers.on(db).build()) {
+            sessions.transaction(ctx -> ADD.execute(ctx, 1L, "one", new Money(100), null, null, null));
+            // A table known only by its name, plain SQL: jOOQ knows no columns, the records would have none.
+            assertThatThrownBy(() -> PreparedQuery.of(DSL.selectFrom(ITEMS).where(ID.eq(FROM)), "from"))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("its columns are not known when it is declared");
+            assertThatThrownBy(() -> PreparedQuery.of(DSL.resultQuery("SELECT id, label FROM items")))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("its columns are not known when it is declared");
+            // A * over columns jOOQ knows: the server's columns at run time, read by position. One added, and every
+            // read would shift or fail where a statement naming its columns goes on as before.
+            Table<?> known = DSL.select(ID, LABEL).from(ITEMS).asTable("known");
+            assertThatThrownBy(() -> PreparedQuery.of(DSL.select(known.asterisk()).from(known)))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("selects *")
+                    .hasMessageContaining("select(T.fields())");
+            assertThatThrownBy(() -> PreparedQuery.of(DSL.select(DSL.asterisk()).from(known)))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("selects *");
+            assertThat(PreparedQuery.of(DSL.select(known.fields()).from(known)).sql(DSL.using(SQLDialect.POSTGRES)))
+                    .startsWith("select \"known\".\"id\", \"known\".\"label\"");
+            // Plain SQL coerced to fields of its own: rows of another width fail the call, never misread.
+            PreparedQuery<Record1<Long>> twoForOne = PreparedQuery.of(DSL.resultQuery("SELECT id, label FROM items")
+                    .coerce(ID));
+            ExecuteListener watching = ExecuteListener.onExecuteStart(ignored -> { });
+            List<Consumer<DSLContext>> calls = List.of(ctx -> twoForOne.fetch(ctx), ctx -> twoForOne.fetchOne(ctx),
+                    ctx -> twoForOne.fetch(DSL.using(ctx.configuration()
+                            .derive(new DefaultExecuteListenerProvider(watching)))));
+            for (Consumer<DSLContext> call : calls) {
+                assertThatThrownBy(() -> sessions.transaction(ctx -> {
+                    ADD.execute(ctx, 2L, "two", null, null, null, null);
+                    call.accept(ctx);
+                }))
+                        .isInstanceOf(IllegalStateException.class)
+                        .hasMessageContaining("returned 2 columns, but it reads 1 (id)");
+            }
+            assertThat(queryLong(db, "SELECT count(*) FROM items")).isEqualTo(1);
+            db.assertNothingLeaked(sessions);
+        }
+    }
+
     /** What jOOQ's code generator writes for {@code CREATE TYPE shop.size AS ENUM ('small', 'large')}. */
     enum Size implements EnumType {
         SMALL("small"), LARGE("large");
