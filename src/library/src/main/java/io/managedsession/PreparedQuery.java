@@ -337,14 +337,14 @@ public final class PreparedQuery<R extends Record> {
         arguments = oneArrayArgument(arguments);
         RenderedStatement rendered = prepare(ctx, arguments);
         if (listened(ctx.configuration())) {
-            Result<Record> rows = fetchThroughJooq(ctx, rendered, arguments, 2);
+            Result<Record> rows = fetchThroughJooq(ctx, rendered, arguments, rowsForOne(ctx.settings()));
             if (rows.size() > 1) {
                 throw new TooManyRowsException(description + " returned more than one row");
             }
             return rows.isEmpty() ? null : record(ctx, rows.get(0));
         }
         return run(ctx, rendered, arguments, statement -> {
-            statement.setMaxRows(2);
+            statement.setMaxRows(rowsForOne(ctx.settings()));
             try (ResultSet rows = statement.executeQuery()) {
                 requireDeclaredColumns(rows.getMetaData().getColumnCount());
                 if (!rows.next()) {
@@ -411,6 +411,33 @@ public final class PreparedQuery<R extends Record> {
     @SuppressWarnings("unchecked")
     private static <T> void set(Record record, Field<T> field, Object value) {
         record.set(field, (T) value);
+    }
+
+    /**
+     * The statement limits jOOQ sets from the settings on each statement it runs: the query timeout, and for a query
+     * returning rows the maximum number of rows and the fetch size.
+     */
+    private void applyLimits(PreparedStatement prepared, Settings settings) throws SQLException {
+        int queryTimeout = SettingsTools.getQueryTimeout(0, settings);
+        if (queryTimeout > 0) {
+            prepared.setQueryTimeout(queryTimeout);
+        }
+        if (fields != null) {
+            int maxRows = SettingsTools.getMaxRows(0, settings);
+            if (maxRows > 0) {
+                prepared.setMaxRows(maxRows);
+            }
+            int fetchSize = SettingsTools.getFetchSize(0, settings);
+            if (fetchSize != 0) {
+                prepared.setFetchSize(fetchSize);
+            }
+        }
+    }
+
+    /** The rows {@link #fetchOne} reads: two, to see a second, unless the settings allow fewer. */
+    private static int rowsForOne(Settings settings) {
+        int maxRows = SettingsTools.getMaxRows(0, settings);
+        return maxRows > 0 ? Math.min(maxRows, 2) : 2;
     }
 
     @FunctionalInterface
@@ -495,10 +522,7 @@ public final class PreparedQuery<R extends Record> {
             if (arguments != null) {
                 bind(prepared, statement, arguments);
             }
-            Settings settings = configuration.settings();
-            if (settings.getQueryTimeout() != null && settings.getQueryTimeout() > 0) {
-                prepared.setQueryTimeout(settings.getQueryTimeout());
-            }
+            applyLimits(prepared, configuration.settings());
             return work.run(prepared);
         } catch (SQLException e) {
             throw new DataAccessException("SQL [" + statement.sql() + "]; " + e.getMessage(), e);

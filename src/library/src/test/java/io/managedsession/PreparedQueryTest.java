@@ -29,6 +29,7 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
@@ -39,6 +40,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 import javax.sql.DataSource;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 
 import org.jooq.Binding;
 import org.jooq.Converter;
@@ -71,7 +75,9 @@ import org.jooq.types.DayToSecond;
 import org.jooq.types.YearToMonth;
 import org.jooq.types.YearToSecond;
 import org.junit.jupiter.api.Test;
+import org.postgresql.ds.PGSimpleDataSource;
 
+import io.managedsession.support.ForwardingJdbc;
 import io.managedsession.support.LogCapture;
 import io.managedsession.support.Managers;
 import io.managedsession.testing.DatabaseTest;
@@ -293,6 +299,44 @@ class PreparedQueryTest {
         // Constants are fine, written inline.
         assertThat(PreparedQuery.of(DSL.select(PRICE).from(ITEMS).where(ID.eq(FROM)).limit(inline(1)), "from")
                 .sql(DSL.using(SQLDialect.POSTGRES))).endsWith("= ? fetch next 1 rows only");
+    }
+
+    @Test
+    void runsUnderTheSettingsLimitOfRowsFetchSizeAndTimeoutAsTheDslDoes(TestDatabase db) {
+        createItems(db);
+        List<String> limits = Collections.synchronizedList(new ArrayList<>());
+        PGSimpleDataSource driver = new PGSimpleDataSource();
+        driver.setURL(db.jdbcUrl());
+        driver.setUser(db.username());
+        driver.setPassword(db.password());
+        HikariConfig config = new HikariConfig();
+        config.setDataSource(ForwardingJdbc.around(driver, (method, args) -> {
+            if (Set.of("setMaxRows", "setFetchSize", "setQueryTimeout").contains(method.getName())) {
+                limits.add(method.getName() + " " + args[0]);
+            }
+            return ForwardingJdbc.FORWARD;
+        }));
+        config.setMaximumPoolSize(2);
+        Settings settings = new Settings().withMaxRows(2).withFetchSize(3).withQueryTimeout(7);
+        try (HikariDataSource pool = new HikariDataSource(config);
+                SessionManager sessions = SessionManager.builder().dataSource(pool).settings(settings).build()) {
+            sessions.transaction(ctx -> {
+                for (long id = 1; id <= 5; id++) {
+                    ADD.execute(ctx, id, "item " + id, null, null, null, null);
+                }
+            });
+            limits.clear();
+            var viaDsl = sessions.transactionResult(ctx -> ctx.select(ID, LABEL, PRICE, WEIGHT, TAG).from(ITEMS)
+                    .where(ID.between(1L, 5L)).orderBy(ID).fetch());
+            List<String> dslLimits = List.copyOf(limits);
+            limits.clear();
+            var prepared = sessions.transactionResult(ctx -> RANGE.fetch(ctx, 1L, 5L));
+
+            assertThat(viaDsl).hasSize(2);
+            assertThat(prepared).containsExactlyElementsOf(viaDsl);
+            assertThat(dslLimits).contains("setMaxRows 2", "setFetchSize 3", "setQueryTimeout 7");
+            assertThat(limits).containsExactlyInAnyOrderElementsOf(dslLimits);
+        }
     }
 
     @Test
