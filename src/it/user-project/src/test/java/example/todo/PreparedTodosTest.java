@@ -16,6 +16,7 @@ import org.jooq.DSLContext;
 import org.jooq.ExecuteContext;
 import org.jooq.ExecuteListener;
 import org.jooq.ExecuteListenerProvider;
+import org.jooq.Record3;
 import org.jooq.SQLDialect;
 import org.jooq.conf.Settings;
 import org.jooq.exception.DataAccessException;
@@ -187,5 +188,26 @@ class PreparedTodosTest {
                     log.subList(1, 4), "the import is one batch in the log");
             database.assertNothingLeaked(logged);
         }
+    }
+
+    @Test
+    void aListingOfTheWholePlainSqlTableIsRefusedWhenDeclaredAndNamingItsColumnsReadsThem(SessionManager sessions) {
+        sessions.transaction(tx -> Todos.add(tx, "listed"));
+
+        // The table is plain SQL: jOOQ knows no columns of it, and would read every row as an empty record.
+        IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
+                () -> PreparedQuery.of(DSL.selectFrom(Todos.TODOS)));
+        IllegalArgumentException star = assertThrows(IllegalArgumentException.class,
+                () -> PreparedQuery.of(DSL.select(DSL.asterisk()).from(Todos.TODOS)));
+        PreparedQuery<Record3<Long, String, Boolean>> listing = PreparedQuery.of(
+                DSL.select(Todos.ID, Todos.TITLE, Todos.DONE).from(Todos.TODOS).orderBy(Todos.ID));
+        List<Record3<Long, String, Boolean>> rows = sessions.transactionResult(tx -> listing.fetch(tx));
+
+        assertTrue(unknown.getMessage().contains("its columns are not known when it is declared"),
+                unknown.getMessage());
+        assertTrue(star.getMessage().contains("its columns are not known when it is declared"), star.getMessage());
+        assertEquals(1, rows.size());
+        assertEquals("listed", rows.get(0).value2());
+        assertEquals(false, rows.get(0).value3());
     }
 }
