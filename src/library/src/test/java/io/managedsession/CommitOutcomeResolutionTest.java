@@ -11,7 +11,6 @@ import org.jooq.exception.DataAccessException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.postgresql.ds.PGSimpleDataSource;
 
 import io.managedsession.support.Bank;
 import io.managedsession.support.CommitCuttingProxy;
@@ -229,11 +228,7 @@ class CommitOutcomeResolutionTest {
     }
 
     private javax.sql.DataSource counting(AtomicInteger roundTrips) {
-        PGSimpleDataSource real = new PGSimpleDataSource();
-        real.setURL(db.jdbcUrl());
-        real.setUser(db.username());
-        real.setPassword(db.password());
-        return RoundTrips.counting(real, roundTrips);
+        return RoundTrips.counting(Managers.driver(db), roundTrips);
     }
 
     private Long transferIdOf(String key) {

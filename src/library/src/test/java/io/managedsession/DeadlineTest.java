@@ -33,7 +33,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.postgresql.PGConnection;
-import org.postgresql.ds.PGSimpleDataSource;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
@@ -377,13 +376,9 @@ class DeadlineTest {
     @Test
     void aBatchOnStatementsThatDoNotUnwrapToTheDriversIsCancelledByJdbcsQueryTimeoutInWholeSeconds() {
         List<Integer> queryTimeouts = Collections.synchronizedList(new ArrayList<>());
-        PGSimpleDataSource driver = new PGSimpleDataSource();
-        driver.setURL(db.jdbcUrl());
-        driver.setUser(db.username());
-        driver.setPassword(db.password());
         HikariConfig config = new HikariConfig();
         // A user's tracing layer around the driver, whose wrappers unwrap to nothing.
-        config.setDataSource(ForwardingJdbc.around(driver, (method, args) -> switch (method.getName()) {
+        config.setDataSource(ForwardingJdbc.around(Managers.driver(db), (method, args) -> switch (method.getName()) {
             case "isWrapperFor" -> false;
             case "unwrap" -> throw new SQLException("Not a wrapper of " + args[0]);
             case "setQueryTimeout" -> {

@@ -75,7 +75,6 @@ import org.jooq.types.DayToSecond;
 import org.jooq.types.YearToMonth;
 import org.jooq.types.YearToSecond;
 import org.junit.jupiter.api.Test;
-import org.postgresql.ds.PGSimpleDataSource;
 
 import io.managedsession.support.ForwardingJdbc;
 import io.managedsession.support.LogCapture;
@@ -305,12 +304,8 @@ class PreparedQueryTest {
     void runsUnderTheSettingsLimitOfRowsFetchSizeAndTimeoutAsTheDslDoes(TestDatabase db) {
         createItems(db);
         List<String> limits = Collections.synchronizedList(new ArrayList<>());
-        PGSimpleDataSource driver = new PGSimpleDataSource();
-        driver.setURL(db.jdbcUrl());
-        driver.setUser(db.username());
-        driver.setPassword(db.password());
         HikariConfig config = new HikariConfig();
-        config.setDataSource(ForwardingJdbc.around(driver, (method, args) -> {
+        config.setDataSource(ForwardingJdbc.around(Managers.driver(db), (method, args) -> {
             if (Set.of("setMaxRows", "setFetchSize", "setQueryTimeout").contains(method.getName())) {
                 limits.add(method.getName() + " " + args[0]);
             }

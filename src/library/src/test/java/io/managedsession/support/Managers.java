@@ -5,6 +5,8 @@ import java.time.Duration;
 import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.HikariPoolMXBean;
 
+import org.postgresql.ds.PGSimpleDataSource;
+
 import io.managedsession.SessionManager;
 import io.managedsession.testing.TestDatabase;
 
@@ -53,6 +55,15 @@ public final class Managers {
             builder.password(db.password());
         }
         return builder;
+    }
+
+    /** The driver's own DataSource for the test's database: for a layer of the test's around the driver. */
+    public static PGSimpleDataSource driver(TestDatabase db) {
+        PGSimpleDataSource driver = new PGSimpleDataSource();
+        driver.setURL(db.jdbcUrl());
+        driver.setUser(db.username());
+        driver.setPassword(db.password());
+        return driver;
     }
 
     /** The HikariCP pool behind a SessionManager built from a URL. */
