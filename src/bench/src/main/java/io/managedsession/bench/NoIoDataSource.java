@@ -6,21 +6,35 @@ import java.util.logging.Logger;
 
 import javax.sql.DataSource;
 
+import org.jooq.Record1;
+import org.jooq.SQLDialect;
+import org.jooq.impl.DSL;
+import org.jooq.impl.SQLDataType;
 import org.jooq.tools.jdbc.MockConnection;
 import org.jooq.tools.jdbc.MockDataProvider;
 import org.jooq.tools.jdbc.MockResult;
 
 /**
- * A DataSource whose connections do no I/O (jOOQ's MockConnection answering every statement with one updated row),
- * so that a benchmark sees the client-side cost of a transaction layer instead of a network round trip.
+ * A DataSource whose connections do no I/O (jOOQ's MockConnection answering a SELECT with one row of one bigint, 42,
+ * and every other statement with one updated row), so that a benchmark sees the client-side cost of a transaction
+ * layer instead of a network round trip.
  */
 final class NoIoDataSource implements DataSource {
 
-    private static final MockDataProvider ONE_ROW_UPDATED = context -> new MockResult[] {new MockResult(1)};
+    private static final Record1<Long> ROW = oneRow();
+
+    private static final MockDataProvider ONE_ROW = context -> new MockResult[] {
+            context.sql().regionMatches(true, 0, "select", 0, 6) ? new MockResult(ROW) : new MockResult(1)};
+
+    private static Record1<Long> oneRow() {
+        Record1<Long> row = DSL.using(SQLDialect.POSTGRES).newRecord(DSL.field(DSL.name("x"), SQLDataType.BIGINT));
+        row.value1(42L);
+        return row;
+    }
 
     @Override
     public Connection getConnection() {
-        return new MockConnection(ONE_ROW_UPDATED);
+        return new MockConnection(ONE_ROW);
     }
 
     @Override

@@ -16,6 +16,7 @@ import org.jooq.ExecuteListenerProvider;
 import org.jooq.Field;
 import org.jooq.JSONB;
 import org.jooq.Record;
+import org.jooq.Record1;
 import org.jooq.SQLDialect;
 import org.jooq.Table;
 import org.jooq.impl.DSL;
@@ -72,6 +73,10 @@ public class OverheadBenchmark {
     /** The same UPDATE as {@link #sessionManagerDslUpdate()}'s, declared once. */
     private static final PreparedQuery<Record> PREPARED_UPDATE = PreparedQuery.of(DSL.update(T)
             .set(X, X.plus(DSL.param("delta", X))).where(ID.eq(DSL.param("id", ID))), "delta", "id");
+
+    /** A SELECT of one row by its key, declared once. */
+    private static final PreparedQuery<Record1<Long>> PREPARED_SELECT = PreparedQuery.of(DSL.select(X).from(T)
+            .where(ID.eq(DSL.param("id", ID))), "id");
 
     /** A PostgreSQL enum type as jOOQ's code generator writes it. */
     public enum Mood implements EnumType {
@@ -202,6 +207,18 @@ public class OverheadBenchmark {
     @Benchmark
     public Integer sessionManagerPreparedUpdate() {
         return sessions.transactionResult(ctx -> PREPARED_UPDATE.execute(ctx, 5L, 7));
+    }
+
+    /** A SELECT of one row by its key, written with the DSL. */
+    @Benchmark
+    public Long sessionManagerDslSelect() {
+        return sessions.transactionResult(ctx -> ctx.select(X).from(T).where(ID.eq(7)).fetchOne().value1());
+    }
+
+    /** The same SELECT as a PreparedQuery: rendered once, then only bound, executed and read. */
+    @Benchmark
+    public Long sessionManagerPreparedSelect() {
+        return sessions.transactionResult(ctx -> PREPARED_SELECT.fetchOne(ctx, 7).value1());
     }
 
     /** An UPDATE of an enum and a jsonb column, which jOOQ's bindings bind, written with the DSL. */
