@@ -72,7 +72,8 @@ import io.managedsession.internal.RenderedStatement;
  * it runs on the transaction's connection, under the same checks as the DSL (its thread, its deadline), and with any
  * other {@code DSLContext} on the connection that context would use. It skips jOOQ's execution machinery, and reads
  * results with the driver's getters, converted by the fields' converters, into the query's record type. Besides the
- * types the driver maps itself it binds and reads jOOQ's enums ({@code EnumType}), {@code JSON} and {@code JSONB},
+ * types the driver maps itself ({@code java.time}'s and JDBC's own date and time types among them) and
+ * {@code BigInteger} it binds and reads jOOQ's enums ({@code EnumType}), {@code JSON} and {@code JSONB},
  * intervals ({@code DayToSecond}, {@code YearToMonth}, {@code YearToSecond}), and one-dimensional arrays of numbers,
  * text, booleans, uuids, dates and times, enums and JSON, as jOOQ's bindings do; a parameter or column of any other
  * type (a user {@code Binding}, XML, arrays of arrays or of intervals) is refused when declared: use the DSL for that

@@ -12,13 +12,17 @@ import static org.jooq.impl.DSL.table;
 
 import java.lang.reflect.Proxy;
 import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.sql.Connection;
+import java.sql.Date;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.sql.Time;
+import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
@@ -593,6 +597,69 @@ class PreparedQueryTest {
         }
     }
 
+    private static final Table<Record> SAMPLES = table(name("samples"));
+    private static final Field<Long> SAMPLE_ID = field(name("samples", "id"), SQLDataType.BIGINT);
+    private static final Field<Short> SMALL = field(name("samples", "small"), SQLDataType.SMALLINT);
+    private static final Field<Float> REAL = field(name("samples", "real"), SQLDataType.REAL);
+    private static final Field<Double> DOUBLE = field(name("samples", "double"), SQLDataType.DOUBLE);
+    private static final Field<Boolean> FLAG = field(name("samples", "flag"), SQLDataType.BOOLEAN);
+    private static final Field<byte[]> BYTES = field(name("samples", "bytes"), SQLDataType.BLOB);
+    private static final Field<BigInteger> HUGE = field(name("samples", "huge"), SQLDataType.DECIMAL_INTEGER);
+    private static final Field<LocalDate> DAY = field(name("samples", "day"), SQLDataType.LOCALDATE);
+    private static final Field<LocalTime> AT = field(name("samples", "at"), SQLDataType.LOCALTIME);
+    private static final Field<LocalDateTime> WHEN = field(name("samples", "when"), SQLDataType.LOCALDATETIME);
+    private static final Field<OffsetTime> ZONED_AT = field(name("samples", "zoned_at"),
+            SQLDataType.TIMEWITHTIMEZONE);
+    // What jOOQ's code generator writes with <javaTimeTypes>false</javaTimeTypes>: JDBC's own date and time types.
+    private static final Field<Date> SQL_DAY = field(name("samples", "sql_day"), SQLDataType.DATE);
+    private static final Field<Time> SQL_AT = field(name("samples", "sql_at"), SQLDataType.TIME);
+    private static final Field<Timestamp> SQL_WHEN = field(name("samples", "sql_when"), SQLDataType.TIMESTAMP);
+
+    @Test
+    void bindsAndReadsEachScalarTypeItTakesAsTheDslDoesWithNulls(TestDatabase db) {
+        execute(db, "DROP TABLE IF EXISTS samples", "CREATE TABLE samples (id bigint PRIMARY KEY, small smallint,"
+                + " real real, double double precision, flag boolean, bytes bytea, huge numeric(30, 0), day date,"
+                + " at time, \"when\" timestamp, zoned_at timetz, sql_day date, sql_at time, sql_when timestamp)");
+        List<Field<?>> columns = List.of(SAMPLE_ID, SMALL, REAL, DOUBLE, FLAG, BYTES, HUGE, DAY, AT, WHEN, ZONED_AT,
+                SQL_DAY, SQL_AT, SQL_WHEN);
+        var insert = DSL.insertInto(SAMPLES).columns(columns).values(columns.stream()
+                .map(column -> (Field<?>) param(column.getName(), column)).toList());
+        PreparedQuery<Record> add = PreparedQuery.of(insert, columns.stream().map(Field::getName)
+                .toArray(String[]::new));
+        var select = DSL.select(columns).from(SAMPLES).orderBy(SAMPLE_ID);
+        PreparedQuery<Record> all = PreparedQuery.of(select);
+        LocalDateTime when = LocalDateTime.of(2026, 12, 6, 8, 30, 15, 250_000_000);
+        Object[] full = {1L, (short) -7, 1.5f, Math.PI, true, new byte[] {0, 1, (byte) 0xff},
+                new BigInteger("123456789012345678901234567890"), when.toLocalDate(), when.toLocalTime(), when,
+                OffsetTime.of(21, 0, 0, 0, ZoneOffset.ofHours(-5)), Date.valueOf(when.toLocalDate()),
+                Time.valueOf(when.toLocalTime().withNano(0)), Timestamp.valueOf(when)};
+        Object[] empty = new Object[columns.size()];
+        empty[0] = 2L;
+        try (SessionManager sessions = Managers.on(db).build()) {
+            sessions.transaction(ctx -> {
+                add.execute(ctx, full);
+                add.execute(ctx, empty);
+            });
+            var viaDsl = sessions.transactionResult(ctx -> ctx.fetch(select));
+            var prepared = sessions.transactionResult(ctx -> all.fetch(ctx));
+
+            assertThat(prepared).hasSize(2);
+            for (int column = 0; column < columns.size(); column++) {
+                assertThat(prepared.get(0).get(column)).as(columns.get(column).getName())
+                        .isEqualTo(viaDsl.get(0).get(column))
+                        .isEqualTo(full[column]);
+                assertThat(prepared.get(1).get(column)).as(columns.get(column).getName())
+                        .isEqualTo(viaDsl.get(1).get(column))
+                        .isEqualTo(empty[column]);
+            }
+            assertThat(queryLong(db, "SELECT count(*) FROM samples WHERE small = -7 AND real = 1.5 AND flag"
+                    + " AND bytes = '\\x0001ff' AND huge = 123456789012345678901234567890 AND day = '2026-12-06'"
+                    + " AND at = '08:30:15.25' AND \"when\" = '2026-12-06 08:30:15.25' AND zoned_at = '21:00-05'"
+                    + " AND sql_day = day AND sql_at = '08:30:15' AND sql_when = \"when\"")).isEqualTo(1);
+            db.assertNothingLeaked(sessions);
+        }
+    }
+
     private static final Table<Record> SHIFTS = table(name("shop", "shifts"));
     private static final Field<Long> SHIFT_ID = field(name("shifts", "id"), SQLDataType.BIGINT);
     private static final Field<Size[]> SIZES = field(name("shifts", "sizes"),
@@ -606,20 +673,24 @@ class PreparedQueryTest {
     private static final Field<OffsetTime[]> ZONED = field(name("shifts", "zoned"),
             SQLDataType.TIMEWITHTIMEZONE.array());
     private static final Field<JSONB[]> DOCS = field(name("shifts", "docs"), SQLDataType.JSONB.array());
+    private static final Field<Timestamp[]> LEGACY = field(name("shifts", "legacy"), SQLDataType.TIMESTAMP.array());
+    private static final Field<BigInteger[]> COUNTS = field(name("shifts", "counts"),
+            SQLDataType.DECIMAL_INTEGER.array());
 
     @Test
-    void bindsAndReadsArraysOfEnumsDatesTimesAndJsonAsTheDslDoes(TestDatabase db) {
+    void bindsAndReadsArraysOfEnumsDatesTimesJsonAndBigIntegersAsTheDslDoes(TestDatabase db) {
         execute(db, "DROP SCHEMA IF EXISTS shop CASCADE", "CREATE SCHEMA shop",
                 "CREATE TYPE shop.size AS ENUM ('small', 'large')",
                 "CREATE TABLE shop.shifts (id bigint PRIMARY KEY, sizes shop.size[], days date[], starts time[],"
-                        + " slots timestamp[], stamps timestamptz[], zoned timetz[], docs jsonb[])");
+                        + " slots timestamp[], stamps timestamptz[], zoned timetz[], docs jsonb[], legacy timestamp[],"
+                        + " counts numeric[])");
         PreparedQuery<Record> add = PreparedQuery.of(DSL.insertInto(SHIFTS, SHIFT_ID, SIZES, DAYS, STARTS, SLOTS,
-                STAMPS, ZONED, DOCS).values(param("id", SHIFT_ID), param("sizes", SIZES), param("days", DAYS),
-                        param("starts", STARTS), param("slots", SLOTS), param("stamps", STAMPS),
-                        param("zoned", ZONED), param("docs", DOCS)),
-                "id", "sizes", "days", "starts", "slots", "stamps", "zoned", "docs");
-        var columns = DSL.select(SHIFT_ID, SIZES, DAYS, STARTS, SLOTS, STAMPS, ZONED, DOCS).from(SHIFTS)
-                .orderBy(SHIFT_ID);
+                STAMPS, ZONED, DOCS, LEGACY, COUNTS).values(param("id", SHIFT_ID), param("sizes", SIZES),
+                        param("days", DAYS), param("starts", STARTS), param("slots", SLOTS), param("stamps", STAMPS),
+                        param("zoned", ZONED), param("docs", DOCS), param("legacy", LEGACY), param("counts", COUNTS)),
+                "id", "sizes", "days", "starts", "slots", "stamps", "zoned", "docs", "legacy", "counts");
+        var columns = DSL.select(SHIFT_ID, SIZES, DAYS, STARTS, SLOTS, STAMPS, ZONED, DOCS, LEGACY, COUNTS)
+                .from(SHIFTS).orderBy(SHIFT_ID);
         var all = PreparedQuery.of(columns);
         PreparedQuery<Record1<Long>> onAnyOf = PreparedQuery.of(DSL.select(SHIFT_ID).from(SHIFTS)
                 .where(DSL.arrayOverlap(DAYS, param("days", DAYS))).and(SIZES.contains(param("sizes", SIZES)))
@@ -627,6 +698,7 @@ class PreparedQueryTest {
         LocalDate monday = LocalDate.of(2026, 11, 30);
         OffsetDateTime stamp = OffsetDateTime.of(2026, 12, 6, 9, 30, 15, 123_456_000, ZoneOffset.ofHours(2));
         OffsetTime ninePm = OffsetTime.of(21, 0, 0, 0, ZoneOffset.ofHours(-5));
+        Timestamp eightAm = Timestamp.valueOf(monday.atTime(8, 0, 0, 500_000_000));
         JSONB quoted = JSONB.valueOf("{\"say\": \"a \\\"quote\\\"\"}");
         List<String> executed = new ArrayList<>();
         ExecuteListener recorder = ExecuteListener.onExecuteStart(ctx -> executed.add(ctx.sql()));
@@ -635,16 +707,18 @@ class PreparedQueryTest {
                 add.execute(ctx, 1L, new Size[] {Size.LARGE, Size.SMALL}, new LocalDate[] {monday, null},
                         new LocalTime[] {LocalTime.of(8, 0), LocalTime.of(13, 45, 30)},
                         new LocalDateTime[] {monday.atTime(8, 0, 0, 250_000_000)}, new OffsetDateTime[] {stamp},
-                        new OffsetTime[] {ninePm}, new JSONB[] {quoted, null});
-                add.execute(ctx, 2L, null, null, null, null, null, null, null);
+                        new OffsetTime[] {ninePm}, new JSONB[] {quoted, null}, new Timestamp[] {eightAm},
+                        new BigInteger[] {BigInteger.TEN.pow(25), BigInteger.ONE.negate()});
+                add.execute(ctx, 2L, null, null, null, null, null, null, null, null, null);
                 add.execute(ctx, 3L, new Size[0], new LocalDate[0], new LocalTime[0], new LocalDateTime[0],
-                        new OffsetDateTime[0], new OffsetTime[0], new JSONB[0]);
+                        new OffsetDateTime[0], new OffsetTime[0], new JSONB[0], new Timestamp[0], new BigInteger[0]);
                 // Through jOOQ, where a listener watches: jOOQ's own bindings.
                 add.execute(DSL.using(ctx.configuration().derive(new DefaultExecuteListenerProvider(recorder))),
                         4L, new Size[] {Size.SMALL}, new LocalDate[] {monday.plusDays(1)},
                         new LocalTime[] {LocalTime.NOON}, new LocalDateTime[] {monday.atStartOfDay()},
                         new OffsetDateTime[] {stamp.withOffsetSameInstant(ZoneOffset.UTC)},
-                        new OffsetTime[] {ninePm}, new JSONB[] {JSONB.valueOf("[1, 2]")});
+                        new OffsetTime[] {ninePm}, new JSONB[] {JSONB.valueOf("[1, 2]")}, new Timestamp[] {eightAm},
+                        new BigInteger[] {BigInteger.TWO});
             });
             var viaDsl = sessions.transactionResult(ctx -> ctx.fetch(columns));
             var prepared = sessions.transactionResult(ctx -> all.fetch(ctx));
@@ -654,7 +728,7 @@ class PreparedQueryTest {
             assertThat(prepared).hasSize(4);
             assertThat(watched).hasSize(4);
             for (int row = 0; row < 4; row++) {
-                for (int column = 0; column < 8; column++) {
+                for (int column = 0; column < 10; column++) {
                     assertThat(prepared.get(row).get(column)).as("row %d, column %d", row + 1, column + 1)
                             .isEqualTo(viaDsl.get(row).get(column))
                             .isEqualTo(watched.get(row).get(column));
@@ -668,7 +742,10 @@ class PreparedQueryTest {
                     .satisfies(read -> assertThat(read.toInstant()).isEqualTo(stamp.toInstant()));
             assertThat(prepared.get(0).get(ZONED)).containsExactly(ninePm);
             assertThat(prepared.get(0).get(DOCS)).containsExactly(quoted, null);
-            assertThat(prepared.get(1).intoList()).containsExactly(2L, null, null, null, null, null, null, null);
+            assertThat(prepared.get(0).get(LEGACY)).containsExactly(eightAm);
+            assertThat(prepared.get(0).get(COUNTS)).containsExactly(BigInteger.TEN.pow(25), BigInteger.ONE.negate());
+            assertThat(prepared.get(1).intoList()).containsExactly(2L, null, null, null, null, null, null, null, null,
+                    null);
             assertThat(prepared.get(2).get(SIZES)).isEmpty();
             List<Long> found = sessions.transactionResult(ctx -> onAnyOf.fetch(ctx, Record1::value1,
                     new LocalDate[] {monday.plusDays(1), monday.minusDays(1)}, new Size[] {Size.SMALL}));
@@ -677,7 +754,8 @@ class PreparedQueryTest {
             assertThat(queryLong(db, "SELECT count(*) FROM shop.shifts WHERE sizes = '{large,small}'"
                     + " AND days = '{2026-11-30,NULL}' AND starts = '{08:00,13:45:30}'"
                     + " AND slots = '{\"2026-11-30 08:00:00.25\"}' AND stamps = '{\"2026-12-06 07:30:15.123456Z\"}'"
-                    + " AND zoned = '{21:00-05}'"
+                    + " AND zoned = '{21:00-05}' AND legacy = '{\"2026-11-30 08:00:00.5\"}'"
+                    + " AND counts = '{10000000000000000000000000,-1}'"
                     + " AND docs[1]->>'say' = 'a \"quote\"' AND docs[2] IS NULL")).isEqualTo(1);
             db.assertNothingLeaked(sessions);
         }

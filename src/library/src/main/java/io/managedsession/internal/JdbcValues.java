@@ -1,10 +1,13 @@
 package io.managedsession.internal;
 
 import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.sql.Array;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Time;
+import java.sql.Timestamp;
 import java.sql.Types;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
@@ -42,10 +45,14 @@ import org.jooq.util.postgres.PostgresUtils;
  */
 public final class JdbcValues {
 
-    /** Database types the driver binds and reads as they are. */
+    /**
+     * Database types the driver binds and reads as they are (JDBC's own date and time types are what jOOQ's code
+     * generator writes with {@code javaTimeTypes} off), and {@code BigInteger}, as a {@code BigDecimal} both ways.
+     */
     private static final Set<Class<?>> NATIVE = Set.of(Long.class, Integer.class, Short.class, String.class,
-            BigDecimal.class, Boolean.class, Double.class, Float.class, byte[].class, UUID.class, LocalDate.class,
-            LocalTime.class, LocalDateTime.class, OffsetDateTime.class, OffsetTime.class);
+            BigDecimal.class, BigInteger.class, Boolean.class, Double.class, Float.class, byte[].class, UUID.class,
+            LocalDate.class, LocalTime.class, LocalDateTime.class, OffsetDateTime.class, OffsetTime.class,
+            java.sql.Date.class, Time.class, Timestamp.class);
 
     /** jOOQ's interval types, which its bindings send to PostgreSQL as interval text. */
     private static final Set<Class<?>> INTERVALS = Set.of(DayToSecond.class, YearToMonth.class, YearToSecond.class);
@@ -61,7 +68,8 @@ public final class JdbcValues {
      * reads through that binding, so it would read them two ways.
      */
     private static final Set<Class<?>> TEXT_ARRAY_ELEMENTS = Set.of(LocalDate.class, LocalTime.class,
-            LocalDateTime.class, OffsetDateTime.class, OffsetTime.class);
+            LocalDateTime.class, OffsetDateTime.class, OffsetTime.class, java.sql.Date.class, Time.class,
+            Timestamp.class, BigInteger.class);
 
     private JdbcValues() {
     }
@@ -127,12 +135,12 @@ public final class JdbcValues {
             throws SQLException {
         Object value = ((Converter) type.getConverter()).to(userValue);
         switch (value) {
-            case null -> statement.setNull(index, sentAsText(type.getConverter().fromType()) ? Types.OTHER
-                    : type.getSQLType());
+            case null -> statement.setNull(index, nullType(type));
             case Long l -> statement.setLong(index, l);
             case Integer i -> statement.setInt(index, i);
             case String s -> statement.setString(index, s);
             case BigDecimal d -> statement.setBigDecimal(index, d);
+            case BigInteger i -> statement.setBigDecimal(index, new BigDecimal(i));
             case Short s -> statement.setShort(index, s);
             case Boolean b -> statement.setBoolean(index, b);
             case Double d -> statement.setDouble(index, d);
@@ -154,6 +162,19 @@ public final class JdbcValues {
         }
     }
 
+    /**
+     * The JDBC type a null of {@code type} is sent with, as jOOQ's bindings send it to PostgreSQL: unknown for the
+     * values sent as text, binary for bytes (JDBC's {@code BLOB}, jOOQ's type for {@code bytea}, would be an
+     * {@code oid} to the driver), and the data type's own otherwise.
+     */
+    private static int nullType(DataType<?> type) {
+        Class<?> database = type.getConverter().fromType();
+        if (sentAsText(database)) {
+            return Types.OTHER;
+        }
+        return database == byte[].class ? Types.BINARY : type.getSQLType();
+    }
+
     /** Reads column {@code index} as {@code type}'s user type. */
     @SuppressWarnings({"unchecked", "rawtypes"})
     public static Object read(ResultSet row, int index, DataType<?> type) throws SQLException {
@@ -173,6 +194,9 @@ public final class JdbcValues {
             return row.getString(index);
         } else if (database == BigDecimal.class) {
             return row.getBigDecimal(index);
+        } else if (database == BigInteger.class) {
+            BigDecimal d = row.getBigDecimal(index);
+            return d == null ? null : d.toBigInteger();
         } else if (database == byte[].class) {
             return row.getBytes(index);
         } else if (database == JSONB.class) {
