@@ -25,6 +25,7 @@ import org.jooq.Field;
 import org.jooq.QualifiedAsterisk;
 import org.jooq.Query;
 import org.jooq.Record;
+import org.jooq.RecordListenerProvider;
 import org.jooq.RecordMapper;
 import org.jooq.Result;
 import org.jooq.ResultQuery;
@@ -43,6 +44,7 @@ import org.jooq.tools.JooqLogger;
 import org.jooq.tools.LoggerListener;
 
 import io.managedsession.internal.JdbcValues;
+import io.managedsession.internal.RecordLoad;
 import io.managedsession.internal.RenderedStatement;
 
 /**
@@ -101,6 +103,9 @@ public final class PreparedQuery<R extends Record> {
 
     /** The logger of jOOQ's {@code LoggerListener}: jOOQ logs each statement through it when it is at DEBUG. */
     private static final JooqLogger JOOQ_EXECUTE_LOG = JooqLogger.getLogger(LoggerListener.class);
+
+    /** Makes the records of queries without a record class of their own: a context without record listeners. */
+    private static final DSLContext RECORDS = DSL.using(SQLDialect.POSTGRES);
 
     private final Query query;
     private final String description;
@@ -371,28 +376,49 @@ public final class PreparedQuery<R extends Record> {
         }
     }
 
-    /** A row read from the driver into the query's record type, its values converted by the fields' converters. */
+    /**
+     * A row read from the driver into the query's record type, its values converted by the fields' converters, with
+     * the load events of the context's record listeners, as jOOQ fetches a record.
+     */
     @SuppressWarnings("unchecked")
     private R record(DSLContext ctx, ResultSet row) throws SQLException {
         Record record = newRecord(ctx);
+        if (ctx.configuration().recordListenerProviders().length == 0) {
+            fill(record, row); // no load events to fire, and no lambda to allocate per row
+        } else {
+            RecordLoad.load(ctx.configuration(), record, () -> fill(record, row));
+        }
+        return (R) record;
+    }
+
+    private void fill(Record record, ResultSet row) throws SQLException {
         for (int i = 0; i < fields.length; i++) {
             set(record, fields[i], JdbcValues.read(row, i + 1, fields[i].getDataType()));
         }
         record.touched(false);
-        return (R) record;
     }
 
-    /** A row jOOQ fetched (already converted by the fields it was coerced to) as the query's record type. */
+    /**
+     * A row jOOQ fetched (already converted by the fields it was coerced to, without record listeners) as the query's
+     * record type, with the load events of the context's record listeners.
+     */
     @SuppressWarnings("unchecked")
     private R record(DSLContext ctx, Record row) {
         Record record = newRecord(ctx);
-        for (int i = 0; i < fields.length; i++) {
-            set(record, fields[i], row.get(i));
+        try {
+            RecordLoad.load(ctx.configuration(), record, () -> {
+                for (int i = 0; i < fields.length; i++) {
+                    set(record, fields[i], row.get(i));
+                }
+                record.touched(false);
+            });
+        } catch (SQLException e) {
+            throw new DataAccessException(description + ": could not read a row", e); // setting values throws none
         }
-        record.touched(false);
         return (R) record;
     }
 
+    /** An empty record of the query's type attached to {@code ctx}, made without firing load events yet. */
     private Record newRecord(DSLContext ctx) {
         Record record;
         if (recordConstructor != null) {
@@ -402,10 +428,11 @@ public final class PreparedQuery<R extends Record> {
                 throw new IllegalStateException("Could not create a " + recordConstructor.type().returnType()
                         + " for " + description, e);
             }
-            record.attach(ctx.configuration());
         } else {
-            record = ctx.newRecord(fields);
+            // A context's newRecord fires its record listeners' load events on the empty record; this one has none.
+            record = RECORDS.newRecord(fields);
         }
+        record.attach(ctx.configuration());
         return record;
     }
 
@@ -490,9 +517,14 @@ public final class PreparedQuery<R extends Record> {
         }
     }
 
-    /** The rendered SQL as a jOOQ query of its own, each placeholder bound with its parameter's data type. */
+    /**
+     * The rendered SQL as a jOOQ query of its own, each placeholder bound with its parameter's data type; run without
+     * the context's record listeners, whose load events come with the records made of its rows.
+     */
     private ResultQuery<Record> throughJooq(DSLContext ctx, RenderedStatement statement, Object[] arguments) {
-        return ctx.resultQuery(statement.sql(), binds(statement, arguments)).coerce(fields);
+        DSLContext running = ctx.configuration().recordListenerProviders().length == 0 ? ctx
+                : DSL.using(ctx.configuration().derive(new RecordListenerProvider[0]));
+        return running.resultQuery(statement.sql(), binds(statement, arguments)).coerce(fields);
     }
 
     /** The call's arguments in the order of the statement's placeholders, as jOOQ's batch binds them. */

@@ -15,10 +15,17 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
 import org.jooq.Configuration;
+import org.jooq.DSLContext;
 import org.jooq.DiagnosticsContext;
 import org.jooq.DiagnosticsListener;
+import org.jooq.ExecuteListener;
+import org.jooq.ExecuteListenerProvider;
+import org.jooq.ExecuteType;
+import org.jooq.Field;
 import org.jooq.ConnectionProvider;
+import org.jooq.Record;
 import org.jooq.Record1;
+import org.jooq.RecordContext;
 import org.jooq.RecordListener;
 import org.jooq.RecordListenerProvider;
 import org.jooq.RecordMapper;
@@ -131,6 +138,76 @@ class JooqConfigurationTest {
             assertThat(queryLong(db, "SELECT count(*) FROM notes")).isEqualTo(2);
             assertThat(queryLong(db, "SELECT count(*) FROM notes WHERE written_by = 'auditor'"
                     + " AND body IN ('first', 'second')")).isEqualTo(2);
+            db.assertNothingLeaked(sessions);
+        }
+    }
+
+    @Test
+    void aRecordListenerSeesEachRowAPreparedQueryLoadsOnceAndFilledAsTheDslsRows(TestDatabase db) {
+        createNotes(db);
+        execute(db, "INSERT INTO notes (body) VALUES ('milk'), ('eggs')");
+        // What users do on load: note each record read (a cache, a change tracker), or derive a value from it.
+        List<String> events = Collections.synchronizedList(new ArrayList<>());
+        RecordListener loads = new RecordListener() {
+            @Override
+            public void loadStart(RecordContext context) {
+                events.add("start " + context.record().getClass().getSimpleName());
+            }
+
+            @Override
+            public void loadEnd(RecordContext context) {
+                Record record = context.record();
+                events.add("end " + record.getClass().getSimpleName() + " "
+                        + (record.size() > 1 ? record.get(NOTES.body) : record.get(0))
+                        + (context.type() == ExecuteType.READ ? "" : " " + context.type()));
+            }
+
+            @Override
+            public void exception(RecordContext context) {
+                events.add("exception " + context.exception().getClass().getSimpleName());
+            }
+        };
+        PreparedQuery<NoteRecord> notes = PreparedQuery.of(DSL.selectFrom(NOTES).orderBy(NOTES.id));
+        PreparedQuery<Record1<String>> bodies = PreparedQuery.of(
+                DSL.select(NOTES.body).from(NOTES).orderBy(NOTES.id));
+        ExecuteListenerProvider watching = new DefaultExecuteListenerProvider(new ExecuteListener() {
+        });
+        try (SessionManager sessions = Managers.on(db)
+                .jooqConfiguration(jooq -> jooq.set(new DefaultRecordListenerProvider(loads)))
+                .build()) {
+            List<List<String>> seen = new ArrayList<>();
+            List<Consumer<DSLContext>> reads = List.of(
+                    ctx -> ctx.selectFrom(NOTES).orderBy(NOTES.id).fetch(),
+                    ctx -> notes.fetch(ctx),
+                    ctx -> notes.fetch(DSL.using(ctx.configuration().derive(watching))),
+                    ctx -> ctx.select(NOTES.body).from(NOTES).orderBy(NOTES.id).fetch(),
+                    ctx -> bodies.fetch(ctx),
+                    ctx -> bodies.fetch(DSL.using(ctx.configuration().derive(watching))));
+            for (Consumer<DSLContext> read : reads) {
+                events.clear();
+                sessions.transaction(read::accept);
+                seen.add(List.copyOf(events));
+            }
+
+            List<String> tableRecords = List.of("start NoteRecord", "end NoteRecord milk", "start NoteRecord",
+                    "end NoteRecord eggs");
+            assertThat(seen.get(0)).isEqualTo(tableRecords);
+            assertThat(seen.get(1)).as("a PreparedQuery's table records").isEqualTo(tableRecords);
+            assertThat(seen.get(2)).as("a PreparedQuery's table records, through jOOQ").isEqualTo(tableRecords);
+            List<String> rows = List.of("start RecordImpl1", "end RecordImpl1 milk", "start RecordImpl1",
+                    "end RecordImpl1 eggs");
+            assertThat(seen.get(3)).isEqualTo(rows);
+            assertThat(seen.get(4)).as("a PreparedQuery's rows").isEqualTo(rows);
+            assertThat(seen.get(5)).as("a PreparedQuery's rows, through jOOQ").isEqualTo(rows);
+
+            // A row that cannot be read: the listeners hear of it, then of the load's end, and the read fails.
+            Field<Integer> count = NOTES.body.convertFrom(Integer::valueOf);
+            PreparedQuery<Record1<Integer>> counts = PreparedQuery.of(DSL.select(count).from(NOTES));
+            events.clear();
+            assertThatThrownBy(() -> sessions.transaction(ctx -> counts.fetch(ctx)))
+                    .isInstanceOf(NumberFormatException.class);
+            assertThat(events).containsExactly("start RecordImpl1", "exception NumberFormatException",
+                    "end RecordImpl1 null");
             db.assertNothingLeaked(sessions);
         }
     }
