@@ -39,7 +39,7 @@ import org.jooq.util.postgres.PostgresUtils;
  * read as text, as jOOQ's bindings do; jOOQ's intervals ({@code DayToSecond}, {@code YearToMonth},
  * {@code YearToSecond}), sent and read as PostgreSQL's interval text through jOOQ's own {@code PostgresUtils}, as its
  * bindings do; one-dimensional arrays of the types the driver sends as arrays itself; and one-dimensional arrays of
- * dates and times, enums and JSON, sent as the array text jOOQ's {@code PostgresUtils} writes (as jOOQ's binding sends
+ * dates and times, {@code BigInteger}s, enums and JSON, sent as the array text jOOQ's {@code PostgresUtils} writes (as jOOQ's binding sends
  * every array) and read element by element. Anything else (user bindings, XML, arrays of arrays or of intervals...)
  * is left to the DSL.
  */
@@ -220,6 +220,7 @@ public final class JdbcValues {
         }
         return row.getObject(index, database);
     }
+
     /** PostgreSQL's text of an interval as jOOQ's {@code type}, read as jOOQ's bindings read it. */
     private static Object intervalOf(Class<?> type, String text) {
         if (text == null) {
@@ -251,9 +252,10 @@ public final class JdbcValues {
     }
 
     /**
-     * The array's elements, each read as a column of its own type is read: through the driver's result set of the
-     * array (as jOOQ reads arrays of time with time zone), since the driver's {@code getArray()} knows neither jOOQ's
-     * enums nor its intervals, and takes the times of day of a {@code timetz[]} in the JVM's zone.
+     * The array's elements, each read as a column of its own type is read (an enum by its literal, with the same
+     * refusal of a literal the Java enum lacks; JSON as its text), through the driver's result set of the array, as
+     * jOOQ reads arrays of time with time zone: the driver's {@code getArray()} takes the times of day of a
+     * {@code timetz[]} in the JVM's zone.
      */
     private static Object elementsOneByOne(Class<?> type, Array array) throws SQLException {
         Class<?> element = type.getComponentType();
