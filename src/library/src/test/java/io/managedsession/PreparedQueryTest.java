@@ -757,6 +757,11 @@ class PreparedQueryTest {
                     + " AND zoned = '{21:00-05}' AND legacy = '{\"2026-11-30 08:00:00.5\"}'"
                     + " AND counts = '{10000000000000000000000000,-1}'"
                     + " AND docs[1]->>'say' = 'a \"quote\"' AND docs[2] IS NULL")).isEqualTo(1);
+            // An element the Java enum lacks is refused by name, as a column's value is.
+            execute(db, "ALTER TYPE shop.size ADD VALUE 'huge'",
+                    "UPDATE shop.shifts SET sizes = '{small,huge}' WHERE id = 4");
+            assertThatThrownBy(() -> sessions.transaction(ctx -> all.fetch(ctx)))
+                    .hasMessageContaining("'huge', which is no literal of " + Size.class.getName());
             db.assertNothingLeaked(sessions);
         }
     }
