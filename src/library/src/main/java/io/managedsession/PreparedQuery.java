@@ -37,6 +37,7 @@ import org.jooq.conf.DiagnosticsConnection;
 import org.jooq.conf.Settings;
 import org.jooq.conf.SettingsTools;
 import org.jooq.exception.DataAccessException;
+import org.jooq.exception.NoDataFoundException;
 import org.jooq.exception.TooManyRowsException;
 import org.jooq.impl.DSL;
 import org.jooq.impl.DefaultConfiguration;
@@ -368,6 +369,21 @@ public final class PreparedQuery<R extends Record> {
     /** {@link #fetchOne}, empty when there is no row. */
     public Optional<R> fetchOptional(DSLContext ctx, Object... arguments) {
         return Optional.ofNullable(fetchOne(ctx, arguments));
+    }
+
+    /**
+     * Runs the query and returns its one row, which must be there, as jOOQ's {@code fetchSingle} does.
+     *
+     * @return the row
+     * @throws NoDataFoundException when there is none
+     * @throws TooManyRowsException when there is more than one
+     */
+    public R fetchSingle(DSLContext ctx, Object... arguments) {
+        R record = fetchOne(ctx, arguments);
+        if (record == null) {
+            throw new NoDataFoundException(description + " returned no row");
+        }
+        return record;
     }
 
     private void requireRows() {

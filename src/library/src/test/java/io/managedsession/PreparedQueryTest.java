@@ -70,6 +70,7 @@ import org.jooq.VisitListener;
 import org.jooq.conf.ParamType;
 import org.jooq.conf.Settings;
 import org.jooq.exception.DataAccessException;
+import org.jooq.exception.NoDataFoundException;
 import org.jooq.exception.TooManyRowsException;
 import org.jooq.impl.DSL;
 import org.jooq.impl.DefaultExecuteListenerProvider;
@@ -163,9 +164,21 @@ class PreparedQueryTest {
                 assertThat(PRICE_OF.fetchOne(ctx, 1L).value1()).isEqualTo(new Money(13_00));
                 assertThat(PRICE_OF.fetchOne(ctx, 99L)).isNull();
                 assertThat(PRICE_OF.fetchOptional(ctx, 99L)).isEmpty();
+                assertThat(PRICE_OF.fetchSingle(ctx, 1L).value1()).isEqualTo(new Money(13_00));
                 assertThat(ctx.select(ADDED).from(ITEMS).where(ID.eq(1L)).fetchSingle(ADDED).toInstant())
                         .isEqualTo(added.toInstant());
             });
+            // As the DSL's fetchSingle: no row and two rows are errors, and the transaction rolls back.
+            assertThatThrownBy(() -> sessions.transaction(ctx -> {
+                REPRICE.execute(ctx, new Money(1), 1L);
+                PRICE_OF.fetchSingle(ctx, 99L);
+            }))
+                    .isInstanceOf(NoDataFoundException.class)
+                    .hasMessageContaining("returned no row");
+            assertThatThrownBy(() -> sessions.transaction(ctx -> RANGE.fetchSingle(ctx, 1L, 3L)))
+                    .isInstanceOf(TooManyRowsException.class);
+            Money price = sessions.transactionResult(ctx -> PRICE_OF.fetchSingle(ctx, 1L).value1());
+            assertThat(price).isEqualTo(new Money(13_00));
         }
     }
 
