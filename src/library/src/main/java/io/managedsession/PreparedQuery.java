@@ -157,6 +157,10 @@ public final class PreparedQuery<R extends Record> {
                 ? constructorOf(recordType) : null;
     }
 
+    /**
+     * Whether the query's select list has a {@code *}, read from jOOQ's query object model ({@code $select()},
+     * experimental in jOOQ 3.21: should it change, the width check of each result still stands behind this).
+     */
     private static boolean selectsAsterisk(Query query) {
         return query instanceof Select<?> select && select.$select().stream()
                 .anyMatch(column -> column instanceof Asterisk || column instanceof QualifiedAsterisk);
