@@ -91,7 +91,9 @@ class MigrateOnStartTest {
     @CsvSource(delimiter = '|', textBlock = """
             db/notpublic | the class is not public. Make it public
             db/injected  | it has no constructor without parameters, which is how Flyway makes it. Give it one, or \
-            give Flyway the migration made, with javaMigrations(...) in migrationConfiguration""")
+            give Flyway the migration made, with javaMigrations(...) in migrationConfiguration
+            db/unconfigured | its constructor threw java.lang.IllegalStateException: Set TODO_WELCOME_TITLE_NEVER_SET \
+            to the title of the welcome todo""")
     void aJavaMigrationFlywayWouldSkipStopsTheStartAndLeavesTheDatabaseAsItWas(String folder, String why,
             TestDatabase database) throws Exception {
         // Flyway itself finds such a class, logs "Skipping" and starts without it, on a schema that lacks it.

@@ -3,6 +3,7 @@ package io.managedsession.internal;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.reflect.Constructor;
+import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Modifier;
 import java.net.JarURLConnection;
 import java.net.URISyntaxException;
@@ -30,14 +31,16 @@ import io.managedsession.SessionException;
 /**
  * Finds Java migrations that Flyway would find but not run. Flyway makes each class implementing {@link JavaMigration}
  * at a location by calling its constructor without parameters; when it cannot (the class is not public, has no such
- * public constructor, or sits in a package its module does not export to Flyway), it logs a "Skipping" warning and
- * migrates without it, so the application starts on a schema that lacks the migration and nothing fails. The start
- * fails instead, naming the class and what to change. A class of which Flyway is given an instance
+ * public constructor, sits in a package its module does not export to Flyway, or its constructor throws), it logs a
+ * "Skipping" warning and migrates without it, so the application starts on a schema that lacks the migration and
+ * nothing fails. The start fails instead, naming the class and what to change. A class of which Flyway is given an instance
  * ({@code javaMigrations}, as a dependency-injection container does) is not refused: Flyway runs that instance.
  *
  * <p>The classes are listed as Flyway lists them, from the class loader's resources at the location (directories
- * and jars; other kinds of resource are not looked into), and loaded without being initialised, so nothing of them
- * runs. Locations with wildcards and those outside the class path are not checked.
+ * and jars; other kinds of resource are not looked into), and loaded without being initialised; one that passes
+ * these checks is then made once, as Flyway makes each migration it finds to see whether it can (so its constructor
+ * runs once more than Flyway alone would run it), and one whose constructor or static initialiser throws is refused
+ * too. Locations with wildcards and those outside the class path are not checked.
  */
 final class UnusableJavaMigrations {
 
@@ -96,7 +99,22 @@ final class UnusableJavaMigrations {
         if (!Modifier.isPublic(constructor.getModifiers())) {
             return Optional.of("its constructor without parameters is not public. Make it public");
         }
+        // Flyway makes every migration it finds once to see whether it can, and skips one whose making throws.
+        try {
+            constructor.newInstance();
+        } catch (InvocationTargetException e) {
+            return Optional.of("its constructor threw " + described(e.getCause()) + ". Flyway makes each Java"
+                    + " migration it finds to see whether it can, and skips one it cannot make");
+        } catch (ExceptionInInitializerError e) {
+            return Optional.of("its class's static initialiser threw " + described(e.getCause()));
+        } catch (ReflectiveOperationException | LinkageError e) {
+            return Optional.of("making it failed: " + described(e));
+        }
         return Optional.empty();
+    }
+
+    private static String described(Throwable failure) {
+        return failure == null ? "nothing Java says" : failure.getClass().getName() + ": " + failure.getMessage();
     }
 
     /**
