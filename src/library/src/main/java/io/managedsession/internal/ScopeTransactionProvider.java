@@ -25,9 +25,7 @@ final class ScopeTransactionProvider implements TransactionProvider {
 
     @Override
     public void begin(TransactionContext ctx) {
-        ConnectionProvider provider = ctx.configuration().connectionProvider();
-        ConnectionGate running = provider instanceof CurrentTransactionConnections current ? current.gate()
-                : provider instanceof ConnectionGate gate ? gate : null;
+        ConnectionGate running = gateOf(ctx.configuration().connectionProvider());
         if (running == null) {
             throw new IllegalStateException("A SessionManager transaction can only be begun by the SessionManager"
                     + " itself");
@@ -58,14 +56,23 @@ final class ScopeTransactionProvider implements TransactionProvider {
         return ctx.transaction() instanceof SavepointTransaction nested ? nested.savepoint() : null;
     }
 
+    /**
+     * The gate of the transaction a configuration's statements run in: its own, or the calling thread's for the
+     * manager's {@code dsl()}; {@code null} for a connection provider of anyone else's.
+     */
+    private static ConnectionGate gateOf(ConnectionProvider provider) {
+        if (provider instanceof ConnectionGate gate) {
+            return gate;
+        }
+        return provider instanceof CurrentTransactionConnections current ? current.gate() : null;
+    }
+
     private static TransactionScope scopeOf(TransactionContext ctx) {
         // Set by begin(); see the class comment.
         ConnectionProvider provider = ctx.configuration().connectionProvider();
-        if (provider instanceof ConnectionGate gate) {
+        ConnectionGate gate = gateOf(provider);
+        if (gate != null) {
             return gate.scope();
-        }
-        if (provider instanceof CurrentTransactionConnections current) {
-            return current.gate().scope();
         }
         throw new IllegalStateException("A SessionManager transaction needs its own connection provider, but the"
                 + " configuration has " + provider + "; do not replace the ConnectionProvider of a transaction's"
