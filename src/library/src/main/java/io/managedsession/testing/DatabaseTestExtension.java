@@ -11,6 +11,8 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolutionException;
 import org.junit.jupiter.api.extension.ParameterResolver;
+import org.junit.jupiter.api.extension.TestInstanceFactoryContext;
+import org.junit.jupiter.api.extension.TestInstancePreConstructCallback;
 import org.junit.platform.commons.support.AnnotationSupport;
 
 import io.managedsession.SessionManager;
@@ -21,8 +23,8 @@ import io.managedsession.internal.TestSupport;
  * The JUnit Jupiter extension behind {@link DatabaseTest}; see there for what it does. Other extensions can build on
  * it with {@link #testDatabase(ExtensionContext)}.
  */
-public final class DatabaseTestExtension implements BeforeAllCallback, AfterAllCallback, BeforeEachCallback,
-        AfterEachCallback, ParameterResolver {
+public final class DatabaseTestExtension implements TestInstancePreConstructCallback, BeforeAllCallback,
+        AfterAllCallback, BeforeEachCallback, AfterEachCallback, ParameterResolver {
 
     private static final ExtensionContext.Namespace NAMESPACE =
             ExtensionContext.Namespace.create(DatabaseTestExtension.class);
@@ -48,23 +50,53 @@ public final class DatabaseTestExtension implements BeforeAllCallback, AfterAllC
     // Lifecycle
     // ---------------------------------------------------------------------------------------------------------------
 
+    /**
+     * Opens the class's database before JUnit makes the test instance when it makes one for all the class's tests
+     * ({@code @TestInstance(PER_CLASS)}): it does so before any {@code @BeforeAll} callback, and the constructor may
+     * take the database's parameters.
+     */
     @Override
-    public void beforeAll(ExtensionContext context) throws Exception {
-        DatabaseTest settings = settings(context);
-        // A @Nested class without a @DatabaseTest of its own works in the enclosing class's database, which the store
-        // hands down to it; one with its own gets a database as its annotation says, which hides the enclosing one.
-        boolean ownAnnotation = AnnotationSupport.isAnnotated(context.getRequiredTestClass(), DatabaseTest.class);
-        if (!settings.perTest() && (ownAnnotation || context.getStore(NAMESPACE).get(DatabaseScope.class) == null)) {
-            context.getStore(NAMESPACE).put(DatabaseScope.class,
-                    DatabaseScope.open(shared(context), context.getRequiredTestClass().getSimpleName(), settings));
+    public void preConstructTestInstance(TestInstanceFactoryContext factory, ExtensionContext context)
+            throws Exception {
+        if (context.getTestMethod().isEmpty()) {
+            openClassDatabase(context);
         }
     }
 
     @Override
+    public void beforeAll(ExtensionContext context) throws Exception {
+        openClassDatabase(context);
+    }
+
+    @Override
     public void afterAll(ExtensionContext context) throws Exception {
+        context.getStore(NAMESPACE).remove(new OpenedFor(context.getRequiredTestClass()));
         DatabaseScope scope = context.getStore(NAMESPACE).remove(DatabaseScope.class, DatabaseScope.class);
         if (scope != null) {
             scope.close();
+        }
+    }
+
+    /** Marks, in a class's store, that its database was opened for it (before its instance, or before all tests). */
+    private record OpenedFor(Class<?> testClass) {
+    }
+
+    /**
+     * Opens the database of the class of {@code context}, a class-level context, unless it has one already. A
+     * {@code @Nested} class without a {@code @DatabaseTest} of its own works in the enclosing class's database, which
+     * the store hands down to it; one with its own gets a database as its annotation says, which hides the enclosing
+     * one. A class whose tests each get their own database ({@code perTest}) gets none.
+     */
+    private static void openClassDatabase(ExtensionContext context) throws Exception {
+        DatabaseTest settings = settings(context);
+        Class<?> testClass = context.getRequiredTestClass();
+        ExtensionContext.Store store = context.getStore(NAMESPACE);
+        boolean ownAnnotation = AnnotationSupport.isAnnotated(testClass, DatabaseTest.class);
+        boolean open = ownAnnotation ? store.get(new OpenedFor(testClass)) != null
+                : store.get(DatabaseScope.class) != null;
+        if (!settings.perTest() && !open) {
+            store.put(DatabaseScope.class, DatabaseScope.open(shared(context), testClass.getSimpleName(), settings));
+            store.put(new OpenedFor(testClass), Boolean.TRUE);
         }
     }
 

@@ -14,11 +14,13 @@ import static org.junit.platform.testkit.engine.TestExecutionResultConditions.me
 import java.sql.Connection;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.stream.Stream;
 
 import org.flywaydb.core.api.configuration.FluentConfiguration;
 import org.flywaydb.database.postgresql.PostgreSQLConfigurationExtension;
@@ -29,10 +31,13 @@ import org.jooq.impl.DefaultConfiguration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.condition.EnabledIf;
 import org.junit.jupiter.api.extension.AfterEachCallback;
@@ -185,6 +190,64 @@ class DatabaseTestExtensionTest {
         assertThat(NestedCase.databases.get("own")).isNotNull().isNotEqualTo(NestedCase.databases.get("outer"));
     }
 
+    // --- one test instance per class --------------------------------------------------------------------------------
+
+    /**
+     * A class whose tests share one instance (what Kotlin projects, and Java ones that want a non-static
+     * {@code @BeforeAll}, write): JUnit makes the instance before any {@code @BeforeAll} callback, and its constructor
+     * takes the manager.
+     */
+    @DatabaseTest(migrations = Bank.MIGRATIONS)
+    @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+    @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+    static class OneInstancePerClassCase {
+
+        static final Map<String, String> databases = new ConcurrentHashMap<>();
+
+        private final SessionManager sessions;
+        private long account;
+
+        OneInstancePerClassCase(SessionManager sessions, TestDatabase database) {
+            this.sessions = sessions;
+            databases.put("constructor", database.name());
+        }
+
+        @BeforeAll
+        void openTheSharedAccount(TestDatabase database) {
+            databases.put("beforeAll", database.name());
+            account = sessions.transactionResult(tx -> Bank.open(tx, "shared", 100));
+        }
+
+        @Test
+        @Order(1)
+        void depositsOnTheAccountTheBeforeAllOpened() {
+            long balance = sessions.transactionResult(tx -> Bank.deposit(tx, account, 50));
+
+            assertThat(balance).isEqualTo(150L);
+        }
+
+        @Test
+        @Order(2)
+        void seesTheFirstTestsDeposit(DSLContext ctx, TestDatabase database) {
+            databases.put("test", database.name());
+            assertThat(Bank.balance(ctx, account)).isEqualTo(150L);
+        }
+    }
+
+    @Test
+    void aClassWithOneInstanceForAllItsTestsTakesTheDatabaseInItsConstructor() throws Exception {
+        run(OneInstancePerClassCase.class).assertStatistics(stats -> stats.started(2).succeeded(2).failed(0));
+
+        assertThat(OneInstancePerClassCase.databases).hasSize(3);
+        assertThat(Set.copyOf(OneInstancePerClassCase.databases.values())).as("one database for the class")
+                .hasSize(1);
+        try (Connection connection = server.connect()) {
+            assertThat(DSL.using(connection).fetchExists(DSL.selectOne().from(table("pg_database"))
+                    .where(DSL.field("datname").eq(OneInstancePerClassCase.databases.get("test")))))
+                    .as("dropped after the class").isFalse();
+        }
+    }
+
     // --- rollback mode ---------------------------------------------------------------------------------------------
 
     @DatabaseTest(migrations = Bank.MIGRATIONS, rollback = true)
@@ -249,6 +312,36 @@ class DatabaseTestExtensionTest {
         events.assertStatistics(stats -> stats.started(2).succeeded(1).failed(1));
         events.assertThatEvents().haveExactly(1, event(test("failsAfterWriting"),
                 finishedWithFailure(message("the test's own failure"))));
+    }
+
+    /**
+     * JUnit runs a {@code @TestFactory}'s {@code @BeforeEach} and {@code @AfterEach} once, around all its dynamic
+     * tests, so in rollback mode they share one transaction, as with Spring's test transactions.
+     */
+    @DatabaseTest(migrations = Bank.MIGRATIONS, rollback = true)
+    @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+    static class RollbackDynamicTestsCase {
+
+        @TestFactory
+        @Order(1)
+        Stream<DynamicTest> eachOpensAnAccount(SessionManager sessions, DSLContext ctx) {
+            return Stream.of(1, 2).map(number -> DynamicTest.dynamicTest("account " + number, () -> {
+                sessions.transaction(tx -> Bank.open(tx, "dynamic " + number, 1));
+
+                assertThat(ctx.fetchCount(table("accounts"))).as("the factory's transaction").isEqualTo(number);
+            }));
+        }
+
+        @Test
+        @Order(2)
+        void seesNoneOfThem(DSLContext ctx) {
+            assertThat(ctx.fetchCount(table("accounts"))).isZero();
+        }
+    }
+
+    @Test
+    void dynamicTestsShareTheirFactorysTransactionInRollbackMode() {
+        run(RollbackDynamicTestsCase.class).assertStatistics(stats -> stats.started(3).succeeded(3).failed(0));
     }
 
     // --- leaks are reported --------------------------------------------------------------------------------------
