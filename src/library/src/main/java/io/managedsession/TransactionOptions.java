@@ -23,7 +23,8 @@ import io.managedsession.internal.SqlStates;
  *
  * <p><b>Retries run the callback again from the start.</b> With {@code maxAttempts} above one, a callback whose
  * transaction fails with a retryable error (by default a serialization failure, SQLSTATE {@code 40001}, a deadlock,
- * {@code 40P01}, or a connection lost before COMMIT: see {@link #isTransientFailure(Throwable)}) runs again in a new
+ * {@code 40P01}, a connection lost before COMMIT, or a statement prepared before DDL changed its result: see
+ * {@link #isTransientFailure(Throwable)}) runs again in a new
  * transaction, so it must be safe to run more than once: no side effects outside the database (use
  * {@link SessionManager#afterCommit(Runnable)} for those), no state carried over from the failed attempt.
  * Only the transaction that begins is retried, never a call that joined a running one; deadline and retries of a
@@ -152,9 +153,12 @@ public final class TransactionOptions {
      * transaction certainly did not commit and running it again may well succeed. That is a serialization failure
      * ({@code 40001}) or a deadlock ({@code 40P01}), or the connection lost while the transaction ran, before COMMIT
      * was sent (SQLSTATE class {@code 08}, or {@code 57P01} to {@code 57P03} when the server shut down or restarts):
-     * the next attempt takes a fresh connection, which after a failover reaches the new primary. A connection lost
-     * during COMMIT is a {@link CommitOutcomeUnknownException}, never retried; a
-     * {@link ConnectionUnavailableException} is not transient either, since it already waited the connection timeout.
+     * the next attempt takes a fresh connection, which after a failover reaches the new primary. Also a statement the
+     * driver had prepared on the server before DDL changed the type of its result ({@code 0A000}, "cached plan must
+     * not change result type", say after the next release's migration altered a column while this release runs):
+     * the driver prepares it again on the next attempt. A connection lost during COMMIT is a
+     * {@link CommitOutcomeUnknownException}, never retried; a {@link ConnectionUnavailableException} is not transient
+     * either, since it already waited the connection timeout.
      *
      * @param failure what the transaction failed with
      * @return whether running the transaction again is safe and may succeed
@@ -163,7 +167,8 @@ public final class TransactionOptions {
         if (failure instanceof CommitOutcomeUnknownException || failure instanceof ConnectionUnavailableException) {
             return false;
         }
-        return SqlStates.isSerializationFailureOrDeadlock(failure) || SqlStates.isConnectionFailure(failure);
+        return SqlStates.isSerializationFailureOrDeadlock(failure) || SqlStates.isConnectionFailure(failure)
+                || SqlStates.isStalePreparedPlan(failure);
     }
 
     /** @return the propagation, {@link Propagation#REQUIRED} unless set */
@@ -423,7 +428,8 @@ public final class TransactionOptions {
 
         /**
          * Sets which failures are retried (default {@link TransactionOptions#isTransientFailure}: serialization
-         * failures, deadlocks, and connections lost before COMMIT).
+         * failures, deadlocks, connections lost before COMMIT, and statements prepared before DDL changed their
+         * result).
          * {@link CommitOutcomeUnknownException} is never retried, whatever the predicate says.
          *
          * @param retryOn the rule

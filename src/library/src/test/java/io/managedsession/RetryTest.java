@@ -22,6 +22,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import io.managedsession.internal.SqlStates;
 import io.managedsession.support.LogCapture;
 import io.managedsession.support.Managers;
 import io.managedsession.testing.DatabaseTest;
@@ -166,6 +167,53 @@ class RetryTest {
         assertThat(queryLong(db, "SELECT n FROM counters WHERE id = 2")).isEqualTo(2);
         assertThat(attempts.get()).as("the deadlock victim ran once more").isEqualTo(3);
         db.assertNothingLeaked(sessions);
+    }
+
+    /**
+     * A rolling deploy: the next release's migration changes the type of a column this release reads. The driver
+     * prepares a statement on the server from its fifth run on a connection, and the server refuses to run such a
+     * plan once its result type changed ("cached plan must not change result type", SQLSTATE 0A000), once per
+     * connection: the driver prepares it again on the next try. A transaction that may run again does, and what its
+     * failed attempt wrote is gone.
+     */
+    @Test
+    void aStatementPreparedBeforeItsColumnChangedTypeRunsAgain() {
+        execute(db, "CREATE TABLE stock (id integer PRIMARY KEY, n integer NOT NULL)");
+        execute(db, "INSERT INTO stock VALUES (1, 0)");
+        TransactionOptions retried = TransactionOptions.builder().maxAttempts(3).label("restock").build();
+        AtomicInteger attempts = new AtomicInteger();
+        List<String> failedAttempts = new ArrayList<>();
+        // Straight to the server, also in the run behind PgBouncer, whose managers prepare nothing on the server.
+        try (SessionManager direct = db.sessionManagerBuilder().maximumPoolSize(1).build()) {
+            direct.addObserver(new TransactionObserver() {
+                @Override
+                public void attemptFailed(String managerName, TransactionOptions options, int attempt,
+                        Throwable failure, boolean retrying) {
+                    failedAttempts.add(attempt + " " + SqlStates.sqlState(failure) + " " + retrying);
+                }
+            });
+            for (int i = 0; i < 6; i++) {
+                direct.transactionResult(ctx -> restock(ctx));
+            }
+            execute(db, "ALTER TABLE stock ALTER COLUMN n TYPE bigint"); // the next release's migration
+
+            long stock = direct.transactionResult(retried, ctx -> {
+                attempts.incrementAndGet();
+                return restock(ctx);
+            });
+
+            assertThat(failedAttempts).containsExactly("1 0A000 true");
+            assertThat(attempts.get()).isEqualTo(2);
+            assertThat(stock).as("the first attempt's write rolled back").isEqualTo(7L);
+            db.assertNothingLeaked(direct);
+        }
+        assertThat(queryLong(db, "SELECT n FROM stock WHERE id = 1")).isEqualTo(7L);
+    }
+
+    /** Adds one to the stock, then reads it: the read's result type is the column's. */
+    private static long restock(DSLContext ctx) {
+        ctx.execute("UPDATE stock SET n = n + 1 WHERE id = 1");
+        return ((Number) ctx.fetchValue("SELECT n FROM stock WHERE id = ?", 1)).longValue();
     }
 
     private static void increment(DSLContext ctx, int id) {

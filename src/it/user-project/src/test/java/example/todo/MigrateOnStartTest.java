@@ -8,7 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
@@ -16,6 +18,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -23,6 +26,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import io.managedsession.SessionException;
 import io.managedsession.SessionManager;
+import io.managedsession.TransactionObserver;
 import io.managedsession.TransactionOptions;
 import io.managedsession.testing.DatabaseTest;
 import io.managedsession.testing.TestDatabase;
@@ -33,7 +37,8 @@ import db.welcome.V2__Welcome_todo;
  * The application's own start: migrateOnStart(true) finds the user's migrations, and only them, at the default, its
  * migrations in Java among them, and stops on one that Flyway would skip; and the next release, started while the
  * running one has a todo open for editing, gives up on its migration after migrationLockTimeout instead of stalling
- * every query on todos, and says who held the table.
+ * every query on todos, and says who held the table; one whose migration changes the type of a column the running
+ * release reads costs that release no request that may run again.
  */
 @DatabaseTest(migrations = {}, perTest = true)
 class MigrateOnStartTest {
@@ -153,6 +158,42 @@ class MigrateOnStartTest {
             assertEquals("V1__todos.sql,V2__todo_due_date.sql", applied.getString(1), "applied once the edit ended");
         } finally {
             users.shutdownNow();
+        }
+    }
+
+    @Test
+    void theNextReleaseWideningAColumnTheRunningOneReadsCostsItNoRequest(TestDatabase database) {
+        TransactionOptions request = TransactionOptions.builder().maxAttempts(3).label("show-todo").build();
+        List<String> failedAttempts = new ArrayList<>();
+        // One connection, so that every request meets the statements the driver prepared on it.
+        try (SessionManager running = database.sessionManagerBuilder().name("todos").maximumPoolSize(1)
+                .migrateOnStart(true).build()) {
+            running.addObserver(new TransactionObserver() {
+                @Override
+                public void attemptFailed(String managerName, TransactionOptions options, int attempt,
+                        Throwable failure, boolean retrying) {
+                    failedAttempts.add(failure.getMessage());
+                }
+            });
+            long id = running.transactionResult(tx -> Todos.add(tx, "draft"));
+            for (int served = 0; served < 6; served++) { // the driver prepares the read on the server from the 5th
+                running.transactionResult(request, tx -> Todos.title(tx, id));
+            }
+
+            try (SessionManager nextRelease = database.sessionManagerBuilder().name("todos-next").migrateOnStart(true)
+                    .migrationLocations("classpath:db/migration", "classpath:db/longer-titles").build()) {
+                nextRelease.transaction(tx -> Todos.add(tx, "a title longer than two hundred ".repeat(10)));
+            }
+            AtomicInteger attempts = new AtomicInteger();
+            Optional<String> title = running.transactionResult(request, tx -> {
+                attempts.incrementAndGet();
+                return Todos.title(tx, id);
+            });
+
+            assertEquals(Optional.of("draft"), title);
+            assertEquals(2, attempts.get(), "the first attempt met the plan prepared before the migration");
+            assertEquals(1, failedAttempts.size(), failedAttempts.toString());
+            assertTrue(failedAttempts.get(0).contains("cached plan must not change result type"), failedAttempts.get(0));
         }
     }
 }

@@ -1,7 +1,11 @@
 package io.managedsession.internal;
 
 import java.sql.SQLException;
+import java.util.Set;
 import java.util.function.Predicate;
+
+import org.postgresql.util.PSQLException;
+import org.postgresql.util.ServerErrorMessage;
 
 /** What PostgreSQL's SQLSTATE codes mean for a transaction, looked up anywhere in a failure's cause chain. */
 public final class SqlStates {
@@ -20,6 +24,11 @@ public final class SqlStates {
     private static final String QUERY_CANCELED = "57014";
     /** lock_not_available: what lock_timeout raises. */
     private static final String LOCK_NOT_AVAILABLE = "55P03";
+
+    /** feature_not_supported: among others, what the server raises for a prepared plan whose result type changed. */
+    private static final String FEATURE_NOT_SUPPORTED = "0A000";
+    /** The server's functions that raise it when they check a prepared plan against its tables (plancache.c). */
+    private static final Set<String> PLAN_REVALIDATION = Set.of("RevalidateCachedQuery", "RevalidateCachedPlan");
 
     /** How deep a cause chain is followed: far beyond any real one, and a guard against a chain that loops. */
     private static final int MAX_DEPTH = 100;
@@ -52,6 +61,22 @@ public final class SqlStates {
         return find(failure, sql -> sql.getSQLState() != null
                 && (sql.getSQLState().startsWith(CONNECTION_EXCEPTION_CLASS)
                         || sql.getSQLState().startsWith(OPERATOR_INTERVENTION_CLASS))) != null;
+    }
+
+    /**
+     * Whether the server refused a statement that the driver had prepared on it because its tables changed the type of
+     * its result since ("cached plan must not change result type", 0A000 from the server's plan revalidation): DDL
+     * such as a migration's {@code ALTER COLUMN ... TYPE}. The driver prepares the statement again when it next runs
+     * it (its own {@code willHealOnRetry} tells it by the same SQLSTATE and the server's routine).
+     */
+    public static boolean isStalePreparedPlan(Throwable failure) {
+        return find(failure, sql -> {
+            if (!FEATURE_NOT_SUPPORTED.equals(sql.getSQLState()) || !(sql instanceof PSQLException server)) {
+                return false;
+            }
+            ServerErrorMessage message = server.getServerErrorMessage();
+            return message != null && PLAN_REVALIDATION.contains(message.getRoutine());
+        }) != null;
     }
 
     /** The SQLSTATE of the first {@link SQLException} in the cause chain that has one, or {@code null}. */
