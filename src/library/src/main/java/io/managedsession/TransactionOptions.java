@@ -394,7 +394,8 @@ public final class TransactionOptions {
          * in force, a round trip of its own); the waits for a pooled connection and for the network end at the
          * deadline too. A transaction that runs past it is rolled back with a {@link TransactionTimeoutException}; a
          * lock timeout or cancellation that is not the deadline's (the connection's own limit included) reaches the
-         * caller as the callback threw it.
+         * caller as the callback threw it. A transaction begun inside this one ({@link Propagation#REQUIRES_NEW}),
+         * which this one waits for, ends by this deadline too, or by its own where that passes first.
          *
          * @param deadline from 1 millisecond to 24 hours
          * @return this builder

@@ -28,7 +28,8 @@ public class TransactionTimeoutException extends SessionException {
     /**
      * Returns the deadline that was exceeded.
      *
-     * @return the deadline given in the transaction's options
+     * @return the deadline given in the transaction's options, or in those of the transaction it began in when that
+     *         deadline passed first
      */
     public Duration deadline() {
         return deadline;

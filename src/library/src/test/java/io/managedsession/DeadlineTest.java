@@ -512,6 +512,60 @@ class DeadlineTest {
         assertConnectionHealthyWithoutLeftoverTimeout();
     }
 
+    /**
+     * A transaction begun inside one with a deadline ({@code REQUIRES_NEW}, say an audit record written whatever the
+     * request's outcome) runs while the request waits for it, so the request's deadline bounds it too.
+     */
+    @Test
+    void aTransactionBegunInsideOneWithADeadlineEndsByThatDeadlineToo() {
+        TransactionOptions audit = TransactionOptions.builder().propagation(Propagation.REQUIRES_NEW).label("audit")
+                .build();
+        try (SessionManager two = Managers.on(db).maximumPoolSize(2).build()) {
+            two.transaction(ctx -> ctx.execute("UPDATE jobs SET state = state WHERE id = 1")); // warm, as above
+            long start = System.nanoTime();
+            Throwable caught = catchThrowable(() -> two.transaction(deadline("request"), ctx -> {
+                ctx.execute("INSERT INTO jobs VALUES (2, 'the request')");
+                two.transaction(audit, own -> {
+                    own.execute("INSERT INTO jobs VALUES (3, 'the audit record')");
+                    own.execute("SELECT pg_sleep(10)");
+                });
+            }));
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+            assertThat(caught).isInstanceOf(TransactionTimeoutException.class)
+                    .hasMessageContaining("The transaction 'audit' ran past the deadline of 500 ms of the transaction"
+                            + " 'request' it began in")
+                    .hasMessageContaining("nothing was committed");
+            assertThat(((TransactionTimeoutException) caught).deadline()).isEqualTo(DEADLINE);
+            assertThat(((DataAccessException) caught.getCause()).sqlState()).isEqualTo("57014");
+            assertThat(took).isLessThan(DEADLINE.plus(MARGIN));
+            assertThat(rowCount(db, "jobs")).as("neither the request nor its audit record").isEqualTo(1);
+            db.assertNothingLeaked(two);
+        }
+    }
+
+    /**
+     * Its wait for a connection too: here the request holds the pool's only one, the pool-starvation pattern, which
+     * would otherwise keep the request waiting the whole connection timeout (10 s).
+     */
+    @Test
+    void aTransactionBegunInsideOneWithADeadlineWaitsForAConnectionNoLongerThanThatDeadline() {
+        TransactionOptions audit = TransactionOptions.builder().propagation(Propagation.REQUIRES_NEW).label("audit")
+                .build();
+        long start = System.nanoTime();
+        Throwable caught = catchThrowable(() -> sessions.transaction(deadline("request"),
+                ctx -> sessions.transaction(audit, own -> own.execute("INSERT INTO jobs VALUES (3, 'audit')"))));
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+        assertThat(caught).isInstanceOf(TransactionTimeoutException.class)
+                .hasMessageContaining("The transaction 'audit' ran past the deadline of 500 ms of the transaction"
+                        + " 'request' it began in");
+        assertThat(caught.getCause()).as("what kept it waiting").isInstanceOf(ConnectionUnavailableException.class)
+                .hasMessageContaining("This thread already holds 1 connection(s) of this pool");
+        assertThat(took).isLessThan(DEADLINE.plus(MARGIN));
+        assertConnectionHealthyWithoutLeftoverTimeout();
+    }
+
     @Test
     void connectionThatComesAfterTheDeadlineGoesBackUnusedAndHealthy() throws Exception {
         HikariConfig config = new HikariConfig();

@@ -161,7 +161,8 @@ final class PooledConnections {
                     + " - Connection is not available, request timed out after "
                     + TimeUnit.NANOSECONDS.toMillis(waitNanos) + "ms" + poolNumbers(), "08001");
             if (deadlineFirst) {
-                throw deadline.exceeded(options, timedOut);
+                // A thread that holds connections already waits for one more: say that this is what kept it waiting.
+                throw deadline.exceeded(options, alreadyHeld > 0 ? unavailable(timedOut, alreadyHeld) : timedOut);
             }
             throw unavailable(timedOut, alreadyHeld);
         }

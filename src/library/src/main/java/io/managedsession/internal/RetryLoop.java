@@ -67,7 +67,8 @@ final class RetryLoop {
             TransactionScope suspended, Attempt attempts) throws X {
         TransactionFlightEvent event = instrumentation.started(options);
         long startNanos = instrumentation.timed() ? System.nanoTime() : TransactionRun.NOT_TIMED;
-        Deadline deadline = options.deadline().map(Deadline::startingNow).orElse(null);
+        Deadline deadline = suspended == null ? Deadline.of(options, null, null)
+                : Deadline.of(options, suspended.deadline(), suspended.options());
         TransactionRun run = new TransactionRun(deadline, startNanos);
         List<Throwable> earlier = null;
         Throwable finalFailure = null;

@@ -617,6 +617,15 @@ final class TransactionScope {
         return managerName;
     }
 
+    TransactionOptions options() {
+        return options;
+    }
+
+    /** The deadline of this transaction, retries included, or {@code null} when it has none. */
+    Deadline deadline() {
+        return deadline == null ? null : deadline.deadline();
+    }
+
     String labelText() {
         return MessageParts.label(options);
     }
