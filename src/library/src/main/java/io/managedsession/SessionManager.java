@@ -237,6 +237,25 @@ public final class SessionManager implements AutoCloseable {
     }
 
     /**
+     * Returns a {@code DataSource} whose connections are the calling thread's current transaction's, as
+     * {@link #dsl()} is a {@code DSLContext} that runs in it: for JDBC code and libraries that take a
+     * {@code DataSource} (a DAO of plain JDBC, a scheduler's or an outbox's tables), so that what they write inside
+     * {@code transaction(...)} commits and rolls back with the rest of the block. Give it to them once; each
+     * {@code getConnection()} hands out the connection of the transaction the calling thread runs then (the new one
+     * inside a {@link Propagation#REQUIRES_NEW} block), under the same checks as the block's own: its thread, its end,
+     * its deadline, SQL that would outlive it. Its {@code close()} leaves the connection to the transaction, and
+     * {@code commit()}, {@code rollback()} and {@code setAutoCommit(..)} are refused: the block ends the transaction by
+     * returning or throwing. On a thread that runs no transaction of this manager {@code getConnection()} throws
+     * {@link NoTransactionException}, never falling back to a connection of its own that would commit each statement:
+     * take one of {@link #dataSource()} where that is meant.
+     *
+     * @return the same DataSource on every call
+     */
+    public DataSource transactionalDataSource() {
+        return runner.currentTransactionDataSource();
+    }
+
+    /**
      * Returns the {@code DSLContext} of the transaction this thread is running, so helper code can join it without a
      * parameter.
      *
@@ -266,7 +285,8 @@ public final class SessionManager implements AutoCloseable {
     /**
      * Returns the DataSource the transactions take their connections from: the owned HikariCP pool, or the one
      * passed to {@link Builder#dataSource(DataSource)}. Meant for tools such as metrics and migrations; a connection
-     * taken from it directly is not part of any managed transaction.
+     * taken from it directly is not part of any managed transaction ({@link #transactionalDataSource()} hands out the
+     * transaction's).
      *
      * @return the DataSource
      */

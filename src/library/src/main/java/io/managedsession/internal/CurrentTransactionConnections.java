@@ -7,18 +7,23 @@ import org.jooq.ConnectionProvider;
 import io.managedsession.NoTransactionException;
 
 /**
- * The connection provider of a manager's {@code dsl()}: each statement goes to the gate of the transaction the calling
- * thread runs, so one {@code DSLContext}, held for as long as the application likes, works in whichever transaction
- * calls it, under that transaction's checks (its thread, its end, its deadline). A thread that runs none is refused.
+ * The connection provider of a manager's {@code dsl()}, and the source of its {@code transactionalDataSource()}'s
+ * connections: each goes to the gate of the transaction the calling thread runs, so one {@code DSLContext} or
+ * {@code DataSource}, held for as long as the application likes, works in whichever transaction calls it, under that
+ * transaction's checks (its thread, its end, its deadline). A thread that runs none is refused.
  */
 final class CurrentTransactionConnections implements ConnectionProvider {
 
     private final ThreadScope threadScope;
-    private final String managerName;
+    private final String refusal;
 
-    CurrentTransactionConnections(ThreadScope threadScope, String managerName) {
+    /**
+     * @param refusal the message of the {@link NoTransactionException} on a thread that runs no transaction: what
+     *                the caller used, and what to do instead
+     */
+    CurrentTransactionConnections(ThreadScope threadScope, String refusal) {
         this.threadScope = threadScope;
-        this.managerName = managerName;
+        this.refusal = refusal;
     }
 
     /**
@@ -29,9 +34,7 @@ final class CurrentTransactionConnections implements ConnectionProvider {
     ConnectionGate gate() {
         TransactionScope scope = threadScope.get();
         if (scope == null) {
-            throw new NoTransactionException("sessions.dsl() runs each statement in the calling thread's transaction"
-                    + " of SessionManager '" + managerName + "', and this thread runs none: call it from inside"
-                    + " sessions.transaction(...)");
+            throw new NoTransactionException(refusal);
         }
         return scope.gate();
     }

@@ -4,6 +4,8 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.Optional;
 
+import javax.sql.DataSource;
+
 import org.jooq.Configuration;
 import org.jooq.DSLContext;
 import org.jooq.exception.DataAccessException;
@@ -44,6 +46,7 @@ public final class TransactionRunner implements RetryLoop.Attempt {
     private final boolean resolveByDefault;
     private final LockDiagnostics lockDiagnostics;
     private final DSLContext currentTransactionDsl;
+    private final DataSource currentTransactionDataSource;
 
     /**
      * @param baseConfiguration      dialect and settings; the runner adds its {@link ScopeTransactionProvider}, and
@@ -58,8 +61,13 @@ public final class TransactionRunner implements RetryLoop.Attempt {
             String managerName, Instrumentation instrumentation, boolean labelInApplicationName,
             CommitOutcomeResolver resolver, boolean resolveByDefault, LockDiagnostics lockDiagnostics) {
         this.baseConfiguration = baseConfiguration.derive(new ScopeTransactionProvider());
-        this.currentTransactionDsl = this.baseConfiguration
-                .derive(new CurrentTransactionConnections(threadScope, managerName)).dsl();
+        String none = " of SessionManager '" + managerName + "', and this thread runs none: call it from inside"
+                + " sessions.transaction(...)";
+        this.currentTransactionDsl = this.baseConfiguration.derive(new CurrentTransactionConnections(threadScope,
+                "sessions.dsl() runs each statement in the calling thread's transaction" + none)).dsl();
+        this.currentTransactionDataSource = new CurrentTransactionDataSource(new CurrentTransactionConnections(
+                threadScope, "sessions.transactionalDataSource() hands out the connection of the calling thread's"
+                        + " transaction" + none + ", or take a connection of sessions.dataSource()"), managerName);
         this.router = router;
         this.inFlight = inFlight;
         this.managerName = managerName;
@@ -90,6 +98,14 @@ public final class TransactionRunner implements RetryLoop.Attempt {
      */
     public DSLContext currentTransactionDsl() {
         return currentTransactionDsl;
+    }
+
+    /**
+     * One {@code DataSource} for every thread, whose connections are the calling thread's transaction's, and which
+     * refuses on a thread that runs none.
+     */
+    public DataSource currentTransactionDataSource() {
+        return currentTransactionDataSource;
     }
 
     /** The {@code DSLContext} of this thread's transaction, if it runs one. */
