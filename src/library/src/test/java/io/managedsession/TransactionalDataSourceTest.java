@@ -47,18 +47,18 @@ class TransactionalDataSourceTest {
         }
 
         long count() throws SQLException {
-            try (Connection connection = dataSource.getConnection();
-                 PreparedStatement count = connection.prepareStatement("SELECT count(*) FROM events");
-                 ResultSet row = count.executeQuery()) {
-                row.next();
-                return row.getLong(1);
-            }
+            return number("SELECT count(*) FROM events");
         }
 
+        /** The server process of the connection it gets. */
         long backend() throws SQLException {
+            return number("SELECT pg_backend_pid()");
+        }
+
+        private long number(String query) throws SQLException {
             try (Connection connection = dataSource.getConnection();
-                 PreparedStatement pid = connection.prepareStatement("SELECT pg_backend_pid()");
-                 ResultSet row = pid.executeQuery()) {
+                 PreparedStatement statement = connection.prepareStatement(query);
+                 ResultSet row = statement.executeQuery()) {
                 row.next();
                 return row.getLong(1);
             }
