@@ -8,6 +8,8 @@ import java.time.Duration;
 
 import org.jooq.exception.DataAccessException;
 import org.junit.jupiter.api.Test;
+import org.postgresql.util.PSQLException;
+import org.postgresql.util.ServerErrorMessage;
 
 class TransactionOptionsTest {
 
@@ -114,6 +116,24 @@ class TransactionOptionsTest {
         assertThat(TransactionOptions.isTransientFailure(poolTimedOut)).isFalse();
         assertThat(TransactionOptions.defaults().retryOn().test(connectionLost)).isTrue();
         assertThat(TransactionOptions.serializable().retryOn().test(connectionLost)).isTrue();
+    }
+
+    /**
+     * 0A000 (feature_not_supported) is transient only when the server's plan check raised it for a statement the
+     * driver prepared before DDL changed its result; the real case runs in {@code RetryTest}.
+     */
+    @Test
+    void defaultRetryRuleAcceptsAStalePreparedPlanButNoOtherUnsupportedFeature() {
+        DataAccessException stalePlan = new DataAccessException("x", new PSQLException(new ServerErrorMessage(
+                "SERROR\0C0A000\0Mcached plan must not change result type\0Fplancache.c\0RRevalidateCachedQuery\0")));
+        DataAccessException otherFeature = new DataAccessException("x", new PSQLException(new ServerErrorMessage(
+                "SERROR\0C0A000\0MFOR UPDATE is not allowed with UNION\0RCheckSelectLocking\0")));
+        DataAccessException sameStateNoRoutine = new DataAccessException("x",
+                new SQLException("cached plan must not change result type", "0A000"));
+
+        assertThat(TransactionOptions.isTransientFailure(stalePlan)).isTrue();
+        assertThat(TransactionOptions.isTransientFailure(otherFeature)).isFalse();
+        assertThat(TransactionOptions.isTransientFailure(sameStateNoRoutine)).isFalse();
     }
 
     @Test
