@@ -24,6 +24,7 @@ import io.managedsession.internal.ManagerSettings;
 import io.managedsession.internal.PrintableAscii;
 import io.managedsession.internal.RequiredModules;
 import io.managedsession.internal.SessionManagerCore;
+import io.managedsession.internal.SupportedVersions;
 import io.managedsession.internal.TestSupport;
 import io.managedsession.internal.TransactionRunner;
 
@@ -934,12 +935,15 @@ public final class SessionManager implements AutoCloseable {
          * @return a running SessionManager
          * @throws IllegalStateException          when the settings do not fit together, or a library the manager
          *                                        needs (jOOQ, HikariCP, SLF4J) is not there, with the
-         *                                        {@code requires} lines that bring it on the module path
+         *                                        {@code requires} lines that bring it on the module path, or jOOQ
+         *                                        or Flyway is older than the library runs with (a dependency
+         *                                        management's choice), naming the release to choose
          * @throws ConnectionUnavailableException when the database cannot be reached or refuses the login
          * @throws SessionException               when a migration fails
          */
         public SessionManager build() {
             RequiredModules.check();
+            SupportedVersions.checkJooq();
             if (jdbcUrl == null && dataSource == null) {
                 throw new IllegalStateException("SessionManager needs a database: set jdbcUrl(...) or dataSource(...)");
             }

@@ -53,6 +53,7 @@ public final class Migrations {
      */
     public static FluentConfiguration configuration(DataSource dataSource, List<String> locations,
             Consumer<? super FluentConfiguration> customizer, boolean oneTransaction, String owner) {
+        SupportedVersions.checkFlyway(owner);
         FluentConfiguration configuration = Flyway.configure()
                 .dataSource(dataSource)
                 .locations(locations.toArray(String[]::new))

@@ -188,10 +188,15 @@ public final class DatabaseTestExtension implements TestInstancePreConstructCall
         throw new IllegalStateException("No @DatabaseTest on " + context.getDisplayName());
     }
 
-    /** The run's server for the class's image: one per image asked for, shared by the classes that ask for it. */
+    /**
+     * The run's server for the class's image: one per image asked for, shared by the classes that ask for it. Made
+     * with the store's {@code getOrComputeIfAbsent}, which JUnit 6 deprecates for {@code computeIfAbsent}: JUnit 5
+     * has only the former, and projects on JUnit 5 (Spring Boot 3.5 manages 5.12) use this extension too.
+     */
+    @SuppressWarnings("deprecation")
     private static SharedServer shared(ExtensionContext context) {
         String image = settings(context).image();
-        return context.getRoot().getStore(NAMESPACE).computeIfAbsent(SharedServer.class.getName() + "/" + image,
+        return context.getRoot().getStore(NAMESPACE).getOrComputeIfAbsent(SharedServer.class.getName() + "/" + image,
                 key -> SharedServer.start(image), SharedServer.class);
     }
 
