@@ -22,7 +22,7 @@ public final class SupportedVersions {
     /** The oldest Flyway the library runs with: older ones lack methods its migrations call. */
     static final String OLDEST_FLYWAY = "11.14";
 
-    private static final Properties BUILT_WITH = builtWith();
+    private static final Properties BUILT_WITH = loadBuiltWith();
 
     private SupportedVersions() {
     }
@@ -33,7 +33,7 @@ public final class SupportedVersions {
      * @throws IllegalStateException naming both releases and how to choose the right one
      */
     public static void checkJooq() {
-        String refusal = refusal("jOOQ", jooqVersion(), OLDEST_JOOQ, BUILT_WITH.getProperty("jooq", OLDEST_JOOQ), "org.jooq:jooq",
+        String refusal = refusal("jOOQ", jooqVersion(), OLDEST_JOOQ, builtWith("jooq", OLDEST_JOOQ), "org.jooq:jooq",
                 "jooq.version");
         if (refusal != null) {
             throw new IllegalStateException("SessionManager cannot start: " + refusal);
@@ -47,7 +47,7 @@ public final class SupportedVersions {
      * @throws IllegalStateException naming both releases and how to choose the right one
      */
     public static void checkFlyway(String owner) {
-        String refusal = refusal("Flyway", flywayVersion(), OLDEST_FLYWAY, BUILT_WITH.getProperty("flyway", OLDEST_FLYWAY),
+        String refusal = refusal("Flyway", flywayVersion(), OLDEST_FLYWAY, builtWith("flyway", OLDEST_FLYWAY),
                 "org.flywaydb:flyway-core and org.flywaydb:flyway-database-postgresql", "flyway.version");
         if (refusal != null) {
             throw new IllegalStateException(owner + " cannot migrate: " + refusal);
@@ -121,9 +121,15 @@ public final class SupportedVersions {
         }
     }
 
-    private static Properties builtWith() {
+    /** The release of {@code library} this build was made with, or {@code otherwise} when that is not known. */
+    static String builtWith(String library, String otherwise) {
+        return BUILT_WITH.getProperty(library, otherwise);
+    }
+
+    private static Properties loadBuiltWith() {
         Properties built = new Properties();
-        try (InputStream in = SupportedVersions.class.getResourceAsStream("built-with.properties")) {
+        try (InputStream in = SupportedVersions.class.getResourceAsStream(
+                "/META-INF/managed-session/built-with.properties")) {
             if (in != null) {
                 built.load(in);
             }

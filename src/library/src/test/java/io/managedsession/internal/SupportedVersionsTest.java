@@ -15,6 +15,9 @@ class SupportedVersionsTest {
     void readsTheReleasesLoadedAndAcceptsThoseOfThisBuild() {
         assertThat(SupportedVersions.jooqVersion()).matches("3\\.2[1-9]\\.\\d+.*");
         assertThat(SupportedVersions.flywayVersion()).matches("\\d+\\.\\d+\\.\\d+.*");
+        assertThat(SupportedVersions.builtWith("jooq", "unknown")).as("the build's own, filled in by Maven")
+                .isEqualTo(SupportedVersions.jooqVersion());
+        assertThat(SupportedVersions.builtWith("flyway", "unknown")).isEqualTo(SupportedVersions.flywayVersion());
         assertThatCode(SupportedVersions::checkJooq).doesNotThrowAnyException();
         assertThatCode(() -> SupportedVersions.checkFlyway("test")).doesNotThrowAnyException();
     }
