@@ -193,7 +193,8 @@ class MigrateOnStartTest {
             assertEquals(Optional.of("draft"), title);
             assertEquals(2, attempts.get(), "the first attempt met the plan prepared before the migration");
             assertEquals(1, failedAttempts.size(), failedAttempts.toString());
-            assertTrue(failedAttempts.get(0).contains("cached plan must not change result type"), failedAttempts.get(0));
+            assertTrue(failedAttempts.get(0).contains("cached plan must not change result type"),
+                    failedAttempts.get(0));
         }
     }
 }

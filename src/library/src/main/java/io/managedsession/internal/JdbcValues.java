@@ -39,9 +39,9 @@ import org.jooq.util.postgres.PostgresUtils;
  * read as text, as jOOQ's bindings do; jOOQ's intervals ({@code DayToSecond}, {@code YearToMonth},
  * {@code YearToSecond}), sent and read as PostgreSQL's interval text through jOOQ's own {@code PostgresUtils}, as its
  * bindings do; one-dimensional arrays of the types the driver sends as arrays itself; and one-dimensional arrays of
- * dates and times, {@code BigInteger}s, enums and JSON, sent as the array text jOOQ's {@code PostgresUtils} writes (as jOOQ's binding sends
- * every array) and read element by element. Anything else (user bindings, XML, arrays of arrays or of intervals...)
- * is left to the DSL.
+ * dates and times, {@code BigInteger}s, enums and JSON, sent as the array text jOOQ's {@code PostgresUtils} writes
+ * (as jOOQ's binding sends every array) and read element by element. Anything else (user bindings, XML, arrays of
+ * arrays or of intervals...) is left to the DSL.
  */
 public final class JdbcValues {
 

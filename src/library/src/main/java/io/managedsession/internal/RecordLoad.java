@@ -148,7 +148,7 @@ public final class RecordLoad implements RecordContext {
 
     @Override
     public Object data(Object key) {
-        return data().get(key);
+        return data == null ? null : data.get(key); // a read makes no map
     }
 
     @Override

