@@ -404,16 +404,16 @@ public final class PreparedQuery<R extends Record> {
     private R record(DSLContext ctx, ResultSet row) throws SQLException {
         Record record = newRecord(ctx);
         if (ctx.configuration().recordListenerProviders().length == 0) {
-            fill(record, row); // no load events to fire, and no lambda to allocate per row
+            fill(record, row, ctx.settings()); // no load events to fire, and no lambda to allocate per row
         } else {
-            RecordLoad.load(ctx.configuration(), record, () -> fill(record, row));
+            RecordLoad.load(ctx.configuration(), record, () -> fill(record, row, ctx.settings()));
         }
         return (R) record;
     }
 
-    private void fill(Record record, ResultSet row) throws SQLException {
+    private void fill(Record record, ResultSet row, Settings settings) throws SQLException {
         for (int i = 0; i < fields.length; i++) {
-            set(record, fields[i], JdbcValues.read(row, i + 1, fields[i].getDataType()));
+            set(record, fields[i], JdbcValues.read(row, i + 1, fields[i].getDataType(), settings));
         }
         record.touched(false);
     }

@@ -29,6 +29,7 @@ import java.time.LocalDateTime;
 import java.time.LocalTime;
 import java.time.OffsetDateTime;
 import java.time.OffsetTime;
+import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -669,6 +670,79 @@ class PreparedQueryTest {
                     + " AND bytes = '\\x0001ff' AND huge = 123456789012345678901234567890 AND day = '2026-12-06'"
                     + " AND at = '08:30:15.25' AND \"when\" = '2026-12-06 08:30:15.25' AND zoned_at = '21:00-05'"
                     + " AND sql_day = day AND sql_at = '08:30:15' AND sql_when = \"when\"")).isEqualTo(1);
+            db.assertNothingLeaked(sessions);
+        }
+    }
+
+    private static final Table<Record> MOMENTS = table(name("moments"));
+    private static final Field<Integer> MOMENT_ID = field(name("moments", "id"), SQLDataType.INTEGER);
+    private static final Field<OffsetDateTime> MOMENT_AT = field(name("moments", "at"),
+            SQLDataType.TIMESTAMPWITHTIMEZONE);
+    private static final Field<OffsetDateTime[]> MOMENT_ATS = field(name("moments", "ats"),
+            SQLDataType.TIMESTAMPWITHTIMEZONE.array());
+    private static final Field<OffsetTime> MOMENT_ZONED = field(name("moments", "zoned"),
+            SQLDataType.TIMEWITHTIMEZONE);
+
+    /**
+     * The server writes a {@code timestamptz} in the session's time zone, which the driver sets to the JVM's at
+     * connect (a laptop in Berlin, a server in Tokyo), and jOOQ keeps the offset it was written with, where the
+     * driver's {@code getObject} turns it to UTC. Six runs of each, so that the driver's binary transfer (from its
+     * fifth run of a statement) is read as well as its text; the DSL's query is written to render another text than
+     * the prepared one, so that the driver counts the runs of each apart and reads both the same way in each run.
+     */
+    @Test
+    void readsTimesWithTimeZoneInTheOffsetTheSessionWritesThemWithAsTheDslDoes(TestDatabase db) {
+        execute(db, "DROP TABLE IF EXISTS moments", "CREATE TABLE moments (id int PRIMARY KEY, at timestamptz,"
+                        + " ats timestamptz[], zoned timetz)",
+                "INSERT INTO moments VALUES (1, '2026-01-15 12:00:00+00', '{\"2026-07-15 12:00:00+00\"}',"
+                        + " '21:00-05'), (2, '1850-01-01 00:00:00+00', '{}', '00:30+05:30'),"
+                        + " (3, '0044-03-15 12:00:00+00 BC', NULL, NULL), (4, '12026-12-06 08:30:15.5+00', NULL,"
+                        + " NULL), (5, NULL, '{NULL}', NULL)");
+        var all = PreparedQuery.of(DSL.select(MOMENT_ID, MOMENT_AT, MOMENT_ATS, MOMENT_ZONED).from(MOMENTS)
+                .orderBy(MOMENT_ID));
+        var select = DSL.select(MOMENT_ID, MOMENT_AT, MOMENT_ATS, MOMENT_ZONED).from(MOMENTS)
+                .orderBy(MOMENT_ID.asc());
+        OffsetTime ninePm = OffsetTime.of(21, 0, 0, 0, ZoneOffset.ofHours(-5));
+        try (SessionManager sessions = Managers.on(db).build();
+             SessionManager asTheDriverReads = Managers.on(db).settings(new Settings()
+                     .withBindOffsetDateTimeType(true).withBindOffsetTimeType(true)).build()) {
+            for (String zone : List.of("Europe/Berlin", "Asia/Tokyo", "UTC")) {
+                for (SessionManager manager : List.of(sessions, asTheDriverReads)) {
+                    for (int run = 1; run <= 6; run++) {
+                        int round = run;
+                        manager.transaction(ctx -> {
+                            ctx.execute("SET LOCAL TimeZone = '" + zone + "'");
+                            var viaDsl = ctx.fetch(select);
+                            var prepared = all.fetch(ctx);
+                            assertThat(prepared).hasSize(5);
+                            for (int row = 0; row < 5; row++) {
+                                for (int column = 1; column < 3; column++) {
+                                    assertThat(prepared.get(row).get(column))
+                                            .as("%s, run %d, row %d, column %d", zone, round, row + 1, column + 1)
+                                            .isEqualTo(viaDsl.get(row).get(column));
+                                }
+                            }
+                            // The offset it was stored with, as jOOQ reads it where the driver reads text (in
+                            // binary, from a statement's fifth run, the driver's text of it has the session's).
+                            assertThat(prepared.get(0).get(MOMENT_ZONED)).isEqualTo(ninePm);
+                        });
+                    }
+                }
+            }
+            sessions.transaction(ctx -> {
+                ctx.execute("SET LOCAL TimeZone = 'Europe/Berlin'");
+                var first = all.fetch(ctx).get(0);
+                assertThat(first.get(MOMENT_AT)).isEqualTo(OffsetDateTime.of(2026, 1, 15, 13, 0, 0, 0,
+                        ZoneOffset.ofHours(1)));
+                // jOOQ reads the elements of an array from the driver's Timestamps, in the JVM's time zone.
+                assertThat(first.get(MOMENT_ATS)).containsExactly(OffsetDateTime.of(2026, 7, 15, 12, 0, 0, 0,
+                        ZoneOffset.UTC).atZoneSameInstant(ZoneId.systemDefault()).toOffsetDateTime());
+            });
+            asTheDriverReads.transaction(ctx -> {
+                ctx.execute("SET LOCAL TimeZone = 'Europe/Berlin'");
+                assertThat(all.fetch(ctx).get(0).get(MOMENT_AT)).isEqualTo(OffsetDateTime.of(2026, 1, 15, 12, 0, 0,
+                        0, ZoneOffset.UTC));
+            });
             db.assertNothingLeaked(sessions);
         }
     }

@@ -6,10 +6,15 @@ import static org.jooq.impl.DSL.name;
 import static org.jooq.impl.DSL.param;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.LocalDate;
+import java.time.OffsetDateTime;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.List;
 
 import org.jooq.DSLContext;
@@ -18,6 +23,7 @@ import org.jooq.Field;
 import org.jooq.JSONB;
 import org.jooq.Param;
 import org.jooq.Record;
+import org.jooq.Record2;
 import org.jooq.Record4;
 import org.jooq.Schema;
 import org.jooq.impl.DSL;
@@ -29,7 +35,8 @@ import io.managedsession.SessionManager;
 import io.managedsession.testing.DatabaseTest;
 
 /**
- * Hot statements over the column types a PostgreSQL schema has beside numbers and text (an enum, jsonb, a text array),
+ * Hot statements over the column types a PostgreSQL schema has beside numbers and text (an enum, jsonb, a text array,
+ * a time with time zone),
  * declared as PreparedQuery with the Java types jOOQ's code generator gives them, and a list of ids passed as one
  * array parameter, so that the statement keeps one shape whatever the list's length.
  */
@@ -67,6 +74,8 @@ class PreparedTodoDetailsTest {
             SQLDataType.VARCHAR.asEnumDataType(Priority.class));
     static final Field<JSONB> DETAILS = field(name("todos", "details"), SQLDataType.JSONB);
     static final Field<String[]> TAGS = field(name("todos", "tags"), SQLDataType.CLOB.array());
+    static final Field<OffsetDateTime> REMIND_AT = field(name("todos", "remind_at"),
+            SQLDataType.TIMESTAMPWITHTIMEZONE);
 
     static final Param<Long> TODO = param("todo", ID);
     static final PreparedQuery<Record> DESCRIBE = PreparedQuery.of(DSL.update(Todos.TODOS)
@@ -105,6 +114,28 @@ class PreparedTodoDetailsTest {
         assertArrayEquals(new String[] {"release", "q4"}, prepared.get(1).value4());
         assertEquals(List.of(ship), TAGGED.fetch(ctx, Record4::value1, Priority.URGENT, new String[] {"q4"}));
         assertEquals("urgent", ctx.fetchValue("SELECT priority::text FROM todos WHERE id = ?", ship));
+    }
+
+    static final PreparedQuery<Record> REMIND = PreparedQuery.of(DSL.update(Todos.TODOS)
+            .set(REMIND_AT, param("at", REMIND_AT)).where(ID.eq(TODO)), "todo", "at");
+    static final PreparedQuery<Record2<Long, OffsetDateTime>> REMINDER = PreparedQuery.of(
+            DSL.select(ID, REMIND_AT).from(Todos.TODOS).where(ID.eq(TODO)), "todo");
+
+    @Test
+    void aReminderReadsBackInTheTimeZoneItWasSetInAsTheDslReadsIt(SessionManager sessions, DSLContext ctx) {
+        // This project's tests run in Berlin's time zone (the pom's argLine), as its developers' laptops do.
+        OffsetDateTime nineAm = LocalDate.of(2026, 12, 7).atTime(9, 0).atZone(ZoneId.systemDefault())
+                .toOffsetDateTime();
+        assertNotEquals(ZoneOffset.UTC, nineAm.getOffset());
+        long id = sessions.transactionResult(tx -> Todos.add(tx, "call the bank"));
+        sessions.transaction(tx -> assertEquals(1, REMIND.execute(tx, id, nineAm)));
+
+        // Six times: from its fifth run the driver reads the statement's rows in binary.
+        for (int run = 1; run <= 6; run++) {
+            Record2<Long, OffsetDateTime> reminder = sessions.transactionResult(tx -> REMINDER.fetchSingle(tx, id));
+            assertEquals(nineAm, reminder.value2());
+            assertEquals(ctx.select(ID, REMIND_AT).from(Todos.TODOS).where(ID.eq(id)).fetchSingle(), reminder);
+        }
     }
 
     @Test

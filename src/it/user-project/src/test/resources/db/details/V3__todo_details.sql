@@ -4,4 +4,5 @@ CREATE TYPE todo_priority AS ENUM ('low', 'normal', 'urgent');
 ALTER TABLE todos
     ADD COLUMN priority todo_priority NOT NULL DEFAULT 'normal',
     ADD COLUMN details  jsonb,
-    ADD COLUMN tags     text[]        NOT NULL DEFAULT '{}';
+    ADD COLUMN tags     text[]        NOT NULL DEFAULT '{}',
+    ADD COLUMN remind_at timestamptz;

@@ -14,6 +14,8 @@ import java.time.LocalDateTime;
 import java.time.LocalTime;
 import java.time.OffsetDateTime;
 import java.time.OffsetTime;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -24,6 +26,7 @@ import org.jooq.DataType;
 import org.jooq.EnumType;
 import org.jooq.JSON;
 import org.jooq.JSONB;
+import org.jooq.conf.Settings;
 import org.jooq.exception.DataTypeException;
 import org.jooq.tools.Convert;
 import org.jooq.types.DayToSecond;
@@ -175,15 +178,16 @@ public final class JdbcValues {
         return database == byte[].class ? Types.BINARY : type.getSQLType();
     }
 
-    /** Reads column {@code index} as {@code type}'s user type. */
+    /** Reads column {@code index} as {@code type}'s user type, as jOOQ reads it with {@code settings}. */
     @SuppressWarnings({"unchecked", "rawtypes"})
-    public static Object read(ResultSet row, int index, DataType<?> type) throws SQLException {
+    public static Object read(ResultSet row, int index, DataType<?> type, Settings settings) throws SQLException {
         Converter converter = type.getConverter();
-        return converter.from(readDatabaseValue(row, index, converter.fromType()));
+        return converter.from(readDatabaseValue(row, index, converter.fromType(), settings));
     }
 
     /** Reads column {@code index} as the database type {@code database}, before any converter. */
-    private static Object readDatabaseValue(ResultSet row, int index, Class<?> database) throws SQLException {
+    private static Object readDatabaseValue(ResultSet row, int index, Class<?> database, Settings settings)
+            throws SQLException {
         if (database == Long.class) {
             long l = row.getLong(index);
             return row.wasNull() ? null : l;
@@ -207,18 +211,64 @@ public final class JdbcValues {
             return intervalOf(database, row.getString(index));
         } else if (database.isEnum()) {
             return enumOf(database, row.getString(index));
+        } else if (database == OffsetDateTime.class) {
+            OffsetDateTime at = row.getObject(index, OffsetDateTime.class);
+            ZoneOffset written = at == null || Boolean.TRUE.equals(settings.isBindOffsetDateTimeType()) ? null
+                    : offsetWritten(row.getString(index));
+            return written == null ? at : at.withOffsetSameInstant(written);
         } else if (database.isArray()) {
             Array array = row.getArray(index);
             if (array == null) {
                 return null;
             }
             try {
-                return sentAsArrayText(database) ? elementsOneByOne(database, array) : elementsAs(database, array);
+                return sentAsArrayText(database) ? elementsOneByOne(database, array, settings)
+                        : elementsAs(database, array);
             } finally {
                 array.free();
             }
         }
         return row.getObject(index, database);
+    }
+
+    /**
+     * The current element of an array's result set (column 1 is its index, 2 its value), as jOOQ reads it: as a column
+     * of its type is read, but a {@code timestamptz}, which jOOQ reads from the driver's array rather than as text, in
+     * the JVM's time zone (the driver's {@code Timestamp} converted). Infinity stays the driver's
+     * {@code OffsetDateTime.MAX} or {@code MIN}.
+     */
+    private static Object readElement(ResultSet rows, Class<?> element, Settings settings) throws SQLException {
+        if (element == OffsetDateTime.class) {
+            OffsetDateTime at = rows.getObject(2, OffsetDateTime.class);
+            return at == null || at.equals(OffsetDateTime.MAX) || at.equals(OffsetDateTime.MIN) ? at
+                    : at.atZoneSameInstant(ZoneId.systemDefault()).toOffsetDateTime();
+        }
+        return readDatabaseValue(rows, 2, element, settings);
+    }
+
+    /**
+     * The offset in the text of a {@code timestamptz}, which jOOQ keeps (it parses that text, unless
+     * {@code bindOffsetDateTimeType} is set) and the driver's {@code getObject} does not (it gives UTC): the server
+     * writes it in the session's time zone, which the driver sets to the JVM's when it connects, so a laptop in Berlin
+     * reads {@code +01:00} through the DSL. The value itself stays the driver's, which parses BC dates, years past 9999
+     * and offsets with seconds (local mean time before 1893); only the offset is read from the text, the digits and
+     * colons after its last sign. {@code null} (the driver's value kept) for PostgreSQL's {@code infinity}, which the
+     * driver reads as {@code OffsetDateTime.MAX} and {@code MIN} and jOOQ cannot read. A {@code timetz} keeps the
+     * driver's value, the offset it was stored with, which is jOOQ's too but where the driver reads it binary (from a
+     * statement's fifth run): its text then has the session's offset.
+     */
+    private static ZoneOffset offsetWritten(String text) {
+        int end = text.endsWith(" BC") ? text.length() - 3 : text.length();
+        int sign = end - 1;
+        while (sign > 0 && (Character.isDigit(text.charAt(sign)) || text.charAt(sign) == ':')) {
+            sign--;
+        }
+        // A sign after the time of day: not one of a date's hyphens (a timetz's text is all time of day).
+        if (sign <= 0 || sign == end - 1 || text.charAt(sign) != '+' && text.charAt(sign) != '-'
+                || text.lastIndexOf(':', sign) < 0) {
+            return null;
+        }
+        return ZoneOffset.of(text.substring(sign, end));
     }
 
     /** PostgreSQL's text of an interval as jOOQ's {@code type}, read as jOOQ's bindings read it. */
@@ -257,12 +307,12 @@ public final class JdbcValues {
      * jOOQ reads arrays of time with time zone: the driver's {@code getArray()} takes the times of day of a
      * {@code timetz[]} in the JVM's zone.
      */
-    private static Object elementsOneByOne(Class<?> type, Array array) throws SQLException {
+    private static Object elementsOneByOne(Class<?> type, Array array, Settings settings) throws SQLException {
         Class<?> element = type.getComponentType();
         List<Object> elements = new ArrayList<>();
         try (ResultSet rows = array.getResultSet()) {
             while (rows.next()) {
-                elements.add(readDatabaseValue(rows, 2, element)); // column 1 is the element's index
+                elements.add(readElement(rows, element, settings));
             }
         }
         return elements.toArray((Object[]) java.lang.reflect.Array.newInstance(element, elements.size()));
