@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.LocalDate;
+import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
@@ -23,6 +24,7 @@ import org.jooq.Field;
 import org.jooq.JSONB;
 import org.jooq.Param;
 import org.jooq.Record;
+import org.jooq.Record1;
 import org.jooq.Record2;
 import org.jooq.Record4;
 import org.jooq.Schema;
@@ -76,6 +78,7 @@ class PreparedTodoDetailsTest {
     static final Field<String[]> TAGS = field(name("todos", "tags"), SQLDataType.CLOB.array());
     static final Field<OffsetDateTime> REMIND_AT = field(name("todos", "remind_at"),
             SQLDataType.TIMESTAMPWITHTIMEZONE);
+    static final Field<LocalDateTime> DUE_AT = field(name("todos", "due_at"), SQLDataType.LOCALDATETIME);
 
     static final Param<Long> TODO = param("todo", ID);
     static final PreparedQuery<Record> DESCRIBE = PreparedQuery.of(DSL.update(Todos.TODOS)
@@ -135,6 +138,28 @@ class PreparedTodoDetailsTest {
             Record2<Long, OffsetDateTime> reminder = sessions.transactionResult(tx -> REMINDER.fetchSingle(tx, id));
             assertEquals(nineAm, reminder.value2());
             assertEquals(ctx.select(ID, REMIND_AT).from(Todos.TODOS).where(ID.eq(id)).fetchSingle(), reminder);
+        }
+    }
+
+    static final PreparedQuery<Record> DUE = PreparedQuery.of(DSL.update(Todos.TODOS)
+            .set(DUE_AT, param("at", DUE_AT)).where(ID.eq(TODO)), "todo", "at");
+    static final PreparedQuery<Record1<LocalDateTime>> DUE_WHEN = PreparedQuery.of(
+            DSL.select(DUE_AT).from(Todos.TODOS).where(ID.eq(TODO)), "todo");
+
+    @Test
+    void aWallClockTimeInBerlinsSpringGapIsStoredAndReadAsWritten(SessionManager sessions, DSLContext ctx) {
+        // 02:30 on 29 March 2026 never happens in Berlin, where these tests run; a customer in New York meets at
+        // that time. jOOQ's DSL sends a LocalDateTime as a java.sql.Timestamp of the JVM's zone, which makes it 03:30
+        // (jOOQ #19844); a PreparedQuery sends and reads it as the driver's LocalDateTime.
+        LocalDateTime gap = LocalDateTime.of(2026, 3, 29, 2, 30);
+        assertTrue(ZoneId.systemDefault().getRules().getValidOffsets(gap).isEmpty());
+        long id = sessions.transactionResult(tx -> Todos.add(tx, "call New York"));
+
+        sessions.transaction(tx -> assertEquals(1, DUE.execute(tx, id, gap)));
+
+        assertEquals("2026-03-29 02:30:00", ctx.fetchValue("SELECT due_at::text FROM todos WHERE id = ?", id));
+        for (int run = 1; run <= 6; run++) {
+            assertEquals(gap, sessions.transactionResult(tx -> DUE_WHEN.fetchSingle(tx, id).value1()));
         }
     }
 

@@ -5,4 +5,5 @@ ALTER TABLE todos
     ADD COLUMN priority todo_priority NOT NULL DEFAULT 'normal',
     ADD COLUMN details  jsonb,
     ADD COLUMN tags     text[]        NOT NULL DEFAULT '{}',
-    ADD COLUMN remind_at timestamptz;
+    ADD COLUMN remind_at timestamptz,
+    ADD COLUMN due_at    timestamp;   -- a wall-clock time in the zone of whoever the todo is for
