@@ -24,6 +24,7 @@ import java.sql.Statement;
 import java.sql.Time;
 import java.sql.Timestamp;
 import java.time.Duration;
+import java.time.Instant;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.time.LocalTime;
@@ -743,6 +744,59 @@ class PreparedQueryTest {
                 assertThat(all.fetch(ctx).get(0).get(MOMENT_AT)).isEqualTo(OffsetDateTime.of(2026, 1, 15, 12, 0, 0,
                         0, ZoneOffset.UTC));
             });
+            db.assertNothingLeaked(sessions);
+        }
+    }
+
+    private static final Table<Record> SIGHTINGS = table(name("sightings"));
+    private static final Field<Integer> SIGHTING_ID = field(name("sightings", "id"), SQLDataType.INTEGER);
+    private static final Field<Instant> SEEN = field(name("sightings", "seen"), SQLDataType.INSTANT);
+    private static final Field<Instant[]> SEEN_AGAIN = field(name("sightings", "seen_again"),
+            SQLDataType.INSTANT.array());
+
+    /** jOOQ's {@code SQLDataType.INSTANT}, what a forced type gives a {@code timestamptz} column where code wants it. */
+    @Test
+    void bindsAndReadsInstantsAndArraysOfThemAsTheDslDoes(TestDatabase db) {
+        execute(db, "DROP TABLE IF EXISTS sightings", "CREATE TABLE sightings (id int PRIMARY KEY, seen timestamptz,"
+                + " seen_again timestamptz[])");
+        var add = PreparedQuery.of(DSL.insertInto(SIGHTINGS, SIGHTING_ID, SEEN, SEEN_AGAIN).values(
+                param("id", SIGHTING_ID), param("seen", SEEN), param("again", SEEN_AGAIN)), "id", "seen", "again");
+        var since = PreparedQuery.of(DSL.select(SIGHTING_ID).from(SIGHTINGS).where(SEEN.ge(param("since", SEEN)))
+                .orderBy(SIGHTING_ID), "since");
+        var select = DSL.select(SIGHTING_ID, SEEN, SEEN_AGAIN).from(SIGHTINGS).orderBy(SIGHTING_ID);
+        var all = PreparedQuery.of(select);
+        Instant first = Instant.parse("2026-12-06T09:30:15.123456Z");
+        Instant later = Instant.parse("2027-07-01T00:00:00Z");
+        try (SessionManager sessions = Managers.on(db).build()) {
+            sessions.transaction(ctx -> {
+                add.execute(ctx, 1, first, new Instant[] {first, null, later});
+                add.execute(ctx, 2, later, new Instant[0]);
+                add.execute(ctx, 3, null, null);
+            });
+            sessions.transaction(ctx -> {
+                ctx.execute("SET LOCAL TimeZone = 'Asia/Tokyo'");
+                var viaDsl = ctx.fetch(select);
+                var prepared = all.fetch(ctx);
+                assertThat(prepared).hasSize(3);
+                for (int row = 0; row < 3; row++) {
+                    for (int column = 0; column < 3; column++) {
+                        assertThat(prepared.get(row).get(column)).as("row %d, column %d", row + 1, column + 1)
+                                .isEqualTo(viaDsl.get(row).get(column));
+                    }
+                }
+                // Where a listener watches, through jOOQ's own bindings.
+                var watched = all.fetch(DSL.using(ctx.configuration().derive(
+                        new DefaultExecuteListenerProvider(ExecuteListener.onExecuteStart(context -> { })))));
+                assertThat(watched.get(0).value3()).containsExactly(prepared.get(0).value3());
+                assertThat(watched.get(0).value2()).isEqualTo(first);
+                assertThat(prepared.get(0).value2()).isEqualTo(first);
+                assertThat(prepared.get(0).value3()).containsExactly(first, null, later);
+                assertThat(prepared.get(1).value3()).isEmpty();
+                assertThat(prepared.get(2).value2()).isNull();
+                assertThat(since.fetch(ctx, later)).extracting(Record1::value1).containsExactly(2);
+            });
+            assertThat(queryLong(db, "SELECT count(*) FROM sightings WHERE seen = '2026-12-06 09:30:15.123456+00'"
+                    + " AND seen_again[2] IS NULL AND seen_again[3] = '2027-07-01 00:00:00+00'")).isEqualTo(1);
             db.assertNothingLeaked(sessions);
         }
     }

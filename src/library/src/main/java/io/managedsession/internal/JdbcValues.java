@@ -9,6 +9,7 @@ import java.sql.SQLException;
 import java.sql.Time;
 import java.sql.Timestamp;
 import java.sql.Types;
+import java.time.Instant;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.time.LocalTime;
@@ -37,7 +38,8 @@ import org.jooq.util.postgres.PostgresUtils;
 /**
  * Binds a value of a jOOQ {@link DataType} to a JDBC statement, and reads one from a result set, without jOOQ's
  * execution machinery: through the data type's converter, then the PostgreSQL driver's own setter or getter for the
- * database type. Taken ({@link #supports}): the types the driver maps itself; jOOQ's enums, JSON and JSONB, sent as
+ * database type. Taken ({@link #supports}): the types the driver maps itself, and {@code Instant} (jOOQ's
+ * {@code SQLDataType.INSTANT}) as the driver's {@code OffsetDateTime} in UTC; jOOQ's enums, JSON and JSONB, sent as
  * text of a type the server infers (jOOQ renders a cast to the enum or JSON type around their placeholders too) and
  * read as text, as jOOQ's bindings do; jOOQ's intervals ({@code DayToSecond}, {@code YearToMonth},
  * {@code YearToSecond}), sent and read as PostgreSQL's interval text through jOOQ's own {@code PostgresUtils}, as its
@@ -55,7 +57,7 @@ public final class JdbcValues {
     private static final Set<Class<?>> NATIVE = Set.of(Long.class, Integer.class, Short.class, String.class,
             BigDecimal.class, BigInteger.class, Boolean.class, Double.class, Float.class, byte[].class, UUID.class,
             LocalDate.class, LocalTime.class, LocalDateTime.class, OffsetDateTime.class, OffsetTime.class,
-            java.sql.Date.class, Time.class, Timestamp.class);
+            Instant.class, java.sql.Date.class, Time.class, Timestamp.class);
 
     /** jOOQ's interval types, which its bindings send to PostgreSQL as interval text. */
     private static final Set<Class<?>> INTERVALS = Set.of(DayToSecond.class, YearToMonth.class, YearToSecond.class);
@@ -71,7 +73,7 @@ public final class JdbcValues {
      * reads through that binding, so it would read them two ways.
      */
     private static final Set<Class<?>> TEXT_ARRAY_ELEMENTS = Set.of(LocalDate.class, LocalTime.class,
-            LocalDateTime.class, OffsetDateTime.class, OffsetTime.class, java.sql.Date.class, Time.class,
+            LocalDateTime.class, OffsetDateTime.class, OffsetTime.class, Instant.class, java.sql.Date.class, Time.class,
             Timestamp.class, BigInteger.class);
 
     private JdbcValues() {
@@ -149,6 +151,8 @@ public final class JdbcValues {
             case Double d -> statement.setDouble(index, d);
             case Float f -> statement.setFloat(index, f);
             case byte[] bytes -> statement.setBytes(index, bytes);
+            // The driver takes no Instant; jOOQ sends it as text, the same point in time.
+            case Instant instant -> statement.setObject(index, instant.atOffset(ZoneOffset.UTC));
             // Text of a type the server infers from the statement, as jOOQ binds them.
             case EnumType e -> statement.setObject(index, e.getLiteral(), Types.OTHER);
             case JSONB json -> statement.setObject(index, json.data(), Types.OTHER);
@@ -168,12 +172,16 @@ public final class JdbcValues {
     /**
      * The JDBC type a null of {@code type} is sent with, as jOOQ's bindings send it to PostgreSQL: unknown for the
      * values sent as text, binary for bytes (JDBC's {@code BLOB}, jOOQ's type for {@code bytea}, would be an
-     * {@code oid} to the driver), and the data type's own otherwise.
+     * {@code oid} to the driver), a {@code timestamptz} for an {@code Instant} (jOOQ's type for it, text, is not one
+     * a {@code timestamptz} column takes where no cast is rendered), and the data type's own otherwise.
      */
     private static int nullType(DataType<?> type) {
         Class<?> database = type.getConverter().fromType();
         if (sentAsText(database)) {
             return Types.OTHER;
+        }
+        if (database == Instant.class) {
+            return Types.TIMESTAMP_WITH_TIMEZONE;
         }
         return database == byte[].class ? Types.BINARY : type.getSQLType();
     }
@@ -211,6 +219,9 @@ public final class JdbcValues {
             return intervalOf(database, row.getString(index));
         } else if (database.isEnum()) {
             return enumOf(database, row.getString(index));
+        } else if (database == Instant.class) {
+            OffsetDateTime at = row.getObject(index, OffsetDateTime.class);
+            return at == null ? null : at.toInstant();
         } else if (database == OffsetDateTime.class) {
             OffsetDateTime at = row.getObject(index, OffsetDateTime.class);
             ZoneOffset written = at == null || Boolean.TRUE.equals(settings.isBindOffsetDateTimeType()) ? null
