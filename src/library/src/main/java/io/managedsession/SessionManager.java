@@ -413,14 +413,27 @@ public final class SessionManager implements AutoCloseable {
         }
 
         /**
-         * Sets the database user for the owned pool.
+         * Sets the database user for the owned pool (and its replicas, and the migrations unless
+         * {@link #migrationCredentials} names another). Give the user here or as the URL's {@code user} parameter:
+         * {@link #build()} refuses a URL naming another user, since the driver would let the URL's win for the pool
+         * and this one for the migrations.
          *
          * @param username the role name
          * @return this builder
+         * @throws IllegalArgumentException when it is blank
          */
         public Builder username(String username) {
-            this.username = Objects.requireNonNull(username, "username");
+            this.username = requireUsername(username);
             return this;
+        }
+
+        private static String requireUsername(String username) {
+            Objects.requireNonNull(username, "username");
+            if (username.isBlank()) {
+                throw new IllegalArgumentException("username must not be blank; leave it unset to connect as the user"
+                        + " the JDBC URL names");
+            }
+            return username;
         }
 
         /**
@@ -668,7 +681,7 @@ public final class SessionManager implements AutoCloseable {
          * @return this builder
          */
         public Builder migrationCredentials(String username, String password) {
-            this.migrationUsername = Objects.requireNonNull(username, "username");
+            this.migrationUsername = requireUsername(username);
             this.migrationPassword = password;
             return this;
         }
@@ -954,6 +967,10 @@ public final class SessionManager implements AutoCloseable {
                 throw new IllegalStateException("The password is given twice, in jdbcUrl(...) and by password(...);"
                         + " give it once");
             }
+            if (username != null && jdbcUrl != null) {
+                requireSameUser(JdbcUrls.user(jdbcUrl), "jdbcUrl(...)");
+                replicaUrls.forEach(url -> requireSameUser(JdbcUrls.user(url), "replicaUrls(...)"));
+            }
             if (migrationUsername != null && (jdbcUrl == null || !migrateOnStart)) {
                 throw new IllegalStateException("migrationCredentials(...) applies to migrations run by"
                         + " migrateOnStart(true) on a jdbcUrl(...); with a DataSource, migrate it yourself");
@@ -985,6 +1002,19 @@ public final class SessionManager implements AutoCloseable {
                     replicaUrls, replicaDataSources, replicaCatchUpTimeout, transactionPooler, resolveCommitOutcomes,
                     lockDiagnostics);
             return new SessionManager(settings, SessionManagerCore.start(settings));
+        }
+
+        /**
+         * Refuses a user in a URL other than {@link #username}: the pool's driver lets the URL's parameter win over the
+         * user given as a property, the migrations' and side connections' DataSource the other way round, so they
+         * would connect as two roles.
+         */
+        private void requireSameUser(String urlUser, String where) {
+            if (urlUser != null && !urlUser.equals(username)) {
+                throw new IllegalStateException("The user is given twice, as '" + urlUser + "' in " + where + " and as '"
+                        + username + "' by username(...); the pool would connect as the first and the migrations as"
+                        + " the second. Give it once");
+            }
         }
 
         /** Describes the builder without any password. */

@@ -10,6 +10,10 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -112,6 +116,30 @@ class ConnectionFailureTest {
             assertThat(caught).isInstanceOf(ConnectionUnavailableException.class)
                     .hasMessageContaining("password=***");
             assertNoSecretIn(caught, logs, WRONG_PASSWORD);
+        }
+    }
+
+    @Test
+    void aUserGivenInTheUrlOnlyOrTheSameByUsernameIsTheOnePoolAndMigrationsConnectAs() throws SQLException {
+        try (Connection superuser = DriverManager.getConnection(server.jdbcUrl(), "postgres", "");
+             Statement statement = superuser.createStatement()) {
+            statement.execute("GRANT CREATE ON SCHEMA public TO " + PasswordProtectedPostgres.ROLE);
+        }
+        String urlWithUser = server.jdbcUrl() + "?user=" + PasswordProtectedPostgres.ROLE;
+        for (boolean alsoByUsername : new boolean[] {false, true}) {
+            SessionManager.Builder builder = SessionManager.builder().jdbcUrl(urlWithUser).password(PASSWORD)
+                    .migrateOnStart(true).migrationLocations("classpath:db/owned")
+                    .connectionTimeout(CONNECTION_TIMEOUT);
+            if (alsoByUsername) {
+                builder.username(PasswordProtectedPostgres.ROLE);
+            }
+            try (SessionManager sessions = builder.build()) {
+                Object user = sessions.transactionResult(ctx -> ctx.fetchValue("SELECT current_user"));
+                Object owner = sessions.transactionResult(ctx -> ctx.fetchValue(
+                        "SELECT tableowner FROM pg_tables WHERE tablename = 'owned_by_migrations'"));
+                assertThat(user).isEqualTo(PasswordProtectedPostgres.ROLE);
+                assertThat(owner).isEqualTo(PasswordProtectedPostgres.ROLE);
+            }
         }
     }
 

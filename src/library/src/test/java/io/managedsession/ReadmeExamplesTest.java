@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -30,6 +31,7 @@ import org.junit.platform.engine.discovery.DiscoverySelectors;
 import org.junit.platform.testkit.engine.EngineTestKit;
 
 import io.managedsession.database.PostgresCluster;
+import io.managedsession.internal.JdbcUrls;
 import io.managedsession.support.Checkout;
 import io.managedsession.support.TestGroups;
 import io.managedsession.testing.DatabaseTest;
@@ -207,9 +209,15 @@ class ReadmeExamplesTest {
                 .collect(Collectors.joining(File.pathSeparator));
     }
 
+    /**
+     * Runs the README program {@code className} with the test database's URL, user and password, as its comment says
+     * to call it: the user the URL names (the driver's default, the OS user's name, when it names none) where the
+     * database has no user of its own to give.
+     */
     private static String runMain(String className, TestDatabase db) throws Exception {
-        return runMain(className, db.jdbcUrl(), db.username() == null ? "" : db.username(),
-                db.password() == null ? "" : db.password());
+        String user = db.username() != null ? db.username()
+                : Objects.requireNonNullElse(JdbcUrls.user(db.jdbcUrl()), System.getProperty("user.name"));
+        return runMain(className, db.jdbcUrl(), user, db.password() == null ? "" : db.password());
     }
 
     /** Runs the README program {@code className} with {@code args}; returns what it printed. */

@@ -216,6 +216,35 @@ class SessionManagerBuilderTest {
     }
 
     @Test
+    void refusesAUserInTheUrlThatDiffersFromTheUsernameNamingBoth() {
+        // The pool would connect as the URL's user (the driver lets a URL parameter win over a property), the
+        // migrations and the side connections as the other; nothing can connect on this port, so only a refusal
+        // before connecting passes.
+        assertThatThrownBy(() -> SessionManager.builder().jdbcUrl("jdbc:postgresql://127.0.0.1:1/app?user=app_rw")
+                .username("app_owner").connectionTimeout(Duration.ofMillis(250)).build())
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("user is given twice")
+                .hasMessageContaining("'app_rw' in jdbcUrl(...)")
+                .hasMessageContaining("'app_owner' by username(...)");
+        assertThatThrownBy(() -> SessionManager.builder().jdbcUrl("jdbc:postgresql://127.0.0.1:1/app")
+                .replicaUrls("jdbc:postgresql://127.0.0.1:2/app?user=reader").username("app_owner")
+                .connectionTimeout(Duration.ofMillis(250)).build())
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("'reader' in replicaUrls(...)");
+    }
+
+    @Test
+    void refusesABlankUsername() {
+        assertThatThrownBy(() -> SessionManager.builder().username(" "))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("username must not be blank");
+        assertThatThrownBy(() -> SessionManager.builder().migrationCredentials("", "secret"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("username must not be blank")
+                .hasMessageNotContaining("secret");
+    }
+
+    @Test
     void builderDescriptionHidesThePassword() {
         SessionManager.Builder builder = SessionManager.builder()
                 .jdbcUrl("jdbc:postgresql://db:5432/app?password=in-url-secret")

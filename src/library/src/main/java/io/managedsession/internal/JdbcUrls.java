@@ -2,10 +2,13 @@ package io.managedsession.internal;
 
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.util.Properties;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** JDBC URLs made safe to print: passwords are masked wherever a URL may carry one. */
+import org.postgresql.Driver;
+
+/** JDBC URLs made safe to print (passwords are masked wherever a URL may carry one), and the credentials in them. */
 public final class JdbcUrls {
 
     /** {@code password=...} as a URL parameter, up to the next separator. */
@@ -26,6 +29,15 @@ public final class JdbcUrls {
     public static String password(String url) {
         Matcher matcher = PASSWORD_PARAMETER_WHOLE.matcher(url);
         return matcher.find() ? URLDecoder.decode(matcher.group(2), StandardCharsets.UTF_8) : null;
+    }
+
+    /**
+     * Returns the user the URL names ({@code ?user=...}), as the driver reads the URL, or {@code null} when it names
+     * none or is no URL the driver takes.
+     */
+    public static String user(String url) {
+        Properties parsed = Driver.parseURL(withoutPassword(url), null);
+        return parsed == null ? null : parsed.getProperty("user");
     }
 
     /**
