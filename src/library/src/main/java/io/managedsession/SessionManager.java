@@ -1011,9 +1011,9 @@ public final class SessionManager implements AutoCloseable {
          */
         private void requireSameUser(String urlUser, String where) {
             if (urlUser != null && !urlUser.equals(username)) {
-                throw new IllegalStateException("The user is given twice, as '" + urlUser + "' in " + where + " and as '"
-                        + username + "' by username(...); the pool would connect as the first and the migrations as"
-                        + " the second. Give it once");
+                throw new IllegalStateException("The user is given twice, as '" + urlUser + "' in " + where
+                        + " and as '" + username + "' by username(...); the pool would connect as the first and the"
+                        + " migrations as the second. Give it once");
             }
         }
 

@@ -754,7 +754,7 @@ class PreparedQueryTest {
     private static final Field<Instant[]> SEEN_AGAIN = field(name("sightings", "seen_again"),
             SQLDataType.INSTANT.array());
 
-    /** jOOQ's {@code SQLDataType.INSTANT}, what a forced type gives a {@code timestamptz} column where code wants it. */
+    /** jOOQ's {@code SQLDataType.INSTANT}: what a forced type makes of a {@code timestamptz} column. */
     @Test
     void bindsAndReadsInstantsAndArraysOfThemAsTheDslDoes(TestDatabase db) {
         execute(db, "DROP TABLE IF EXISTS sightings", "CREATE TABLE sightings (id int PRIMARY KEY, seen timestamptz,"
