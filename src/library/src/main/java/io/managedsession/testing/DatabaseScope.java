@@ -17,6 +17,7 @@ import org.jooq.exception.DataAccessException;
 import org.jooq.impl.DSL;
 import org.jooq.impl.DefaultConfiguration;
 import org.jooq.tools.jdbc.DefaultConnection;
+import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.platform.commons.support.ReflectionSupport;
 
 import io.managedsession.SessionManager;
@@ -24,8 +25,12 @@ import io.managedsession.SessionManager;
 /**
  * What one test class (or test) got: its database, a SessionManager on it, and a DSLContext that follows the
  * current transaction. Closing closes the SessionManager and drops the database.
+ *
+ * <p>A {@code CloseableResource} as well as {@code AutoCloseable}, as {@link SharedServer} is: the extension closes it
+ * after its class or test, and JUnit closes it with the store where that never came (its instance could not be made).
  */
-final class DatabaseScope implements AutoCloseable {
+@SuppressWarnings("deprecation") // CloseableResource: deprecated since JUnit 5.13, the only kind 5.12 closes
+final class DatabaseScope implements AutoCloseable, ExtensionContext.Store.CloseableResource {
 
     private final SharedServer shared;
     private final TestDatabase database;

@@ -9,6 +9,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 
 import org.flywaydb.core.api.configuration.FluentConfiguration;
+import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.platform.commons.support.ReflectionSupport;
 import org.postgresql.ds.PGSimpleDataSource;
 
@@ -20,8 +21,13 @@ import io.managedsession.internal.Migrations;
  * The PostgreSQL shared by every {@link DatabaseTest} of a test run, and the template databases migrated on it, one
  * per set of migration locations and Flyway configuration. Kept in JUnit's root store, which closes it at the end of
  * the run: the templates are dropped and a server that was started for the run is stopped.
+ *
+ * <p>A {@code CloseableResource} as well as {@code AutoCloseable}: JUnit before 5.13 (Spring Boot 3.5 manages 5.12)
+ * closes only the former of its stores' values, so that on a server of the developer's the templates would stay after
+ * every run; JUnit 5.13 and later close a value of both kinds once.
  */
-final class SharedServer implements AutoCloseable {
+@SuppressWarnings("deprecation") // CloseableResource: deprecated since JUnit 5.13, the only kind 5.12 closes
+final class SharedServer implements AutoCloseable, ExtensionContext.Store.CloseableResource {
 
     private final PostgresDatabase server;
     private final Map<Migrated, Template> templates = new ConcurrentHashMap<>();

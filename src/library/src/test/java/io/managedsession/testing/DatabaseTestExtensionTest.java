@@ -12,6 +12,7 @@ import static org.junit.platform.testkit.engine.EventConditions.test;
 import static org.junit.platform.testkit.engine.TestExecutionResultConditions.message;
 
 import java.sql.Connection;
+import java.sql.SQLException;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
@@ -147,6 +148,30 @@ class DatabaseTestExtensionTest {
     @Test
     void testsOfAClassShareItsDatabaseByDefault() {
         run(SharedDatabasePerClassCase.class).assertStatistics(stats -> stats.started(2).succeeded(2));
+    }
+
+    /**
+     * JUnit 5.12, which Spring Boot 3.5 manages, closes only the values of its stores that are its
+     * {@code CloseableResource}s; 5.13 and later close {@code AutoCloseable}s too, unless told not to, which is how
+     * this run stands in for 5.12. On a server of the developer's (an explicit URL, as here) the run's template
+     * databases must still be gone at its end, not pile up run after run.
+     */
+    @Test
+    void theRunsTemplateDatabasesAreDroppedAtItsEndUnderJUnit512Too() throws Exception {
+        Set<String> before = templateDatabases();
+
+        onTheServer(EngineTestKit.engine("junit-jupiter").selectors(selectClass(SharedDatabasePerClassCase.class))
+                .configurationParameter("junit.jupiter.extensions.store.close.autocloseable.enabled", "false"))
+                .assertStatistics(stats -> stats.started(2).succeeded(2));
+
+        assertThat(templateDatabases()).isEqualTo(before);
+    }
+
+    private static Set<String> templateDatabases() throws SQLException {
+        try (Connection connection = server.connect()) {
+            return Set.copyOf(DSL.using(connection).fetchValues(DSL.select(DSL.field("datname", String.class))
+                    .from(table("pg_database")).where(DSL.field("datname", String.class).startsWith("ms_template_"))));
+        }
     }
 
     @DatabaseTest(migrations = Bank.MIGRATIONS)
