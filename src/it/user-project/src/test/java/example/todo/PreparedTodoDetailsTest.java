@@ -38,9 +38,8 @@ import io.managedsession.testing.DatabaseTest;
 
 /**
  * Hot statements over the column types a PostgreSQL schema has beside numbers and text (an enum, jsonb, a text array,
- * a time with time zone),
- * declared as PreparedQuery with the Java types jOOQ's code generator gives them, and a list of ids passed as one
- * array parameter, so that the statement keeps one shape whatever the list's length.
+ * times with and without time zone), declared as PreparedQuery with the Java types jOOQ's code generator gives them,
+ * and a list of ids passed as one array parameter, so that the statement keeps one shape whatever the list's length.
  */
 @DatabaseTest(migrations = {"classpath:db/migration", "classpath:db/details"})
 class PreparedTodoDetailsTest {
