@@ -19,6 +19,7 @@ import org.jooq.impl.DefaultConfiguration;
 
 import com.zaxxer.hikari.HikariConfig;
 
+import io.managedsession.internal.HikariPools;
 import io.managedsession.internal.JdbcUrls;
 import io.managedsession.internal.ManagerSettings;
 import io.managedsession.internal.PrintableAscii;
@@ -362,13 +363,15 @@ public final class SessionManager implements AutoCloseable {
     public static final class Builder {
 
         private static final Duration MINIMUM_CONNECTION_TIMEOUT = Duration.ofMillis(250);
+        private static final int DEFAULT_POOL_SIZE = 10;
 
         private String name;
         private String jdbcUrl;
         private String username;
         private String password;
         private DataSource dataSource;
-        private int maximumPoolSize = 10;
+        /** {@code null} until set: {@link #build()} refuses a pool setting with a DataSource of the user's. */
+        private Integer maximumPoolSize;
         private Duration connectionTimeout = Duration.ofSeconds(30);
         private Duration closeTimeout = Duration.ofSeconds(30);
         private boolean migrateOnStart;
@@ -382,7 +385,7 @@ public final class SessionManager implements AutoCloseable {
         private Duration slowTransactionThreshold;
         private Duration leakDetectionThreshold;
         private boolean labelInApplicationName;
-        private boolean fairConnectionQueue = true;
+        private Boolean fairConnectionQueue;
         private Duration socketTimeout;
         private String migrationUsername;
         private String migrationPassword;
@@ -582,7 +585,8 @@ public final class SessionManager implements AutoCloseable {
         }
 
         /**
-         * Sets the size of the owned pool (default 10). Only with {@link #jdbcUrl(String)}.
+         * Sets the size of the owned pool (default 10). Only with {@link #jdbcUrl(String)}: {@link #build()} refuses it
+         * beside {@link #dataSource(DataSource)}, whose pool is yours to size.
          *
          * @param maximumPoolSize the number of connections, from 1 to 1,000
          * @return this builder
@@ -598,8 +602,9 @@ public final class SessionManager implements AutoCloseable {
 
         /**
          * Sets how long a new transaction waits for a connection from the owned pool, and how long the first
-         * connection at build time may take (default 30 seconds, at least 250 milliseconds). Only with
-         * {@link #jdbcUrl(String)}.
+         * connection at build time may take (default 30 seconds, at least 250 milliseconds). With
+         * {@link #dataSource(DataSource)}, whose pool has its own, it only bounds how long
+         * {@link #resolveCommitOutcomes(boolean)} may ask the server about a transaction without a deadline.
          *
          * @param connectionTimeout the timeout
          * @return this builder
@@ -620,7 +625,8 @@ public final class SessionManager implements AutoCloseable {
          * connection: every waiting call then fails within this time. Set it above your longest statement; a
          * transaction with a {@linkplain TransactionOptions.Builder#deadline(Duration) deadline} waits no longer than
          * its deadline plus a second, and never longer than this. Only with {@link #jdbcUrl(String)}; whole seconds,
-         * rounded up.
+         * rounded up. Give it here or as the URL's {@code socketTimeout} parameter (whole seconds): {@link #build()}
+         * refuses a URL (or a replica's) with another value, which the driver would use instead of this one.
          *
          * @param socketTimeout at least 1 second
          * @return this builder
@@ -876,8 +882,9 @@ public final class SessionManager implements AutoCloseable {
          * latency grows from milliseconds to seconds (the project's benchmarks measure both sides). The queue costs
          * nothing while no transaction waits; once they wait, each handoff wakes a parked thread, which with platform
          * threads costs throughput when the client's CPU is the limit (measured: up to about 15 % at 64 threads on 16
-         * connections and 2 cores, more when the cores never idle) and little with virtual threads. Keep it on for services that answer requests;
-         * turning it off can suit batch work. Has no effect with {@link #dataSource(DataSource)}.
+         * connections and 2 cores, more when the cores never idle) and little with virtual threads. Keep it on for
+         * services that answer requests; turning it off can suit batch work. Only with {@link #jdbcUrl(String)}:
+         * {@link #build()} refuses it beside {@link #dataSource(DataSource)}, whose pool orders its own waiters.
          *
          * @param fair whether to queue in arrival order
          * @return this builder
@@ -961,7 +968,8 @@ public final class SessionManager implements AutoCloseable {
                 throw new IllegalStateException("SessionManager needs a database: set jdbcUrl(...) or dataSource(...)");
             }
             if (jdbcUrl != null && dataSource != null) {
-                throw new IllegalStateException("SessionManager takes either jdbcUrl(...) or dataSource(...), not both");
+                throw new IllegalStateException(
+                        "SessionManager takes either jdbcUrl(...) or dataSource(...), not both");
             }
             if (jdbcUrl != null && password != null && JdbcUrls.password(jdbcUrl) != null) {
                 throw new IllegalStateException("The password is given twice, in jdbcUrl(...) and by password(...);"
@@ -987,15 +995,23 @@ public final class SessionManager implements AutoCloseable {
                 throw new IllegalStateException("poolConfiguration(...) adjusts the pool built from jdbcUrl(...);"
                         + " configure the DataSource passed to dataSource(...) yourself instead");
             }
+            if (dataSource != null) {
+                requireNoOwnedPoolSettings();
+            }
+            if (jdbcUrl != null && socketTimeout != null) {
+                requireSameSocketTimeout(jdbcUrl, "jdbcUrl(...)");
+                replicaUrls.forEach(url -> requireSameSocketTimeout(url, "replicaUrls(...)"));
+            }
             if (dataSource != null && (username != null || password != null)) {
                 throw new IllegalStateException("username and password apply to the pool built from jdbcUrl(...);"
                         + " configure them on the DataSource passed to dataSource(...) instead");
             }
             ManagerSettings settings = new ManagerSettings(
                     name != null ? name : "managed-session-" + instances.incrementAndGet(), jdbcUrl, username,
-                    password, dataSource, maximumPoolSize, connectionTimeout, closeTimeout, socketTimeout,
-                    fairConnectionQueue, migrateOnStart, migrationLocations, migrationUsername, migrationPassword,
-                    migrationLockTimeout, migrationConfiguration,
+                    password, dataSource, maximumPoolSize != null ? maximumPoolSize : DEFAULT_POOL_SIZE,
+                    connectionTimeout, closeTimeout, socketTimeout, fairConnectionQueue != Boolean.FALSE,
+                    migrateOnStart, migrationLocations, migrationUsername, migrationPassword, migrationLockTimeout,
+                    migrationConfiguration,
                     poolConfiguration != null ? poolConfiguration : pool -> { }, jooqSettings, executeListeners,
                     jooqConfiguration, slowTransactionThreshold,
                     leakDetectionThreshold, labelInApplicationName,
@@ -1017,12 +1033,52 @@ public final class SessionManager implements AutoCloseable {
             }
         }
 
+        /**
+         * Refuses the settings of the owned pool beside a DataSource of the user's, which they would never reach,
+         * naming each one set.
+         */
+        private void requireNoOwnedPoolSettings() {
+            List<String> set = new ArrayList<>();
+            if (maximumPoolSize != null) {
+                set.add("maximumPoolSize(...)");
+            }
+            if (socketTimeout != null) {
+                set.add("socketTimeout(...)");
+            }
+            if (fairConnectionQueue != null) {
+                set.add("fairConnectionQueue(...)");
+            }
+            if (!set.isEmpty()) {
+                String names = set.size() == 1 ? set.get(0)
+                        : String.join(", ", set.subList(0, set.size() - 1)) + " and " + set.get(set.size() - 1);
+                throw new IllegalStateException(names + (set.size() == 1 ? " applies" : " apply")
+                        + " to the pool built from jdbcUrl(...); configure the DataSource passed to dataSource(...)"
+                        + " yourself instead");
+            }
+        }
+
+        /**
+         * Refuses a {@code socketTimeout} parameter in a URL other than {@link #socketTimeout}'s whole seconds: the
+         * driver lets the URL's win, so the builder's would silently not apply.
+         */
+        private void requireSameSocketTimeout(String url, String where) {
+            String inUrl = JdbcUrls.parameter(url, "socketTimeout");
+            long builderSeconds = HikariPools.socketTimeoutSeconds(socketTimeout);
+            if (inUrl != null && !inUrl.strip().equals(String.valueOf(builderSeconds))) {
+                // A value the driver cannot read is the driver's to refuse, as it is without socketTimeout(...).
+                throw new IllegalStateException("The socket timeout is given twice, as " + inUrl.strip() + " s in "
+                        + where + " and as " + builderSeconds + " s by socketTimeout(...); the driver would use the"
+                        + " first. Give it once");
+            }
+        }
+
         /** Describes the builder without any password. */
         @Override
         public String toString() {
             return "SessionManager.Builder[url=" + JdbcUrls.redact(jdbcUrl) + (replicaUrls.isEmpty() ? ""
                     : ", replicaUrls=" + replicaUrls.stream().map(JdbcUrls::redact).toList()) + ", username=" + username
-                    + ", password=" + (password == null ? "unset" : "***") + ", maximumPoolSize=" + maximumPoolSize
+                    + ", password=" + (password == null ? "unset" : "***") + ", maximumPoolSize="
+                    + (maximumPoolSize != null ? maximumPoolSize : DEFAULT_POOL_SIZE)
                     + (migrationUsername == null ? "" : ", migrationUsername=" + migrationUsername
                             + ", migrationPassword=" + (migrationPassword == null ? "unset" : "***"))
                     + "]";

@@ -190,6 +190,44 @@ class SessionManagerBuilderTest {
     }
 
     @Test
+    void poolSizeSocketTimeoutAndQueueOrderGoWithAnOwnedPoolOnlyNamingEachOneSet() {
+        // With a DataSource of the user's, none of these would reach a pool: refused rather than silently dropped.
+        assertThatThrownBy(() -> SessionManager.builder().dataSource(new PGSimpleDataSource()).maximumPoolSize(20)
+                .socketTimeout(Duration.ofSeconds(30)).fairConnectionQueue(false).build())
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("maximumPoolSize(...), socketTimeout(...) and fairConnectionQueue(...) apply to"
+                        + " the pool built from jdbcUrl(...)")
+                .hasMessageContaining("configure the DataSource passed to dataSource(...) yourself");
+        assertThatThrownBy(() -> SessionManager.builder().dataSource(new PGSimpleDataSource())
+                .socketTimeout(Duration.ofSeconds(30)).build())
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("socketTimeout(...) applies to the pool built from jdbcUrl(...)");
+    }
+
+    @Test
+    void refusesASocketTimeoutInTheUrlThatDiffersFromTheBuildersNamingBoth() {
+        // The driver lets the URL's parameter win, so the builder's value would silently not apply; nothing can connect
+        // on this port, so only a refusal before connecting passes.
+        assertThatThrownBy(() -> SessionManager.builder().jdbcUrl("jdbc:postgresql://127.0.0.1:1/app?socketTimeout=60")
+                .socketTimeout(Duration.ofSeconds(30)).connectionTimeout(Duration.ofMillis(250)).build())
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("The socket timeout is given twice, as 60 s in jdbcUrl(...) and as 30 s by"
+                        + " socketTimeout(...)");
+        assertThatThrownBy(() -> SessionManager.builder().jdbcUrl("jdbc:postgresql://127.0.0.1:1/app")
+                .replicaUrls("jdbc:postgresql://127.0.0.1:2/app?socketTimeout=5")
+                .socketTimeout(Duration.ofMillis(1_500)).connectionTimeout(Duration.ofMillis(250)).build())
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("as 5 s in replicaUrls(...) and as 2 s by socketTimeout(...)");
+        // The same value in both places (the builder's whole seconds, rounded up), or in one only, goes on to connect.
+        assertThatThrownBy(() -> SessionManager.builder().jdbcUrl("jdbc:postgresql://127.0.0.1:1/app?socketTimeout=30")
+                .socketTimeout(Duration.ofMillis(29_500)).connectionTimeout(Duration.ofMillis(250)).build())
+                .isInstanceOf(ConnectionUnavailableException.class);
+        assertThatThrownBy(() -> SessionManager.builder().jdbcUrl("jdbc:postgresql://127.0.0.1:1/app?socketTimeout=30")
+                .connectionTimeout(Duration.ofMillis(250)).build())
+                .isInstanceOf(ConnectionUnavailableException.class);
+    }
+
+    @Test
     void buildNeedsExactlyOneSourceOfConnections() {
         DataSource dataSource = new PGSimpleDataSource();
 

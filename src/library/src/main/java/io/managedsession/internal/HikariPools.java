@@ -14,7 +14,7 @@ import com.zaxxer.hikari.pool.HikariPool.PoolInitializationException;
 import io.managedsession.ConnectionUnavailableException;
 
 /** Builds the connections that a SessionManager owns when it is given a JDBC URL. */
-final class HikariPools {
+public final class HikariPools {
 
     private HikariPools() {
     }
@@ -90,8 +90,7 @@ final class HikariPools {
             config.addDataSourceProperty("loginTimeout", String.valueOf(connectionTimeout.toMillis() / 1000.0));
         }
         if (socketTimeout != null && !lowerCaseUrl.contains("sockettimeout=")) {
-            config.addDataSourceProperty("socketTimeout",
-                    String.valueOf(Math.max(1, (socketTimeout.toMillis() + 999) / 1000)));
+            config.addDataSourceProperty("socketTimeout", String.valueOf(socketTimeoutSeconds(socketTimeout)));
         }
         if (!lowerCaseUrl.contains("connecttimeout=")) {
             config.addDataSourceProperty("connectTimeout",
@@ -109,6 +108,14 @@ final class HikariPools {
                     + (username == null ? "" : " as user '" + username + "'") + " within "
                     + connectionTimeout.toMillis() + " ms: " + reason.getMessage(), reason);
         }
+    }
+
+    /**
+     * The driver's {@code socketTimeout} for {@code socketTimeout}: whole seconds, rounded up, at least one (the driver
+     * reads 0 as no timeout).
+     */
+    public static long socketTimeoutSeconds(Duration socketTimeout) {
+        return Math.max(1, (socketTimeout.toMillis() + 999) / 1000);
     }
 
     /**

@@ -36,8 +36,16 @@ public final class JdbcUrls {
      * none or is no URL the driver takes.
      */
     public static String user(String url) {
+        return parameter(url, "user");
+    }
+
+    /**
+     * Returns the value of the URL's parameter {@code name} as the driver reads the URL (decoded; names are
+     * case-sensitive, as the driver's properties are), or {@code null} when it has none or is no URL the driver takes.
+     */
+    public static String parameter(String url, String name) {
         Properties parsed = Driver.parseURL(withoutPassword(url), null);
-        return parsed == null ? null : parsed.getProperty("user");
+        return parsed == null ? null : parsed.getProperty(name);
     }
 
     /**
