@@ -25,11 +25,16 @@ import io.managedsession.internal.Migrations;
  * <p>A {@code CloseableResource} as well as {@code AutoCloseable}: JUnit before 5.13 (Spring Boot 3.5 manages 5.12)
  * closes only the former of its stores' values, so that on a server of the developer's the templates would stay after
  * every run; JUnit 5.13 and later close a value of both kinds once.
+ *
+ * <p>On a server that outlives the run (an explicit URL), the run holds a {@link RunLease}: its databases carry the
+ * run's id, and the databases of runs killed before their end are dropped when the next run starts.
  */
 @SuppressWarnings("deprecation") // CloseableResource: deprecated since JUnit 5.13, the only kind 5.12 closes
 final class SharedServer implements AutoCloseable, ExtensionContext.Store.CloseableResource {
 
     private final PostgresDatabase server;
+    /** The run's mark on a server that outlives it, or {@code null} on one started for the run. */
+    private final RunLease lease;
     private final Map<Migrated, Template> templates = new ConcurrentHashMap<>();
 
     /** What a template holds: the migrations at these locations, run with this adjustment of Flyway's configuration. */
@@ -40,8 +45,9 @@ final class SharedServer implements AutoCloseable, ExtensionContext.Store.Closea
     private record Template(String name) {
     }
 
-    private SharedServer(PostgresDatabase server) {
+    private SharedServer(PostgresDatabase server, RunLease lease) {
         this.server = server;
+        this.lease = lease;
     }
 
     /**
@@ -51,7 +57,16 @@ final class SharedServer implements AutoCloseable, ExtensionContext.Store.Closea
      */
     static SharedServer start(String image) {
         DatabaseResolver resolver = DatabaseResolver.fromEnvironment();
-        return new SharedServer((image.isEmpty() ? resolver : resolver.withContainerImage(image)).resolve());
+        PostgresDatabase server = (image.isEmpty() ? resolver : resolver.withContainerImage(image)).resolve();
+        if (server.origin() != PostgresDatabase.Origin.EXPLICIT_URL) {
+            return new SharedServer(server, null);
+        }
+        try {
+            return new SharedServer(server, RunLease.take(server));
+        } catch (SQLException e) {
+            server.close();
+            throw new IllegalStateException("Could not mark this test run on " + server + ": " + e.getMessage(), e);
+        }
     }
 
     PostgresDatabase server() {
@@ -65,7 +80,7 @@ final class SharedServer implements AutoCloseable, ExtensionContext.Store.Closea
      * connected elsewhere.
      */
     TestDatabase createDatabase(String owner, Migrated migrations) throws SQLException {
-        String name = uniqueName("ms_" + owner.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]", ""));
+        String name = uniqueName(owner.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]", ""));
         if (migrations.locations().isEmpty()) {
             server.createDatabase(name, null);
         } else {
@@ -80,7 +95,7 @@ final class SharedServer implements AutoCloseable, ExtensionContext.Store.Closea
     }
 
     private Template migrateTemplate(Migrated migrations) {
-        String template = uniqueName("ms_template");
+        String template = uniqueName("template");
         try {
             server.createDatabase(template, null);
             PGSimpleDataSource dataSource = new PGSimpleDataSource();
@@ -104,9 +119,11 @@ final class SharedServer implements AutoCloseable, ExtensionContext.Store.Closea
         }
     }
 
-    private static String uniqueName(String prefix) {
-        String base = prefix.length() > 50 ? prefix.substring(0, 50) : prefix;
-        return base + "_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
+    /** {@code ms_<owner>_<random>}, or {@code ms_<owner>_<run id>_<random>} on a leased run: at most 61 characters. */
+    private String uniqueName(String owner) {
+        String base = owner.isEmpty() ? "db" : owner.length() > 38 ? owner.substring(0, 38) : owner;
+        return "ms_" + base + (lease == null ? "" : "_" + lease.runId()) + "_"
+                + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
     }
 
     @Override
@@ -115,6 +132,13 @@ final class SharedServer implements AutoCloseable, ExtensionContext.Store.Closea
         for (Template template : templates.values()) {
             try {
                 server.dropDatabase(template.name());
+            } catch (SQLException e) {
+                failure = e;
+            }
+        }
+        if (lease != null) {
+            try {
+                lease.close();
             } catch (SQLException e) {
                 failure = e;
             }
