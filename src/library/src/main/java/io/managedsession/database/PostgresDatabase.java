@@ -36,6 +36,8 @@ public final class PostgresDatabase implements AutoCloseable {
 
     /** Database names this class creates or drops: plain identifiers, so they need no quoting rules. */
     private static final Pattern DATABASE_NAME = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
+    /** SQLSTATE of a statement the user lacks the privilege for. */
+    private static final String INSUFFICIENT_PRIVILEGE = "42501";
 
     private final Origin origin;
     private final String jdbcUrl;
@@ -108,7 +110,8 @@ public final class PostgresDatabase implements AutoCloseable {
      *
      * @param name     the new database's name: lower-case letters, digits and underscores
      * @param template the database to copy, or {@code null} for PostgreSQL's default {@code template1}
-     * @throws SQLException when PostgreSQL refuses, for example because the template is in use
+     * @throws SQLException when PostgreSQL refuses, for example because the template is in use, or the user may not
+     *                      create databases (SQLSTATE 42501, with the message naming the user and what it lacks)
      */
     public void createDatabase(String name, String template) throws SQLException {
         checkName(name);
@@ -117,7 +120,20 @@ public final class PostgresDatabase implements AutoCloseable {
             checkName(template);
             sql += " TEMPLATE " + template;
         }
-        executeOnServer(sql);
+        try {
+            executeOnServer(sql);
+        } catch (SQLException e) {
+            if (!INSUFFICIENT_PRIVILEGE.equals(e.getSQLState())) {
+                throw e;
+            }
+            // The server's message names neither the user nor the fix; a server of the developer's often gives
+            // everything the application's role, which has no CREATEDB.
+            String user = username != null ? username : JdbcUrls.user(jdbcUrl);
+            throw new SQLException("Could not create database " + name + " on " + JdbcUrls.redact(jdbcUrl)
+                    + (user == null ? "" : " as user '" + user + "'") + ": " + e.getMessage() + ". The user needs the"
+                    + " CREATEDB attribute (ALTER ROLE " + (user == null ? "<user>" : user) + " CREATEDB), or give a"
+                    + " user that has it", e.getSQLState(), e);
+        }
     }
 
     /**

@@ -44,6 +44,7 @@ import org.junit.jupiter.api.condition.EnabledIf;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.platform.testkit.engine.EngineExecutionResults;
 import org.junit.platform.testkit.engine.EngineTestKit;
 import org.junit.platform.testkit.engine.Events;
 import org.postgresql.ds.PGSimpleDataSource;
@@ -80,15 +81,20 @@ class DatabaseTestExtensionTest {
     }
 
     private static Events onTheServer(EngineTestKit.Builder engine) {
+        return onTheServerAs(engine, server.username(), server.password()).testEvents();
+    }
+
+    /** Runs the engine on the server, given as an explicit URL, with another user's credentials. */
+    private static EngineExecutionResults onTheServerAs(EngineTestKit.Builder engine, String user, String password) {
         Map<String, String> given = new HashMap<>();
         given.put(DatabaseResolver.URL_PROPERTY, server.jdbcUrl());
-        given.put(DatabaseResolver.USERNAME_PROPERTY, server.username());
-        given.put(DatabaseResolver.PASSWORD_PROPERTY, server.password());
+        given.put(DatabaseResolver.USERNAME_PROPERTY, user);
+        given.put(DatabaseResolver.PASSWORD_PROPERTY, password);
         Map<String, String> before = new HashMap<>();
         given.forEach((key, value) -> before.put(key, value == null ? System.clearProperty(key)
                 : System.setProperty(key, value)));
         try {
-            return engine.execute().testEvents();
+            return engine.execute();
         } finally {
             before.forEach((key, value) -> {
                 if (value == null) {
@@ -797,6 +803,37 @@ class DatabaseTestExtensionTest {
     }
 
     // --- misuse ------------------------------------------------------------------------------------------------------
+
+    @DatabaseTest(migrations = {})
+    static class EmptyDatabaseCase {
+
+        @Test
+        void neverRuns() {
+        }
+    }
+
+    @Test
+    void aUserWhoMayNotCreateDatabasesIsToldWhatItLacks() throws SQLException {
+        // A developer's server often gives the application's role, which has no CREATEDB, to everything.
+        try (Connection connection = server.connect()) {
+            DSL.using(connection).execute("CREATE ROLE ms_no_createdb LOGIN PASSWORD 'no-createdb-secret'");
+        }
+        try {
+            Events classes = onTheServerAs(EngineTestKit.engine("junit-jupiter")
+                    .selectors(selectClass(EmptyDatabaseCase.class)), "ms_no_createdb", "no-createdb-secret")
+                    .containerEvents();
+
+            classes.assertThatEvents().haveExactly(1, event(container(EmptyDatabaseCase.class), finishedWithFailure(
+                    message(m -> m.contains("Could not create database ms_emptydatabasecase_")
+                            && m.contains("as user 'ms_no_createdb': ERROR: permission denied to create database")
+                            && m.contains("needs the CREATEDB attribute (ALTER ROLE ms_no_createdb CREATEDB)")
+                            && !m.contains("no-createdb-secret")))));
+        } finally {
+            try (Connection connection = server.connect()) {
+                DSL.using(connection).execute("DROP ROLE ms_no_createdb");
+            }
+        }
+    }
 
     @DatabaseTest(migrations = {}, perTest = true)
     static class PerTestConstructorCase {
