@@ -15,6 +15,7 @@ import org.jooq.exception.DataAccessException;
 import org.junit.jupiter.api.Test;
 
 import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 
 import io.managedsession.SessionManager;
 import io.managedsession.TransactionOptions;
@@ -24,7 +25,8 @@ import io.managedsession.testing.TestDatabase;
 /**
  * The service's own HikariCP settings, given with poolConfiguration as the service would: they reach its connections,
  * a transaction's deadline does not lengthen the statement_timeout they set, and a setting the manager owns stops the
- * start, naming the setter to use, before the schema is touched.
+ * start, naming the setter to use, before the schema is touched; beside a pool of the service's own, the manager's pool
+ * settings stop it too.
  */
 @DatabaseTest(migrations = {}, perTest = true)
 class TodoPoolSettingsTest {
@@ -71,6 +73,30 @@ class TodoPoolSettingsTest {
         assertTrue(refused.getMessage().contains("maximumPoolSize (from 8 to 50), which the manager owns: use"
                 + " maximumPoolSize(...)"), refused.getMessage());
         assertEquals(0, publicTables(database), "no migration ran, not even Flyway's history table");
+    }
+
+    @Test
+    void aPoolSettingBesideTheServicesOwnDataSourceStopsTheStartRatherThanBeingDropped(TestDatabase database)
+            throws Exception {
+        // The service's framework made its pool; a pool size given to the manager as well would never reach it.
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(database.jdbcUrl());
+        config.setUsername(database.username());
+        config.setPassword(database.password());
+        config.setMaximumPoolSize(4);
+        try (HikariDataSource frameworksPool = new HikariDataSource(config)) {
+            IllegalStateException refused = assertThrows(IllegalStateException.class, () -> SessionManager.builder()
+                    .dataSource(frameworksPool).migrateOnStart(true).maximumPoolSize(8).build());
+
+            assertTrue(refused.getMessage().startsWith("maximumPoolSize(...) applies to the pool built from"
+                    + " jdbcUrl(...); configure the DataSource passed to dataSource(...) yourself"),
+                    refused.getMessage());
+            assertEquals(0, publicTables(database), "no migration ran");
+            try (SessionManager sessions = SessionManager.builder().dataSource(frameworksPool).migrateOnStart(true)
+                    .build()) {
+                assertEquals(List.of(), sessions.transactionResult(Todos::open), "without it, the service starts");
+            }
+        }
     }
 
     /** How many tables the database's public schema has. */
