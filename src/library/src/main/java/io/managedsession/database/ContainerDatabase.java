@@ -5,6 +5,7 @@ import java.util.UUID;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.containers.PostgreSQLContainer;
 import org.testcontainers.utility.DockerImageName;
+import org.testcontainers.utility.TestcontainersConfiguration;
 
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.exception.NotFoundException;
@@ -17,6 +18,9 @@ final class ContainerDatabase {
 
     /** The container's superuser and its first database. */
     private static final String USER = "managed_session";
+
+    /** The label of the containers kept for reuse: {@code docker ps --filter label=io.managedsession.database}. */
+    static final String REUSED_LABEL = "io.managedsession.database";
 
     private ContainerDatabase() {
     }
@@ -42,19 +46,28 @@ final class ContainerDatabase {
     static PostgresDatabase start(String image) {
         DockerImageName name = DockerImageName.parse(image);
         pullOnceIfMissing(name);
+        // Testcontainers' own switch (testcontainers.reuse.enable=true in ~/.testcontainers.properties, or
+        // TESTCONTAINERS_REUSE_ENABLE=true): the developer asked for containers that outlive the run.
+        boolean reuse = TestcontainersConfiguration.getInstance().environmentSupportsReuse();
         // A password of its own, like any real server's: tests that forget to pass credentials fail here, not later.
+        // A reused container is found again by its settings, so its password is this user's, kept in a file.
         PostgreSQLContainer<?> container = new PostgreSQLContainer<>(name.asCompatibleSubstituteFor("postgres"))
                 .withUsername(USER)
-                .withPassword(UUID.randomUUID().toString())
+                .withPassword(reuse ? ReusedContainerPassword.read() : UUID.randomUUID().toString())
                 .withDatabaseName(USER);
+        if (reuse) {
+            container.withReuse(true).withLabel(REUSED_LABEL, "postgres");
+        }
         try {
             container.start();
         } catch (RuntimeException e) {
+            // Even a reused one: found again by the next run, a container that never got ready would fail it too.
             container.stop();
             throw e;
         }
+        // A reused container is left running for the next run, as Testcontainers leaves it.
         return new PostgresDatabase(PostgresDatabase.Origin.TESTCONTAINERS, container.getJdbcUrl(),
-                container.getUsername(), container.getPassword(), container::stop);
+                container.getUsername(), container.getPassword(), reuse ? null : container::stop, reuse);
     }
 
     /**

@@ -25,7 +25,9 @@ import io.managedsession.internal.JdbcUrls;
  *       kind). {@value #TESTCONTAINERS_PROPERTY} / {@value #TESTCONTAINERS_ENV} set to {@code false} skips this
  *       step; set to {@code true} it is required: without Docker, or when the image cannot be started, resolving
  *       fails with the reason. Otherwise a Docker engine that answers but cannot start the image (offline, no such
- *       image) falls back to the next step, with one WARN naming the cause;</li>
+ *       image) falls back to the next step, with one WARN naming the cause. Where Testcontainers' reuse is enabled
+ *       ({@code testcontainers.reuse.enable=true} in {@code ~/.testcontainers.properties}), the container is kept
+ *       running and the next run reuses it;</li>
  *   <li>an embedded PostgreSQL 18 (zonky), started on a free port: in a throw-away data directory, or in
  *       {@link #withEmbeddedDataDirectory(Path) a directory that persists} between runs.</li>
  * </ol>
@@ -261,7 +263,9 @@ public final class DatabaseResolver {
                     + " skip Docker", image, cause, IMAGE_ENV, TESTCONTAINERS_ENV);
             return ContainerAttempt.notTried(" and the container could not be started");
         }
-        log.info("Using a Testcontainers PostgreSQL ({}), since a Docker engine answered: {}", image, database);
+        log.info("Using a Testcontainers PostgreSQL ({}{}), since a Docker engine answered: {}", image,
+                database.keepsDatabases() ? ", kept running for the next run: Testcontainers' reuse is enabled" : "",
+                database);
         return new ContainerAttempt(database, "");
     }
 

@@ -48,6 +48,7 @@ final class EmbeddedDatabase {
                     + (dataDirectory == null ? "" : " in " + dataDirectory) + ": " + e.getMessage(), e);
         }
         String url = "jdbc:postgresql://127.0.0.1:" + server.getPort() + "/postgres";
-        return new PostgresDatabase(PostgresDatabase.Origin.EMBEDDED, url, SUPERUSER, null, server::close);
+        return new PostgresDatabase(PostgresDatabase.Origin.EMBEDDED, url, SUPERUSER, null, server::close,
+                dataDirectory != null);
     }
 }

@@ -44,13 +44,32 @@ public final class PostgresDatabase implements AutoCloseable {
     private final String username;
     private final String password;
     private final AutoCloseable stopper;
+    private final boolean keepsDatabases;
 
+    /** A server whose databases outlive the process only when it is given by URL. */
     PostgresDatabase(Origin origin, String jdbcUrl, String username, String password, AutoCloseable stopper) {
+        this(origin, jdbcUrl, username, password, stopper, origin == Origin.EXPLICIT_URL);
+    }
+
+    PostgresDatabase(Origin origin, String jdbcUrl, String username, String password, AutoCloseable stopper,
+            boolean keepsDatabases) {
         this.origin = Objects.requireNonNull(origin, "origin");
         this.jdbcUrl = Objects.requireNonNull(jdbcUrl, "jdbcUrl");
         this.username = username;
         this.password = password;
         this.stopper = stopper;
+        this.keepsDatabases = keepsDatabases;
+    }
+
+    /**
+     * Whether the databases made on this server outlive this process: a server given by URL, a Testcontainers
+     * container kept for reuse, an embedded server with a data directory of its own. {@code @DatabaseTest} marks its
+     * runs on such a server, so that the next run drops the databases of a run killed before its end.
+     *
+     * @return {@code true} when they do
+     */
+    public boolean keepsDatabases() {
+        return keepsDatabases;
     }
 
     /** Returns where the server came from. */

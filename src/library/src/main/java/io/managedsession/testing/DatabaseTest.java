@@ -35,11 +35,11 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * reported once, not again after the tests that follow. Under JUnit's parallel execution, the pool and the server are
  * looked at once no test of the database runs, and a leak found then names every test that ran at the same time.
  *
- * <p>On a server given by URL, which outlives the run, a run killed before its end (an IDE's stop button) cannot drop
- * its databases: each run holds a session-level advisory lock for as long as it lives, names its databases with its
- * id, and as it starts drops the databases of runs whose lock is gone (owned by its user, and nobody connected to
- * them), logging their names. Point the tests at the server itself: behind a pooler in transaction mode the lock does
- * not last as long as the run.
+ * <p>On a server that outlives the run (given by URL, or a container kept by Testcontainers' reuse), a run killed
+ * before its end (an IDE's stop button) cannot drop its databases: each run holds a session-level advisory lock for as
+ * long as it lives, names its databases with its id, and as it starts drops the databases of runs whose lock is gone
+ * (owned by its user, and nobody connected to them), logging their names. Point the tests at the server itself: behind
+ * a pooler in transaction mode the lock does not last as long as the run.
  *
  * <p>The parameters are injected into test methods, lifecycle methods and constructors. A class with one instance for
  * all its tests ({@code @TestInstance(PER_CLASS)}) gets its database before JUnit makes that instance, so its

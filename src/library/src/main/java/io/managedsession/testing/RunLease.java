@@ -20,9 +20,9 @@ import org.slf4j.LoggerFactory;
 import io.managedsession.database.PostgresDatabase;
 
 /**
- * Marks a test run on a server that outlives it (a developer's own, given by URL), so that the next run can tell the
- * databases of a run that was killed before its end (an IDE's stop button, a CI job cancelled) from those of a run
- * still going, on this machine or another sharing the server.
+ * Marks a test run on a server that outlives it (a developer's own, or a reused container), so that the next run can
+ * tell the databases of a run that was killed before its end (an IDE's stop button, a CI job cancelled) from those of
+ * a run still going, on this machine or another sharing the server.
  *
  * <p>The mark is a session-level advisory lock, held on a connection of its own for as long as the run lives: the
  * server releases it when that connection ends, however the run ends, so that no host name or process id has to be

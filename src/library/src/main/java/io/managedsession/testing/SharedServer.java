@@ -26,8 +26,9 @@ import io.managedsession.internal.Migrations;
  * closes only the former of its stores' values, so that on a server of the developer's the templates would stay after
  * every run; JUnit 5.13 and later close a value of both kinds once.
  *
- * <p>On a server that outlives the run (an explicit URL), the run holds a {@link RunLease}: its databases carry the
- * run's id, and the databases of runs killed before their end are dropped when the next run starts.
+ * <p>On a server whose databases outlive the run (an explicit URL, a reused container), the run holds a
+ * {@link RunLease}: its databases carry the run's id, and the databases of runs killed before their end are dropped
+ * when the next run starts.
  */
 @SuppressWarnings("deprecation") // CloseableResource: deprecated since JUnit 5.13, the only kind 5.12 closes
 final class SharedServer implements AutoCloseable, ExtensionContext.Store.CloseableResource {
@@ -58,7 +59,7 @@ final class SharedServer implements AutoCloseable, ExtensionContext.Store.Closea
     static SharedServer start(String image) {
         DatabaseResolver resolver = DatabaseResolver.fromEnvironment();
         PostgresDatabase server = (image.isEmpty() ? resolver : resolver.withContainerImage(image)).resolve();
-        if (server.origin() != PostgresDatabase.Origin.EXPLICIT_URL) {
+        if (!server.keepsDatabases()) {
             return new SharedServer(server, null);
         }
         try {

@@ -3,6 +3,7 @@ package io.managedsession.database;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -13,6 +14,7 @@ import java.util.Properties;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIf;
+import org.junit.jupiter.api.io.TempDir;
 import org.testcontainers.DockerClientFactory;
 
 import io.managedsession.SessionException;
@@ -35,6 +37,7 @@ class DatabaseResolverTest {
              PostgresDatabase database = DatabaseResolver.from(properties, Map.of()).resolve()) {
 
             assertThat(database.origin()).isEqualTo(PostgresDatabase.Origin.EXPLICIT_URL);
+            assertThat(database.keepsDatabases()).as("a server of its own outlives the run").isTrue();
             assertThat(database.jdbcUrl()).startsWith(db.jdbcUrl());
             assertThat(database.toString()).contains("password=***").doesNotContain(secret);
             assertThat(logs.lines()).anyMatch(line -> line.contains("Using the PostgreSQL given by system property"))
@@ -82,6 +85,7 @@ class DatabaseResolverTest {
         try (PostgresDatabase database = DatabaseResolver.from(properties, Map.of()).resolve()) {
             url = database.jdbcUrl();
             assertThat(database.origin()).isEqualTo(PostgresDatabase.Origin.EMBEDDED);
+            assertThat(database.keepsDatabases()).as("its data directory is thrown away").isFalse();
             try (Connection connection = database.connect("postgres");
                  ResultSet rows = connection.createStatement().executeQuery("SHOW server_version_num")) {
                 assertThat(rows.next()).isTrue();
@@ -95,12 +99,30 @@ class DatabaseResolverTest {
     }
 
     @Test
+    void anEmbeddedServerWithADataDirectoryOfItsOwnKeepsItsDatabasesForTheNextStart(@TempDir Path data)
+            throws Exception {
+        Properties properties = new Properties();
+        properties.setProperty(DatabaseResolver.TESTCONTAINERS_PROPERTY, "false");
+        DatabaseResolver resolver = DatabaseResolver.from(properties, Map.of()).withEmbeddedDataDirectory(data);
+
+        try (PostgresDatabase database = resolver.resolve()) {
+            assertThat(database.keepsDatabases()).isTrue();
+            database.createDatabase("kept", null);
+        }
+        try (PostgresDatabase database = resolver.resolve();
+             Connection connection = database.connect("kept")) {
+            assertThat(connection.isValid(5)).isTrue();
+        }
+    }
+
+    @Test
     @EnabledIf("dockerAvailable")
     void testcontainersIsChosenWhenDockerAnswersAndWantsAPassword() throws Exception {
         try (PostgresDatabase database = DatabaseResolver.from(imageOfThisMachine(), Map.of()).resolve();
              Connection connection = database.connect();
              ResultSet rows = connection.createStatement().executeQuery("SELECT current_user")) {
             assertThat(database.origin()).isEqualTo(PostgresDatabase.Origin.TESTCONTAINERS);
+            assertThat(database.keepsDatabases()).as("without Testcontainers' reuse, stopped by close()").isFalse();
             assertThat(database.password()).as("a server with a password, as in production").isNotBlank();
             assertThat(rows.next()).isTrue();
             assertThat(rows.getString(1)).isEqualTo(database.username());

@@ -1,0 +1,102 @@
+package io.managedsession.testing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
+import org.junit.platform.launcher.core.LauncherFactory;
+import org.junit.platform.launcher.listeners.SummaryGeneratingListener;
+
+/**
+ * A test run of one test class in a JVM of its own, as a developer's run from an IDE or Maven is: JUnit's launcher on
+ * this class path. Its output is read as it comes (so that it never waits on a full pipe), and a test in it can hand
+ * the parent a value by printing a {@linkplain #tell marked line}.
+ */
+record SeparateTestRun(Process process, CompletableFuture<String> said, StringBuffer output) {
+
+    private static final String MARK = "separate test run says: ";
+
+    /**
+     * Starts a run of {@code testClass}.
+     *
+     * @param environment variables to set ({@code null} values remove the variable)
+     * @param jvmOptions  options before the main class, {@code -Duser.home=...} say
+     */
+    static SeparateTestRun of(Class<?> testClass, Map<String, String> environment, List<String> jvmOptions)
+            throws IOException {
+        List<String> command = new ArrayList<>();
+        command.add(ProcessHandle.current().info().command().orElseThrow());
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), SeparateTestRun.class.getName(),
+                testClass.getName()));
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        environment.forEach((name, value) -> {
+            if (value == null) {
+                builder.environment().remove(name);
+            } else {
+                builder.environment().put(name, value);
+            }
+        });
+        SeparateTestRun run = new SeparateTestRun(builder.start(), new CompletableFuture<>(), new StringBuffer());
+        Thread.ofPlatform().daemon().name("output of " + testClass.getSimpleName()).start(run::readOutput);
+        return run;
+    }
+
+    /** In a test of the run: hands {@code value} to the parent, which reads it with {@link #told()}. */
+    static void tell(String value) {
+        System.out.println(MARK + value);
+        System.out.flush();
+    }
+
+    /** The run's JVM: runs the test class named by its argument and exits 0 when its tests ran and passed. */
+    public static void main(String[] args) throws ClassNotFoundException {
+        SummaryGeneratingListener summary = new SummaryGeneratingListener();
+        LauncherFactory.create().execute(LauncherDiscoveryRequestBuilder.request()
+                .selectors(selectClass(Class.forName(args[0]))).build(), summary);
+        summary.getSummary().printFailuresTo(new PrintWriter(System.out, true), 20);
+        System.exit(summary.getSummary().getTotalFailureCount() == 0
+                && summary.getSummary().getTestsSucceededCount() > 0 ? 0 : 1);
+    }
+
+    private void readOutput() {
+        try (BufferedReader reader = new BufferedReader(new InputStreamReader(process.getInputStream(),
+                StandardCharsets.UTF_8))) {
+            for (String line = reader.readLine(); line != null; line = reader.readLine()) {
+                output.append(line).append('\n');
+                if (line.startsWith(MARK)) {
+                    said.complete(line.substring(MARK.length()).strip());
+                }
+            }
+        } catch (IOException e) {
+            output.append(e);
+        }
+        said.completeExceptionally(new IllegalStateException("The run ended before a test told anything:\n" + output));
+    }
+
+    /** What a test of the run told, once it has. */
+    String told() throws Exception {
+        return said.get(3, TimeUnit.MINUTES);
+    }
+
+    void assertPassed() throws InterruptedException {
+        assertThat(process.waitFor(3, TimeUnit.MINUTES)).as("the run ended").isTrue();
+        assertThat(process.exitValue()).as("the run's tests passed:%n%s", output).isZero();
+    }
+
+    /** Kills it as an IDE's stop button does, and waits for it to be gone. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();
+        assertThat(process.waitFor(1, TimeUnit.MINUTES)).isTrue();
+    }
+}
