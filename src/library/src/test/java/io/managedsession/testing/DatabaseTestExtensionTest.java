@@ -816,6 +816,7 @@ class DatabaseTestExtensionTest {
     void aUserWhoMayNotCreateDatabasesIsToldWhatItLacks() throws SQLException {
         // A developer's server often gives the application's role, which has no CREATEDB, to everything.
         try (Connection connection = server.connect()) {
+            DSL.using(connection).execute("DROP ROLE IF EXISTS ms_no_createdb");
             DSL.using(connection).execute("CREATE ROLE ms_no_createdb LOGIN PASSWORD 'no-createdb-secret'");
         }
         try {

@@ -76,9 +76,13 @@ class KilledTestRunTest {
     @Test
     void theNextRunDropsTheDatabasesOfARunKilledMidTestAndNoneOfALiveRunsOrAnyoneElses() throws Exception {
         String oldStyle = "ms_olderrelease_0123456789";
+        String othersDatabase = "ms_someoneelse_00000001_0123456789";
+        // Left by a run of this test stopped half-way, on a server of the developer's.
+        server.dropDatabase(oldStyle);
+        server.dropDatabase(othersDatabase);
+        execute("DROP ROLE IF EXISTS ms_someone_else");
         server.createDatabase(oldStyle, null);
         // A run's form and a run id no run holds, but another role's (the tests' user, a superuser, could drop it).
-        String othersDatabase = "ms_someoneelse_00000001_0123456789";
         execute("CREATE ROLE ms_someone_else NOLOGIN");
         execute("CREATE DATABASE " + othersDatabase + " OWNER ms_someone_else");
         SeparateTestRun killed = run(StoppedMidTestCase.class);
