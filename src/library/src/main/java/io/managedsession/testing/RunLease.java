@@ -57,6 +57,13 @@ final class RunLease implements AutoCloseable {
     static RunLease take(PostgresDatabase server) throws SQLException {
         Connection connection = server.connect();
         try {
+            if (connection.getMetaData().getDatabaseMajorVersion() >= 14) {
+                // The connection is idle for the whole run: a server, role or database that ends idle sessions would
+                // end the mark with it, and the next run would take this live run's databases for a dead one's.
+                try (Statement statement = connection.createStatement()) {
+                    statement.execute("SET idle_session_timeout = 0");
+                }
+            }
             int id;
             do {
                 id = ThreadLocalRandom.current().nextInt(Integer.MAX_VALUE);

@@ -142,10 +142,50 @@ class KilledTestRunTest {
         assertThat(databasesOfRun(killedRun)).as("dropped once nobody is connected").isEmpty();
     }
 
+    @Test
+    void aRunStaysMarkedOnAServerThatEndsIdleSessions() throws Exception {
+        // Such a server (idle_session_timeout for a role or a database, here in the URL) would end the connection that
+        // holds the run's lock, idle for the whole run, and the next run would take the live run's databases for a
+        // dead one's.
+        String url = server.jdbcUrl() + (server.jdbcUrl().contains("?") ? "&" : "?")
+                + "options=-c%20idle_session_timeout%3D1000";
+        SeparateTestRun live = run(StoppedMidTestCase.class, url);
+        String liveRun;
+        try {
+            liveRun = runIdOf(live.told());
+            // Until the mark's session has been idle for three times the server's limit, or is gone.
+            await().atMost(Duration.ofSeconds(60)).until(() -> {
+                Double idleSeconds = markIdleSeconds(liveRun);
+                return idleSeconds == null || idleSeconds > 3;
+            });
+
+            assertThat(runIsMarked(liveRun)).as("the run is still marked").isTrue();
+        } finally {
+            live.kill();
+        }
+        await().atMost(Duration.ofSeconds(30)).until(() -> !runIsMarked(liveRun));
+        for (String database : databasesOfRun(liveRun)) {
+            server.dropDatabase(database);
+        }
+    }
+
+    /** How long the session holding the run's mark has been idle, or {@code null} when there is none. */
+    private static Double markIdleSeconds(String runId) throws SQLException {
+        try (Connection connection = server.connect()) {
+            return DSL.using(connection).fetchOptional("SELECT extract(epoch FROM clock_timestamp() - state_change)"
+                    + "::float8 FROM pg_stat_activity WHERE application_name = ?", "managed-session test run " + runId)
+                    .map(row -> row.get(0, Double.class)).orElse(null);
+        }
+    }
+
     /** A run of {@code testClass} given the server as an explicit URL. */
     private static SeparateTestRun run(Class<?> testClass) throws IOException {
+        return run(testClass, server.jdbcUrl());
+    }
+
+    private static SeparateTestRun run(Class<?> testClass, String url) throws IOException {
         Map<String, String> environment = new HashMap<>();
-        environment.put(DatabaseResolver.URL_ENV, server.jdbcUrl());
+        environment.put(DatabaseResolver.URL_ENV, url);
         environment.put(DatabaseResolver.USERNAME_ENV, server.username());
         environment.put(DatabaseResolver.PASSWORD_ENV, server.password());
         return SeparateTestRun.of(testClass, environment, List.of());
