@@ -74,7 +74,7 @@ class KilledTestRunTest {
     }
 
     @Test
-    void theNextRunDropsTheDatabasesOfARunKilledMidTestAndNoneOfALiveRunsOrAnyoneElses() throws Exception {
+    void theNextRunDropsWhatARunKilledMidTestLeftThatNobodyUsesAndNothingOfALiveRunsOrAnyoneElses() throws Exception {
         String oldStyle = "ms_olderrelease_0123456789";
         String othersDatabase = "ms_someoneelse_00000001_0123456789";
         // Left by a run of this test stopped half-way, on a server of the developer's.
@@ -87,9 +87,12 @@ class KilledTestRunTest {
         execute("CREATE DATABASE " + othersDatabase + " OWNER ms_someone_else");
         SeparateTestRun killed = run(StoppedMidTestCase.class);
         SeparateTestRun live = run(StoppedMidTestCase.class);
+        String killedRun;
         String liveRun;
+        String killedClassDatabase;
         try {
-            String killedRun = runIdOf(killed.told());
+            killedClassDatabase = killed.told();
+            killedRun = runIdOf(killedClassDatabase);
             liveRun = runIdOf(live.told());
             Set<String> killedDatabases = databasesOfRun(killedRun);
             Set<String> liveDatabases = databasesOfRun(liveRun);
@@ -101,9 +104,13 @@ class KilledTestRunTest {
             await().atMost(Duration.ofSeconds(30)).until(() -> !runIsMarked(killedRun));
             assertThat(databasesOfRun(killedRun)).as("a killed run cannot clean up").isEqualTo(killedDatabases);
 
-            run(NextRunCase.class).assertPassed();
+            try (Connection looking = server.connect(killedClassDatabase)) {
+                run(NextRunCase.class).assertPassed();
 
-            assertThat(databasesOfRun(killedRun)).as("the killed run's databases").isEmpty();
+                assertThat(databasesOfRun(killedRun)).as("of the killed run's, only the database someone is"
+                        + " connected to is kept").containsExactly(killedClassDatabase);
+                assertThat(looking.isValid(5)).as("the session looking at it was left alone").isTrue();
+            }
             assertThat(databasesOfRun(liveRun)).as("the live run's databases").isEqualTo(liveDatabases);
             assertThat(databaseExists(oldStyle)).as("a database not named by a marked run").isTrue();
             assertThat(databaseExists(othersDatabase)).as("another role's database").isTrue();
@@ -114,32 +121,12 @@ class KilledTestRunTest {
             server.dropDatabase(othersDatabase);
             execute("DROP ROLE ms_someone_else");
         }
-        // The live run, killed in its turn, is an ended run now: the next run drops its databases too.
+        // The live run, killed in its turn, is an ended run now: the last run drops its databases, and the one nobody
+        // is connected to any more.
         await().atMost(Duration.ofSeconds(30)).until(() -> !runIsMarked(liveRun));
         run(NextRunCase.class).assertPassed();
         assertThat(databasesOfRun(liveRun)).isEmpty();
-    }
-
-    @Test
-    void aDatabaseOfAnEndedRunThatSomeoneIsConnectedToIsKeptUntilTheyLeave() throws Exception {
-        SeparateTestRun killed = run(StoppedMidTestCase.class);
-        String classDatabase;
-        try {
-            classDatabase = killed.told();
-        } finally {
-            killed.kill();
-        }
-        String killedRun = runIdOf(classDatabase);
-        await().atMost(Duration.ofSeconds(30)).until(() -> !runIsMarked(killedRun));
-
-        try (Connection looking = server.connect(classDatabase)) {
-            run(NextRunCase.class).assertPassed();
-            assertThat(databasesOfRun(killedRun)).as("only the template, which nobody looks at, is dropped")
-                    .containsExactly(classDatabase);
-            assertThat(looking.isValid(5)).as("the session looking at it was left alone").isTrue();
-        }
-        run(NextRunCase.class).assertPassed();
-        assertThat(databasesOfRun(killedRun)).as("dropped once nobody is connected").isEmpty();
+        assertThat(databasesOfRun(killedRun)).isEmpty();
     }
 
     @Test

@@ -16,6 +16,7 @@ import java.util.Map;
 
 import org.jooq.DSLContext;
 import org.jooq.impl.DSL;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIf;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,6 +28,7 @@ import com.github.dockerjava.api.model.Container;
 import io.managedsession.SessionManager;
 import io.managedsession.database.DatabaseResolver;
 import io.managedsession.support.Bank;
+import io.managedsession.support.TestGroups;
 
 /**
  * A developer who enabled Testcontainers' reuse ({@code testcontainers.reuse.enable=true}) gets one container that the
@@ -35,6 +37,7 @@ import io.managedsession.support.Bank;
  * developer's.
  */
 @EnabledIf("io.managedsession.database.DatabaseResolverTest#dockerAvailable")
+@Tag(TestGroups.OWN_SERVERS)
 class ReusedContainerTest {
 
     /** The label the library gives the containers it keeps for reuse. */
