@@ -19,6 +19,13 @@ public final class TestGroups {
      */
     public static final String LOAD = "load";
 
+    /**
+     * Classes that run {@code @DatabaseTest} classes in test runs of their own, each a JVM: what they prove (how runs
+     * mark themselves on a server and clean up after one another) is the extension's, whatever the server's source.
+     * {@code .ci/run} leaves them out of the embedded run after a container run.
+     */
+    public static final String SEPARATE_RUNS = "separate-runs";
+
     private TestGroups() {
     }
 }

@@ -18,18 +18,21 @@ import org.jooq.DSLContext;
 import org.jooq.impl.DSL;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import io.managedsession.SessionManager;
 import io.managedsession.database.DatabaseResolver;
 import io.managedsession.database.PostgresDatabase;
 import io.managedsession.support.Bank;
+import io.managedsession.support.TestGroups;
 
 /**
  * A test run killed before its end (an IDE's stop button, a cancelled CI job) cannot drop its databases; on a server
  * of the developer's (an explicit URL) they would pile up run after run. Each run here is a JVM of its own running
  * JUnit on {@link DatabaseTest} classes, as a developer's runs are; the server is given to them as an explicit URL.
  */
+@Tag(TestGroups.SEPARATE_RUNS)
 class KilledTestRunTest {
 
     /** A database name of a run that marks itself: {@code ms_<owner>_<run id>_<random>}. */
