@@ -37,6 +37,8 @@ record SeparateTestRun(Process process, CompletableFuture<String> said, StringBu
             throws IOException {
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElseThrow());
+        // A run of a few seconds: the quick compiler only and the simplest collector start it soonest.
+        command.addAll(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
         command.addAll(jvmOptions);
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), SeparateTestRun.class.getName(),
                 testClass.getName()));
