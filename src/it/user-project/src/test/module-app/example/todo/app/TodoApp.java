@@ -18,8 +18,10 @@ public final class TodoApp {
     public static void main(String[] args) {
         SessionManager.Builder builder = SessionManager.builder()
                 .jdbcUrl(System.getenv("TODO_DATABASE_URL"))
-                .username(System.getenv("TODO_DATABASE_USER"))
                 .migrateOnStart(true);
+        if (System.getenv("TODO_DATABASE_USER") != null) {
+            builder.username(System.getenv("TODO_DATABASE_USER"));
+        }
         if (System.getenv("TODO_MIGRATIONS") != null) {
             builder.migrationLocations(System.getenv("TODO_MIGRATIONS").split(","));
         }
