@@ -991,10 +991,6 @@ public final class SessionManager implements AutoCloseable {
                 throw new IllegalStateException("replicaDataSources(...) go with dataSource(...); with jdbcUrl(...),"
                         + " give the replicas as replicaUrls(...)");
             }
-            if (dataSource != null && poolConfiguration != null) {
-                throw new IllegalStateException("poolConfiguration(...) adjusts the pool built from jdbcUrl(...);"
-                        + " configure the DataSource passed to dataSource(...) yourself instead");
-            }
             if (dataSource != null) {
                 requireNoOwnedPoolSettings();
             }
@@ -1039,6 +1035,9 @@ public final class SessionManager implements AutoCloseable {
          */
         private void requireNoOwnedPoolSettings() {
             List<String> set = new ArrayList<>();
+            if (poolConfiguration != null) {
+                set.add("poolConfiguration(...)");
+            }
             if (maximumPoolSize != null) {
                 set.add("maximumPoolSize(...)");
             }

@@ -20,7 +20,7 @@ final class ContainerDatabase {
     private static final String USER = "managed_session";
 
     /** The label of the containers kept for reuse: {@code docker ps --filter label=io.managedsession.database}. */
-    static final String REUSED_LABEL = "io.managedsession.database";
+    private static final String REUSED_LABEL = "io.managedsession.database";
 
     private ContainerDatabase() {
     }
