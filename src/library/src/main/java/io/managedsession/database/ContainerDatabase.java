@@ -5,6 +5,7 @@ import java.util.UUID;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.containers.PostgreSQLContainer;
 import org.testcontainers.utility.DockerImageName;
+import org.testcontainers.utility.ImageNameSubstitutor;
 import org.testcontainers.utility.TestcontainersConfiguration;
 
 import com.github.dockerjava.api.DockerClient;
@@ -74,8 +75,14 @@ final class ContainerDatabase {
      * Pulls an image this machine does not have, once. Testcontainers would retry a failed pull for two minutes; on a
      * machine that reaches no registry (offline, air-gapped) the first attempt fails at once and says why, and that is
      * enough to decide.
+     *
+     * <p>The image looked for and pulled is the one Testcontainers will start: the name after its image name
+     * substitution, which a developer configures to take Docker Hub's images from a mirror of the company's
+     * ({@code hub.image.name.prefix}, or an {@code image.substitutor} of their own). The pull goes through
+     * Testcontainers' Docker client, which brings the registry's credentials as its own pulls do.
      */
-    private static void pullOnceIfMissing(DockerImageName name) {
+    private static void pullOnceIfMissing(DockerImageName requested) {
+        DockerImageName name = ImageNameSubstitutor.instance().apply(requested);
         DockerClient docker = DockerClientFactory.instance().client();
         try {
             docker.inspectImageCmd(name.asCanonicalNameString()).exec();
@@ -83,14 +90,18 @@ final class ContainerDatabase {
         } catch (NotFoundException missing) {
             // Pulled below.
         }
+        String described = name.asCanonicalNameString().equals(requested.asCanonicalNameString())
+                ? name.asCanonicalNameString()
+                : name.asCanonicalNameString() + " (" + requested.asCanonicalNameString()
+                        + " after Testcontainers' image name substitution)";
         try {
             docker.pullImageCmd(name.getUnversionedPart()).withTag(name.getVersionPart()).start().awaitCompletion();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("Interrupted while pulling image " + name.asCanonicalNameString(), e);
+            throw new IllegalStateException("Interrupted while pulling image " + described, e);
         } catch (RuntimeException e) {
-            throw new IllegalStateException("image " + name.asCanonicalNameString() + " is not on this machine and"
-                    + " could not be pulled: " + e.getMessage(), e);
+            throw new IllegalStateException("image " + described + " is not on this machine and could not be pulled: "
+                    + e.getMessage(), e);
         }
     }
 

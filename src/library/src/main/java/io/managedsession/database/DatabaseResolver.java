@@ -22,12 +22,13 @@ import io.managedsession.internal.JdbcUrls;
  *   <li>a Testcontainers PostgreSQL container, when Testcontainers is on the class path and a Docker engine answers:
  *       image {@value #CONTAINER_IMAGE} unless {@value #IMAGE_PROPERTY} / {@value #IMAGE_ENV} or
  *       {@link #withContainerImage(String)} name another (a mirror, a pinned version, an image of the official one's
- *       kind). {@value #TESTCONTAINERS_PROPERTY} / {@value #TESTCONTAINERS_ENV} set to {@code false} skips this
- *       step; set to {@code true} it is required: without Docker, or when the image cannot be started, resolving
- *       fails with the reason. Otherwise a Docker engine that answers but cannot start the image (offline, no such
- *       image) falls back to the next step, with one WARN naming the cause. Where Testcontainers' reuse is enabled
- *       ({@code testcontainers.reuse.enable=true} in {@code ~/.testcontainers.properties}), the container is kept
- *       running and the next run reuses it;</li>
+ *       kind), taken through Testcontainers' image name substitution (a mirror's {@code hub.image.name.prefix}) as
+ *       any container's image is. {@value #TESTCONTAINERS_PROPERTY} / {@value #TESTCONTAINERS_ENV} set to
+ *       {@code false} skips this step; set to {@code true} it is required: without Docker, or when the image cannot
+ *       be started, resolving fails with the reason. Otherwise a Docker engine that answers but cannot start the
+ *       image (offline, no such image) falls back to the next step, with one WARN naming the cause. Where
+ *       Testcontainers' reuse is enabled ({@code testcontainers.reuse.enable=true} in
+ *       {@code ~/.testcontainers.properties}), the container is kept running and the next run reuses it;</li>
  *   <li>an embedded PostgreSQL 18 (zonky), started on a free port: in a throw-away data directory, or in
  *       {@link #withEmbeddedDataDirectory(Path) a directory that persists} between runs.</li>
  * </ol>
