@@ -14,7 +14,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-import org.jooq.DSLContext;
 import org.jooq.impl.DSL;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -25,9 +24,7 @@ import org.testcontainers.DockerClientFactory;
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.model.Container;
 
-import io.managedsession.SessionManager;
 import io.managedsession.database.DatabaseResolver;
-import io.managedsession.support.Bank;
 import io.managedsession.support.TestGroups;
 
 /**
@@ -42,18 +39,6 @@ class ReusedContainerTest {
 
     /** The label the library gives the containers it keeps for reuse. */
     private static final String REUSED_LABEL = "io.managedsession.database";
-
-    /** An ordinary test class of the developer's: tells which server and database it got. */
-    @DatabaseTest(migrations = Bank.MIGRATIONS)
-    static class DevelopersCase {
-
-        @Test
-        void opensAnAccount(SessionManager sessions, DSLContext ctx, TestDatabase database) {
-            sessions.transaction(tx -> Bank.open(tx, "reused", 10));
-            assertThat(ctx.fetchCount(DSL.table("accounts"))).isEqualTo(1);
-            SeparateTestRun.tell(database.server().jdbcUrl() + " " + database.name());
-        }
-    }
 
     @Test
     void theNextRunReusesTheContainerWithTheSamePasswordAndEachRunIsMarkedOnIt(@TempDir Path home) throws Exception {
