@@ -96,6 +96,8 @@ final class TpcbLoad {
         long transactions;
         long errors;
         double seconds;
+        /** Each round's own throughput, in round order, for the rounds' ratios (RoundRatios). */
+        final List<Double> roundTps = new ArrayList<>();
         /** Context switches of the whole machine (client and server share it) during the point, if Linux says. */
         long contextSwitches = -1;
         /** CPU time of this process (the client) during the point, in nanoseconds. */
@@ -246,9 +248,9 @@ final class TpcbLoad {
                                     recording.close();
                                 }
                             }
-                            System.out.printf(Locale.ROOT, "%-45s %-12s round %d: %8.0f tps, %.1f switches/tx,"
-                                    + " CPU/tx %.0f µs client, %.0f µs machine%n",
-                                    implementation.name(), column, round + 1, point.tps(),
+                            System.out.printf(Locale.ROOT, "%-45s %-12s round %d: %8.0f tps (this round %.0f),"
+                                    + " %.1f switches/tx, CPU/tx %.0f µs client, %.0f µs machine%n",
+                                    implementation.name(), column, round + 1, point.tps(), point.roundTps.getLast(),
                                     point.switchesPerTransaction(), point.clientMicrosPerTransaction(),
                                     point.machineMicrosPerTransaction());
                         }
@@ -393,7 +395,9 @@ final class TpcbLoad {
             for (Future<Histogram> worker : workers) {
                 point.latencies.add(worker.get());
             }
-            point.seconds += (System.nanoTime() - window[0]) / 1e9;
+            double roundSeconds = (System.nanoTime() - window[0]) / 1e9;
+            point.seconds += roundSeconds;
+            point.roundTps.add(done.get() / roundSeconds);
             point.clientCpuNanos += clientCpuNanos() - clientCpuBefore;
             MachineCounters after = MachineCounters.read();
             if (before != null && after != null) {
@@ -593,6 +597,45 @@ final class TpcbLoad {
             }
         }
         md.append("\n\nA point below its target is marked ✗.\n");
+        roundByRound(md, columns, results, raw, prepared, layer, dsl);
+    }
+
+    /**
+     * The targets again, read from the rounds: each round's ratio, the two measured in the same round, their median
+     * and its confidence interval (RoundRatios), so that a point the rounds disagree about is not read as met or missed.
+     */
+    private static void roundByRound(StringBuilder md, List<String> columns, Map<String, Map<String, Point>> results,
+            Map<String, Point> raw, Map<String, Point> prepared, Map<String, Point> layer, Map<String, Point> dsl) {
+        md.append("\n## Against the targets, round by round\n\n")
+                .append("Each round runs every implementation once, so each round gives its own ratio of the two. Each"
+                        + " cell: the median of the rounds' ratios, and in brackets a distribution-free interval for it"
+                        + " (order statistics of the rounds' ratios, holding the median with a probability of at least ")
+                .append(Math.round(RoundRatios.CONFIDENCE * 100)).append(" %). No mark: the whole interval reaches"
+                        + " the target (met); ✗: the whole interval is below it (missed); ?: the target lies inside it,"
+                        + " and the run did not settle the point. Fewer than six rounds give no interval (n/a).\n\n");
+        header(md, "median [interval] (target)", columns);
+        md.append("| SessionManager + jOOQ, prepared statements / raw JDBC (≥ 0.95) |");
+        columns.forEach(c -> md.append(roundCell(prepared.get(c), raw.get(c), 0.95)));
+        md.append("\n| SessionManager, JDBC statements / raw JDBC (≥ 0.98) |");
+        columns.forEach(c -> md.append(roundCell(layer.get(c), raw.get(c), 0.98)));
+        for (String other : List.of("jOOQ transactionResult", "Spring TransactionTemplate + jOOQ")) {
+            Map<String, Point> peer = results.get(other);
+            if (peer != null) {
+                md.append("\n| SessionManager + jOOQ / ").append(other).append(" (≥ 1.00) |");
+                columns.forEach(c -> md.append(roundCell(dsl.get(c), peer.get(c), 1.0)));
+            }
+        }
+        md.append('\n');
+    }
+
+    private static String roundCell(Point measured, Point against, double target) {
+        if (measured == null || against == null) {
+            return " n/a |";
+        }
+        return RoundRatios.of(measured.roundTps, against.roundTps)
+                .map(r -> String.format(Locale.ROOT, " %.2f [%.2f–%.2f]%s |", r.median(), r.lower(), r.upper(),
+                        r.against(target).mark))
+                .orElse(" n/a |");
     }
 
     private static String cell(Point measured, Point against, double target) {
