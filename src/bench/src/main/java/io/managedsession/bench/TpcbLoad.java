@@ -64,6 +64,11 @@ import io.managedsession.micrometer.SessionManagerMetrics;
  */
 final class TpcbLoad {
 
+    /** The implementations the typed-SQL targets name, besides raw JDBC and the other jOOQ stacks. */
+    private static final String PREPARED = "SessionManager + jOOQ, prepared statements";
+    private static final String LAYER = "SessionManager, JDBC statements";
+    private static final String DSL = "SessionManager + jOOQ";
+
     private TpcbLoad() {
     }
 
@@ -573,39 +578,20 @@ final class TpcbLoad {
 
     /**
      * The ratios the typed-SQL work set out to reach, each point against its target: prepared statements and the
-     * layer against raw JDBC, and the plain DSL against the other jOOQ stacks.
+     * layer against raw JDBC, and the plain DSL against the other jOOQ stacks; once as the ratio of the points' sums,
+     * once from the rounds' own ratios.
      */
     private static void targets(StringBuilder md, List<String> columns, Map<String, Map<String, Point>> results,
             Map<String, Point> raw) {
-        Map<String, Point> prepared = results.get("SessionManager + jOOQ, prepared statements");
-        Map<String, Point> layer = results.get("SessionManager, JDBC statements");
-        Map<String, Point> dsl = results.get("SessionManager + jOOQ");
-        if (prepared == null || layer == null || dsl == null) {
+        if (!results.containsKey(PREPARED) || !results.containsKey(LAYER) || !results.containsKey(DSL)) {
             return;
         }
         md.append("\n## Against the targets\n\n");
         header(md, "ratio (target)", columns);
-        md.append("| SessionManager + jOOQ, prepared statements / raw JDBC (≥ 0.95) |");
-        columns.forEach(c -> md.append(cell(prepared.get(c), raw.get(c), 0.95)));
-        md.append("\n| SessionManager, JDBC statements / raw JDBC (≥ 0.98) |");
-        columns.forEach(c -> md.append(cell(layer.get(c), raw.get(c), 0.98)));
-        for (String other : List.of("jOOQ transactionResult", "Spring TransactionTemplate + jOOQ")) {
-            Map<String, Point> peer = results.get(other);
-            if (peer != null) {
-                md.append("\n| SessionManager + jOOQ / ").append(other).append(" (≥ 1.00) |");
-                columns.forEach(c -> md.append(cell(dsl.get(c), peer.get(c), 1.0)));
-            }
-        }
+        targetRows(md, columns, results, raw, TpcbLoad::cell);
         md.append("\n\nA point below its target is marked ✗.\n");
-        roundByRound(md, columns, results, raw, prepared, layer, dsl);
-    }
-
-    /**
-     * The targets again, read from the rounds: each round's ratio, the two measured in the same round, their median
-     * and its confidence interval (RoundRatios), so that a point the rounds disagree about is not read as met or missed.
-     */
-    private static void roundByRound(StringBuilder md, List<String> columns, Map<String, Map<String, Point>> results,
-            Map<String, Point> raw, Map<String, Point> prepared, Map<String, Point> layer, Map<String, Point> dsl) {
+        // The targets again, read from the rounds: each round's ratio, the two measured in the same round, their
+        // median and its interval (RoundRatios), so that a point the rounds disagree about is not read as met or missed.
         md.append("\n## Against the targets, round by round\n\n")
                 .append("Each round runs every implementation once, so each round gives its own ratio of the two. Each"
                         + " cell: the median of the rounds' ratios, and in brackets a distribution-free interval for it"
@@ -614,18 +600,33 @@ final class TpcbLoad {
                         + " the target (met); ✗: the whole interval is below it (missed); ?: the target lies inside it,"
                         + " and the run did not settle the point. Fewer than six rounds give no interval (n/a).\n\n");
         header(md, "median [interval] (target)", columns);
-        md.append("| SessionManager + jOOQ, prepared statements / raw JDBC (≥ 0.95) |");
-        columns.forEach(c -> md.append(roundCell(prepared.get(c), raw.get(c), 0.95)));
-        md.append("\n| SessionManager, JDBC statements / raw JDBC (≥ 0.98) |");
-        columns.forEach(c -> md.append(roundCell(layer.get(c), raw.get(c), 0.98)));
+        targetRows(md, columns, results, raw, TpcbLoad::roundCell);
+        md.append('\n');
+    }
+
+    /** How a target's cell is written: a point measured against another, and the ratio it should reach. */
+    @FunctionalInterface
+    private interface TargetCell {
+        String write(Point measured, Point against, double target);
+    }
+
+    /**
+     * One row per target: prepared statements and the layer against raw JDBC, and the plain DSL against the other
+     * jOOQ stacks that ran.
+     */
+    private static void targetRows(StringBuilder md, List<String> columns, Map<String, Map<String, Point>> results,
+            Map<String, Point> raw, TargetCell cell) {
+        md.append("| ").append(PREPARED).append(" / raw JDBC (≥ 0.95) |");
+        columns.forEach(c -> md.append(cell.write(results.get(PREPARED).get(c), raw.get(c), 0.95)));
+        md.append("\n| ").append(LAYER).append(" / raw JDBC (≥ 0.98) |");
+        columns.forEach(c -> md.append(cell.write(results.get(LAYER).get(c), raw.get(c), 0.98)));
         for (String other : List.of("jOOQ transactionResult", "Spring TransactionTemplate + jOOQ")) {
             Map<String, Point> peer = results.get(other);
             if (peer != null) {
-                md.append("\n| SessionManager + jOOQ / ").append(other).append(" (≥ 1.00) |");
-                columns.forEach(c -> md.append(roundCell(dsl.get(c), peer.get(c), 1.0)));
+                md.append("\n| ").append(DSL).append(" / ").append(other).append(" (≥ 1.00) |");
+                columns.forEach(c -> md.append(cell.write(results.get(DSL).get(c), peer.get(c), 1.0)));
             }
         }
-        md.append('\n');
     }
 
     private static String roundCell(Point measured, Point against, double target) {
