@@ -14,6 +14,7 @@ import org.junit.jupiter.api.extension.ParameterResolver;
 import org.junit.jupiter.api.extension.TestInstanceFactoryContext;
 import org.junit.jupiter.api.extension.TestInstancePreConstructCallback;
 import org.junit.platform.commons.support.AnnotationSupport;
+import org.junit.platform.commons.support.ReflectionSupport;
 
 import io.managedsession.SessionManager;
 import io.managedsession.internal.HeldTransaction;
@@ -28,6 +29,14 @@ public final class DatabaseTestExtension implements TestInstancePreConstructCall
 
     private static final ExtensionContext.Namespace NAMESPACE =
             ExtensionContext.Namespace.create(DatabaseTestExtension.class);
+
+    /**
+     * Whether this JUnit scopes stores to the launcher session ({@code ExtensionContext.StoreScope} and the
+     * {@code getStore} that takes one, both since 5.13 and still marked experimental in 6.0); looked up by name, since
+     * naming the type here would fail on 5.12.
+     */
+    private static final boolean SESSION_STORES =
+            ReflectionSupport.tryToLoadClass(ExtensionContext.class.getName() + "$StoreScope").toOptional().isPresent();
 
     /** Creates the extension; JUnit does this for {@link DatabaseTest}. */
     public DatabaseTestExtension() {
@@ -189,15 +198,25 @@ public final class DatabaseTestExtension implements TestInstancePreConstructCall
     }
 
     /**
-     * The run's server for the class's image: one per image asked for, shared by the classes that ask for it. Made
-     * with the store's {@code getOrComputeIfAbsent}, which JUnit 6 deprecates for {@code computeIfAbsent}: JUnit 5
-     * has only the former, and projects on JUnit 5 (Spring Boot 3.5 manages 5.12) use this extension too.
+     * The run's server for the class's image: one per image asked for, shared by the classes that ask for it, for as
+     * long as JUnit's launcher session lasts. Surefire with more than one fork ({@code forkCount=2}) opens one session
+     * per JVM and executes each class in it on its own, with a root store of its own each time: kept there, the
+     * server, its templates and a container of its own would be made again for every class. The session's store
+     * (JUnit 5.13 and later) outlives those executions; JUnit 5.12 (which Spring Boot 3.5 manages) has none, and there
+     * the root store it is. Made with the store's {@code getOrComputeIfAbsent}, which JUnit 6 deprecates for
+     * {@code computeIfAbsent}: JUnit 5 has only the former.
      */
     @SuppressWarnings("deprecation")
     private static SharedServer shared(ExtensionContext context) {
         String image = settings(context).image();
-        return context.getRoot().getStore(NAMESPACE).getOrComputeIfAbsent(SharedServer.class.getName() + "/" + image,
+        return runStore(context).getOrComputeIfAbsent(SharedServer.class.getName() + "/" + image,
                 key -> SharedServer.start(image), SharedServer.class);
+    }
+
+    /** The store that lasts the launcher session, or the root store on a JUnit without session stores. */
+    private static ExtensionContext.Store runStore(ExtensionContext context) {
+        return SESSION_STORES ? context.getStore(ExtensionContext.StoreScope.LAUNCHER_SESSION, NAMESPACE)
+                : context.getRoot().getStore(NAMESPACE);
     }
 
     /** The test's method and, when it has a name of its own (a display name, a parameterized invocation), that. */

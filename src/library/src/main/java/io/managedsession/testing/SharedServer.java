@@ -19,12 +19,14 @@ import io.managedsession.internal.Migrations;
 
 /**
  * The PostgreSQL shared by every {@link DatabaseTest} of a test run, and the template databases migrated on it, one
- * per set of migration locations and Flyway configuration. Kept in JUnit's root store, which closes it at the end of
- * the run: the templates are dropped and a server that was started for the run is stopped.
+ * per set of migration locations and Flyway configuration. Kept in the store of JUnit's launcher session (on JUnit
+ * 5.12, which has none, in the root store), which closes it at the end of the run: the templates are dropped and a
+ * server that was started for the run is stopped.
  *
  * <p>A {@code CloseableResource} as well as {@code AutoCloseable}: JUnit before 5.13 (Spring Boot 3.5 manages 5.12)
  * closes only the former of its stores' values, so that on a server of the developer's the templates would stay after
- * every run; JUnit 5.13 and later close a value of both kinds once.
+ * every run; JUnit 5.13 and later close a value of both kinds once, and a session's store closes its
+ * {@code AutoCloseable}s whatever Jupiter is told about its own stores.
  *
  * <p>On a server whose databases outlive the run (an explicit URL, a reused container), the run holds a
  * {@link RunLease}: its databases carry the run's id, and the databases of runs killed before their end are dropped

@@ -14,13 +14,16 @@ import static org.junit.platform.testkit.engine.TestExecutionResultConditions.me
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 
 import org.flywaydb.core.api.configuration.FluentConfiguration;
@@ -44,6 +47,12 @@ import org.junit.jupiter.api.condition.EnabledIf;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.platform.launcher.EngineFilter;
+import org.junit.platform.launcher.LauncherSession;
+import org.junit.platform.launcher.core.LauncherConfig;
+import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
+import org.junit.platform.launcher.core.LauncherFactory;
+import org.junit.platform.launcher.listeners.SummaryGeneratingListener;
 import org.junit.platform.testkit.engine.EngineExecutionResults;
 import org.junit.platform.testkit.engine.EngineTestKit;
 import org.junit.platform.testkit.engine.Events;
@@ -86,6 +95,11 @@ class DatabaseTestExtensionTest {
 
     /** Runs the engine on the server, given as an explicit URL, with another user's credentials. */
     private static EngineExecutionResults onTheServerAs(EngineTestKit.Builder engine, String user, String password) {
+        return onTheServerAs(user, password, engine::execute);
+    }
+
+    /** Runs {@code run} with the server given as an explicit URL, with these credentials, as a user's build gives it. */
+    private static <T> T onTheServerAs(String user, String password, Supplier<T> run) {
         Map<String, String> given = new HashMap<>();
         given.put(DatabaseResolver.URL_PROPERTY, server.jdbcUrl());
         given.put(DatabaseResolver.USERNAME_PROPERTY, user);
@@ -94,7 +108,7 @@ class DatabaseTestExtensionTest {
         given.forEach((key, value) -> before.put(key, value == null ? System.clearProperty(key)
                 : System.setProperty(key, value)));
         try {
-            return engine.execute();
+            return run.get();
         } finally {
             before.forEach((key, value) -> {
                 if (value == null) {
@@ -156,14 +170,81 @@ class DatabaseTestExtensionTest {
         run(SharedDatabasePerClassCase.class).assertStatistics(stats -> stats.started(2).succeeded(2));
     }
 
+    // --- one server for a build's run, however it hands JUnit the classes --------------------------------------------
+
+    /** The servers the two classes below were given, in the order they ran. */
+    private static final List<PostgresDatabase> serversGiven = new CopyOnWriteArrayList<>();
+
+    @DatabaseTest(migrations = Bank.MIGRATIONS)
+    static class FirstClassOfASessionCase {
+
+        @Test
+        void notesItsServer(TestDatabase database) {
+            serversGiven.add(database.server());
+        }
+    }
+
+    @DatabaseTest(migrations = Bank.MIGRATIONS)
+    static class SecondClassOfASessionCase {
+
+        @Test
+        void notesItsServer(TestDatabase database) {
+            serversGiven.add(database.server());
+        }
+    }
+
     /**
-     * JUnit 5.12, which Spring Boot 3.5 manages, closes only the values of its stores that are its
-     * {@code CloseableResource}s; 5.13 and later close {@code AutoCloseable}s too, unless told not to, which is how
-     * this run stands in for 5.12. On a server of the developer's (an explicit URL, as here) the run's template
-     * databases must still be gone at its end, not pile up run after run.
+     * Surefire with more than one fork ({@code forkCount=2}, as many builds run) hands JUnit one class at a time: one
+     * launcher session per JVM, one execution per class, each execution with a root store of its own. The run's server
+     * (and its migrated templates, and on a container the container) must last the session, not one class: started
+     * again for each class, a build of forty classes would start forty containers.
      */
     @Test
-    void theRunsTemplateDatabasesAreDroppedAtItsEndUnderJUnit512Too() throws Exception {
+    void classesExecutedOneByOneInOneLauncherSessionShareOneServerAsUnderSurefireForks() throws Exception {
+        Set<String> before = templateDatabases();
+        serversGiven.clear();
+        LauncherConfig config = LauncherConfig.builder().enableLauncherSessionListenerAutoRegistration(false)
+                .enableTestExecutionListenerAutoRegistration(false).build();
+
+        Set<String> betweenTheClasses = onTheServerAs(server.username(), server.password(), () -> {
+            try (LauncherSession session = LauncherFactory.openSession(config)) {
+                executeAlone(session, FirstClassOfASessionCase.class);
+                Set<String> templates = uncheckedTemplateDatabases();
+                executeAlone(session, SecondClassOfASessionCase.class);
+                return templates;
+            }
+        });
+
+        assertThat(serversGiven).hasSize(2);
+        assertThat(serversGiven.get(1)).as("the second class's server").isSameAs(serversGiven.get(0));
+        assertThat(betweenTheClasses).as("the run's template, kept between the classes").hasSize(before.size() + 1);
+        assertThat(templateDatabases()).as("the templates once the session closed").isEqualTo(before);
+    }
+
+    /** Executes one class in the session, as Surefire's forks do, and checks that its test passed. */
+    private static void executeAlone(LauncherSession session, Class<?> testClass) {
+        SummaryGeneratingListener summary = new SummaryGeneratingListener();
+        session.getLauncher().execute(LauncherDiscoveryRequestBuilder.request().selectors(selectClass(testClass))
+                .filters(EngineFilter.includeEngines("junit-jupiter")).build(), summary);
+        assertThat(summary.getSummary().getFailures()).as(testClass.getSimpleName() + "'s failures").isEmpty();
+        assertThat(summary.getSummary().getTestsSucceededCount()).as(testClass.getSimpleName()).isEqualTo(1);
+    }
+
+    private static Set<String> uncheckedTemplateDatabases() {
+        try {
+            return templateDatabases();
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * A project may tell Jupiter not to close the {@code AutoCloseable}s of its stores (JUnit 5.12, which Spring Boot
+     * 3.5 manages, closes only its {@code CloseableResource}s). On a server of the developer's (an explicit URL, as
+     * here) the run's template databases must still be gone at its end, not pile up run after run.
+     */
+    @Test
+    void theRunsTemplateDatabasesAreDroppedAtItsEndWhenJupiterIsToldNotToCloseAutoCloseables() throws Exception {
         Set<String> before = templateDatabases();
 
         onTheServer(EngineTestKit.engine("junit-jupiter").selectors(selectClass(SharedDatabasePerClassCase.class))
