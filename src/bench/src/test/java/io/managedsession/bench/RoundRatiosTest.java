@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.within;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Random;
 
 import org.junit.jupiter.api.Test;
 
@@ -20,7 +21,7 @@ class RoundRatiosTest {
         for (int i = 0; i < 12; i++) {
             measured.add(900.0 + 10 * i);
         }
-        Collections.shuffle(measured, new java.util.Random(7));
+        Collections.shuffle(measured, new Random(7));
         List<Double> against = Collections.nCopies(12, 1000.0);
 
         RoundRatios ratios = RoundRatios.of(measured, against).orElseThrow();

@@ -28,7 +28,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * }</pre>
  *
  * <p>The PostgreSQL comes from {@link io.managedsession.database.DatabaseResolver} (an explicit URL, Testcontainers
- * when Docker answers, an embedded server otherwise), started once per test run and shared. The migrations run once
+ * when Docker answers, an embedded server otherwise), started once per test run and shared: per JVM, for as long as
+ * JUnit's launcher session lasts, so that Surefire with {@code forkCount} above 1, which executes each class on its
+ * own, starts one per fork (on JUnit 5.12, which has no store for the session, one per class). The migrations run once
  * into a template database; each test class (or each test, with {@link #perTest()}) gets a fresh copy of it, made
  * with {@code CREATE DATABASE ... TEMPLATE} and dropped afterwards. After each test the extension checks that no
  * transaction was left open and no connection leaked, and fails the test with a message naming what leaked; a leak is
