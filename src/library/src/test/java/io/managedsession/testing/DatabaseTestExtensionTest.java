@@ -98,7 +98,7 @@ class DatabaseTestExtensionTest {
         return onTheServerAs(user, password, engine::execute);
     }
 
-    /** Runs {@code run} with the server given as an explicit URL, with these credentials, as a user's build gives it. */
+    /** Runs {@code run} with the server given as an explicit URL with these credentials, as a user's build gives it. */
     private static <T> T onTheServerAs(String user, String password, Supplier<T> run) {
         Map<String, String> given = new HashMap<>();
         given.put(DatabaseResolver.URL_PROPERTY, server.jdbcUrl());
