@@ -9,7 +9,9 @@ import static org.awaitility.Awaitility.await;
 import static org.jooq.impl.DSL.field;
 
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -76,15 +78,20 @@ class ObservabilityTest {
     @Test
     void scriptedMixGivesExactCountsAndTagsAndTheSameTransactionsAsJfrEvents(TestDatabase db) throws Exception {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        List<RecordedEvent> events = new CopyOnWriteArrayList<>();
+        List<RecordedEvent> delivered = new CopyOnWriteArrayList<>();
         try (SessionManager sessions = Managers.on(db).name("observed").build();
              RecordingStream jfr = new RecordingStream()) {
             new SessionManagerMetrics(sessions).bindTo(registry);
             jfr.enable("io.managedsession.Transaction");
-            jfr.onEvent("io.managedsession.Transaction", events::add);
+            jfr.onEvent("io.managedsession.Transaction", delivered::add);
             jfr.startAsync();
-            // Warm up jOOQ before the 200 ms deadline matters; then count from zero.
-            sessions.transaction(ctx -> ctx.fetchValue("SELECT 1"));
+            // Warm up jOOQ before the 200 ms deadline matters, and the stream until it has delivered an event: in full
+            // runs, a mix begun as the stream began twice came back with the first transaction's event missing and
+            // another's delivered twice. Then count from zero.
+            await().atMost(Duration.ofSeconds(20)).until(() -> {
+                sessions.transaction(ctx -> ctx.fetchValue("SELECT 1"));
+                return !delivered.isEmpty();
+            });
             double warmUp = registry.get(SessionManagerMetrics.TRANSACTIONS).tag("label", "none")
                     .tag("outcome", "commit").counter().count();
 
@@ -103,14 +110,15 @@ class ObservabilityTest {
             assertThat(registry.get(SessionManagerMetrics.DURATION).tag("label", "slow").timer()
                     .totalTime(TimeUnit.MILLISECONDS)).isGreaterThanOrEqualTo(150);
             assertThat(registry.get(SessionManagerMetrics.ACQUIRE).tag("name", "observed").timer().count())
-                    .as("one connection per attempt: 1 + 3 + 2 + 1 + 2 + 1").isEqualTo(10);
+                    .as("one connection per attempt: the warm-up's + 3 + 2 + 1 + 2 + 1").isEqualTo((long) warmUp + 9);
             assertThat(registry.get(SessionManagerMetrics.ACTIVE).gauge().value()).isZero();
             assertThat(registry.get("hikaricp.connections").tag("pool", "observed").gauge().value())
                     .as("HikariCP's own meters, through its Micrometer tracker").isPositive();
 
-            await().atMost(Duration.ofSeconds(20)).until(() -> events.size() >= 9);
+            await().atMost(Duration.ofSeconds(20)).until(() -> ofTheMix(delivered).size() >= 8);
         }
-        assertThat(events).hasSize(9);
+        List<RecordedEvent> events = ofTheMix(delivered);
+        assertThat(events).hasSize(8);
         assertThat(events).filteredOn(e -> "a".equals(e.getString("label")) && "COMMIT".equals(e.getString("outcome")))
                 .hasSize(3);
         assertThat(events).filteredOn(e -> "a".equals(e.getString("label"))
@@ -130,6 +138,23 @@ class ObservabilityTest {
             assertThat(e.getString("manager")).isEqualTo("observed");
             assertThat(e.getString("propagation")).isEqualTo("REQUIRED");
         });
+    }
+
+    /**
+     * The mix's events (not the warm-up's, unlabelled commits), one per record: two records of one thread that began
+     * at the same instant are one transaction's event delivered twice by the stream (seen in full runs), so
+     * they count once. That the library ends each transaction once the counters above show, fed by the same call.
+     */
+    private static List<RecordedEvent> ofTheMix(List<RecordedEvent> delivered) {
+        Map<List<Object>, RecordedEvent> distinct = new LinkedHashMap<>();
+        for (RecordedEvent event : delivered) {
+            if (event.getString("label") == null && "COMMIT".equals(event.getString("outcome"))) {
+                continue;
+            }
+            distinct.putIfAbsent(List.of(event.getThread().getJavaThreadId(), event.getStartTime(),
+                    event.getDuration(), String.valueOf(event.getString("label")), event.getString("outcome")), event);
+        }
+        return List.copyOf(distinct.values());
     }
 
     private static double count(SimpleMeterRegistry registry, String label, String outcome) {
