@@ -18,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -38,10 +39,18 @@ import org.jfree.chart.ChartFactory;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.LogarithmicAxis;
 import org.jfree.chart.axis.NumberAxis;
+import org.jfree.chart.axis.SymbolAxis;
 import org.jfree.chart.plot.CategoryPlot;
 import org.jfree.chart.plot.PlotOrientation;
+import org.jfree.chart.plot.ValueMarker;
+import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.category.LineAndShapeRenderer;
+import org.jfree.chart.renderer.xy.XYErrorRenderer;
+import org.jfree.chart.ui.RectangleAnchor;
+import org.jfree.chart.ui.TextAnchor;
 import org.jfree.data.category.DefaultCategoryDataset;
+import org.jfree.data.xy.YIntervalSeries;
+import org.jfree.data.xy.YIntervalSeriesCollection;
 import org.postgresql.Driver;
 
 import com.sun.management.OperatingSystemMXBean;
@@ -509,6 +518,7 @@ final class TpcbLoad {
         double tpsValue = Double.parseDouble(tps.group(1));
         point.transactions += count;
         point.seconds += count / tpsValue;
+        point.roundTps.add(tpsValue);
     }
 
     private static String report(Settings settings, PostgresDatabase server, HikariDataSource pool, List<String> columns,
@@ -689,49 +699,36 @@ final class TpcbLoad {
     /**
      * Draws the run as four panels: throughput as a ratio to raw JDBC, and p99 latency, each for the transaction layers
      * around plain JDBC statements and for the statement stacks (jOOQ, Jdbi's own statements), so that neither group
-     * drowns the other.
+     * drowns the other. The ratio panels draw what the report's "round by round" table reads when the run has rounds
+     * enough for an interval (the median of the rounds' ratios, its interval as a bar), so that a reader sees which
+     * differences the run settled rather than a line through noise; with fewer rounds, the ratio of the points' sums.
      */
-    private static void chart(Path file, List<String> columns, Map<String, Map<String, Point>> results)
+    static void chart(Path file, List<String> columns, Map<String, Map<String, Point>> results)
             throws IOException {
         Map<String, Point> raw = results.getOrDefault("raw JDBC + HikariCP", results.values().iterator().next());
-        DefaultCategoryDataset layerRatios = new DefaultCategoryDataset();
-        DefaultCategoryDataset stackRatios = new DefaultCategoryDataset();
+        Map<String, Map<String, Point>> layers = new LinkedHashMap<>();
+        Map<String, Map<String, Point>> stacks = new LinkedHashMap<>();
+        results.forEach((name, points) -> (isLayer(name) ? layers : stacks).put(name, points));
         DefaultCategoryDataset layerP99 = new DefaultCategoryDataset();
         DefaultCategoryDataset stackP99 = new DefaultCategoryDataset();
         results.forEach((name, points) -> {
-            boolean layer = isLayer(name);
             for (String column : columns) {
                 Point p = points.get(column);
-                Point r = raw.get(column);
-                if (p == null || r == null) {
-                    continue;
+                if (p != null) {
+                    (isLayer(name) ? layerP99 : stackP99).addValue(p.p99Millis(), name, label(column));
                 }
-                String label = column.endsWith("virtual") ? column + " threads" : column;
-                (layer ? layerRatios : stackRatios).addValue(p.tps() / r.tps(), name, label);
-                (layer ? layerP99 : stackP99).addValue(p.p99Millis(), name, label);
             }
         });
-        JFreeChart[] panels = {
-                panel("Transaction layers around JDBC statements: throughput / raw JDBC", "ratio", layerRatios),
-                panel("Statement stacks (jOOQ, Jdbi): throughput / raw JDBC", "ratio", stackRatios),
-                panel("Transaction layers: p99 latency", "ms", layerP99),
-                panel("Statement stacks: p99 latency", "ms", stackP99)};
-        for (int i = 2; i < panels.length; i++) {
-            LogarithmicAxis axis = new LogarithmicAxis("ms (log scale)");
-            axis.setStrictValuesFlag(false);
-            axis.setExpTickLabelsFlag(false);
-            panels[i].getCategoryPlot().setRangeAxis(axis);
-        }
         // One colour per implementation, the same in every panel.
         Map<String, Color> colours = new LinkedHashMap<>();
         results.keySet().forEach(name -> colours.put(name, PALETTE[colours.size() % PALETTE.length]));
-        for (JFreeChart chart : panels) {
-            CategoryPlot plot = chart.getCategoryPlot();
-            for (int series = 0; series < plot.getDataset().getRowCount(); series++) {
-                plot.getRenderer().setSeriesPaint(series,
-                        colours.get((String) plot.getDataset().getRowKey(series)));
-            }
-        }
+        JFreeChart[] panels = {
+                ratioPanel("Transaction layers around JDBC statements: throughput / raw JDBC",
+                        Ratios.of(columns, layers, raw), columns, colours, 0.98),
+                ratioPanel("Statement stacks (jOOQ, Jdbi): throughput / raw JDBC",
+                        Ratios.of(columns, stacks, raw), columns, colours, 0.95),
+                latencyPanel("Transaction layers: p99 latency", layerP99, colours),
+                latencyPanel("Statement stacks: p99 latency", stackP99, colours)};
         int width = 900;
         int height = 560;
         BufferedImage image = new BufferedImage(2 * width, 2 * height, BufferedImage.TYPE_INT_RGB);
@@ -746,6 +743,106 @@ final class TpcbLoad {
         ImageIO.write(image, "png", file.toFile());
     }
 
+    /**
+     * A ratio panel's data: one series per implementation, x the column's index (shifted a little per series, so that
+     * intervals at one column do not hide each other), y the median of the rounds' ratios to raw JDBC with its
+     * interval ({@link RoundRatios}); where the rounds are too few for an interval, the ratio of the sums, with no
+     * interval (low and high equal to it).
+     *
+     * @param byRounds whether any point is read from the rounds (and so drawn with an interval)
+     */
+    record Ratios(YIntervalSeriesCollection data, boolean byRounds) {
+
+        /** How far apart two neighbouring series are drawn at one column, in columns. */
+        private static final double SERIES_SHIFT = 0.03;
+
+        static Ratios of(List<String> columns, Map<String, Map<String, Point>> implementations,
+                Map<String, Point> raw) {
+            YIntervalSeriesCollection data = new YIntervalSeriesCollection();
+            boolean byRounds = false;
+            int series = 0;
+            for (Map.Entry<String, Map<String, Point>> implementation : implementations.entrySet()) {
+                YIntervalSeries ratios = new YIntervalSeries(implementation.getKey(), false, false);
+                double shift = SERIES_SHIFT * (series - (implementations.size() - 1) / 2.0);
+                for (int column = 0; column < columns.size(); column++) {
+                    Point p = implementation.getValue().get(columns.get(column));
+                    Point r = raw.get(columns.get(column));
+                    if (p == null || r == null) {
+                        continue;
+                    }
+                    Optional<RoundRatios> rounds = p.roundTps.size() == r.roundTps.size()
+                            ? RoundRatios.of(p.roundTps, r.roundTps) : Optional.empty();
+                    if (rounds.isPresent()) {
+                        ratios.add(column + shift, rounds.get().median(), rounds.get().lower(), rounds.get().upper());
+                        byRounds = true;
+                    } else {
+                        double ratio = p.tps() / r.tps();
+                        ratios.add(column + shift, ratio, ratio, ratio);
+                    }
+                }
+                data.addSeries(ratios);
+                series++;
+            }
+            return new Ratios(data, byRounds);
+        }
+    }
+
+    private static JFreeChart ratioPanel(String title, Ratios ratios, List<String> columns, Map<String, Color> colours,
+            double target) {
+        YIntervalSeriesCollection data = ratios.data();
+        String[] labels = columns.stream().map(TpcbLoad::label).toArray(String[]::new);
+        SymbolAxis clients = new SymbolAxis("clients", labels);
+        clients.setRange(-0.5, labels.length - 0.5);
+        clients.setGridBandsVisible(false);
+        NumberAxis ratio = new NumberAxis(ratios.byRounds()
+                ? "median of the rounds' ratios; bars: " + Math.round(RoundRatios.CONFIDENCE * 100) + " % interval"
+                : "ratio of the points' sums");
+        ratio.setAutoRangeIncludesZero(false);
+        XYErrorRenderer renderer = new XYErrorRenderer();
+        renderer.setDrawXError(false);
+        renderer.setCapLength(6);
+        for (int series = 0; series < data.getSeriesCount(); series++) {
+            renderer.setSeriesPaint(series, colours.get((String) data.getSeriesKey(series)));
+            renderer.setSeriesStroke(series, new BasicStroke(2f));
+        }
+        XYPlot plot = new XYPlot(data, clients, ratio, renderer);
+        plot.setBackgroundPaint(Color.WHITE);
+        plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
+        plot.setDomainGridlinesVisible(false);
+        // The target the typed-SQL work set for this group, so that a bar wholly above or below it reads at a glance.
+        ValueMarker line = new ValueMarker(target, Color.GRAY, new BasicStroke(1f, BasicStroke.CAP_BUTT,
+                BasicStroke.JOIN_MITER, 1f, new float[] {6f, 4f}, 0f));
+        line.setLabel("target " + target);
+        line.setLabelAnchor(RectangleAnchor.BOTTOM_LEFT);
+        line.setLabelTextAnchor(TextAnchor.TOP_LEFT);
+        plot.addRangeMarker(line);
+        return new JFreeChart(title, JFreeChart.DEFAULT_TITLE_FONT, plot, true);
+    }
+
+    private static JFreeChart latencyPanel(String title, DefaultCategoryDataset data, Map<String, Color> colours) {
+        JFreeChart chart = ChartFactory.createLineChart(title, "clients", "ms (log scale)", data,
+                PlotOrientation.VERTICAL, true, false, false);
+        CategoryPlot plot = chart.getCategoryPlot();
+        plot.setBackgroundPaint(Color.WHITE);
+        plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
+        LogarithmicAxis axis = new LogarithmicAxis("ms (log scale)");
+        axis.setStrictValuesFlag(false);
+        axis.setExpTickLabelsFlag(false);
+        plot.setRangeAxis(axis);
+        if (plot.getRenderer() instanceof LineAndShapeRenderer lines) {
+            lines.setDefaultShapesVisible(true);
+            for (int series = 0; series < data.getRowCount(); series++) {
+                lines.setSeriesStroke(series, new BasicStroke(2f));
+                lines.setSeriesPaint(series, colours.get((String) data.getRowKey(series)));
+            }
+        }
+        return chart;
+    }
+
+    private static String label(String column) {
+        return column.endsWith("virtual") ? column + " threads" : column;
+    }
+
     /** Colours told apart easily, also by most colour-blind readers (Okabe and Ito's, then darker shades). */
     private static final Color[] PALETTE = {new Color(0, 0, 0), new Color(230, 159, 0), new Color(86, 180, 233),
             new Color(0, 158, 115), new Color(213, 94, 0), new Color(0, 114, 178), new Color(204, 121, 167),
@@ -756,22 +853,5 @@ final class TpcbLoad {
     /** Whether an implementation is a transaction layer around plain JDBC statements (or the floor and ceiling). */
     static boolean isLayer(String name) {
         return name.contains("JDBC") || name.startsWith("pgbench");
-    }
-
-    private static JFreeChart panel(String title, String rangeLabel, DefaultCategoryDataset data) {
-        JFreeChart chart = ChartFactory.createLineChart(title, "clients", rangeLabel, data, PlotOrientation.VERTICAL,
-                true, false, false);
-        chart.getCategoryPlot().setBackgroundPaint(Color.WHITE);
-        chart.getCategoryPlot().setRangeGridlinePaint(Color.LIGHT_GRAY);
-        if (chart.getCategoryPlot().getRenderer() instanceof LineAndShapeRenderer lines) {
-            lines.setDefaultShapesVisible(true);
-            for (int series = 0; series < data.getRowCount(); series++) {
-                lines.setSeriesStroke(series, new BasicStroke(2f));
-            }
-        }
-        if (rangeLabel.equals("ratio")) {
-            ((NumberAxis) chart.getCategoryPlot().getRangeAxis()).setAutoRangeIncludesZero(false);
-        }
-        return chart;
     }
 }
