@@ -792,20 +792,24 @@ final class TpcbLoad {
         YIntervalSeriesCollection data = ratios.data();
         String[] labels = columns.stream().map(TpcbLoad::label).toArray(String[]::new);
         SymbolAxis clients = new SymbolAxis("clients", labels);
-        clients.setRange(-0.5, labels.length - 0.5);
-        clients.setGridBandsVisible(false);
         NumberAxis ratio = new NumberAxis(ratios.byRounds()
                 ? "median of the rounds' ratios; bars: " + Math.round(RoundRatios.CONFIDENCE * 100) + " % interval"
                 : "ratio of the points' sums");
-        ratio.setAutoRangeIncludesZero(false);
         XYErrorRenderer renderer = new XYErrorRenderer();
+        XYPlot plot = new XYPlot(data, clients, ratio, renderer);
+        JFreeChart chart = new JFreeChart(title, JFreeChart.DEFAULT_TITLE_FONT, plot, true);
+        // First the look ChartFactory gives the latency panels, so that the four read as one picture; then this one's.
+        ChartFactory.getChartTheme().apply(chart);
+        clients.setRange(-0.5, labels.length - 0.5);
+        clients.setGridBandsVisible(false);
+        ratio.setAutoRangeIncludesZero(false);
         renderer.setDrawXError(false);
+        renderer.setDefaultLinesVisible(true);
         renderer.setCapLength(6);
         for (int series = 0; series < data.getSeriesCount(); series++) {
             renderer.setSeriesPaint(series, colours.get((String) data.getSeriesKey(series)));
             renderer.setSeriesStroke(series, new BasicStroke(2f));
         }
-        XYPlot plot = new XYPlot(data, clients, ratio, renderer);
         plot.setBackgroundPaint(Color.WHITE);
         plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
         plot.setDomainGridlinesVisible(false);
@@ -816,7 +820,7 @@ final class TpcbLoad {
         line.setLabelAnchor(RectangleAnchor.BOTTOM_LEFT);
         line.setLabelTextAnchor(TextAnchor.TOP_LEFT);
         plot.addRangeMarker(line);
-        return new JFreeChart(title, JFreeChart.DEFAULT_TITLE_FONT, plot, true);
+        return chart;
     }
 
     private static JFreeChart latencyPanel(String title, DefaultCategoryDataset data, Map<String, Color> colours) {
