@@ -31,7 +31,9 @@ class DatabaseResolverTest {
         Properties properties = new Properties();
         String secret = "not-a-real-password-but-secret";
         properties.setProperty(DatabaseResolver.URL_PROPERTY, db.jdbcUrl() + "?password=" + secret);
-        properties.setProperty(DatabaseResolver.USERNAME_PROPERTY, db.username());
+        if (db.username() != null) { // a URL given without one (trust authentication) logs in as the OS user
+            properties.setProperty(DatabaseResolver.USERNAME_PROPERTY, db.username());
+        }
 
         try (LogCapture logs = LogCapture.everything();
              PostgresDatabase database = DatabaseResolver.from(properties, Map.of()).resolve()) {

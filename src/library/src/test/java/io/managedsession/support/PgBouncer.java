@@ -91,7 +91,8 @@ public final class PgBouncer implements AutoCloseable {
         try {
             Path directory = Files.createTempDirectory("managed-session-pgbouncer-");
             int port = freePort();
-            String user = db.username();
+            // A URL without a user logs in as the driver does then: as the operating system's user.
+            String user = db.username() == null ? System.getProperty("user.name") : db.username();
             String password = db.password();
             Files.writeString(directory.resolve("users.txt"), quoted(user) + " " + quoted(password == null ? ""
                     : password) + "\n");
