@@ -37,6 +37,7 @@ import org.postgresql.PGConnection;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 
+import io.managedsession.support.ConnectionsMade;
 import io.managedsession.support.ForwardingJdbc;
 import io.managedsession.support.HeldTransactions;
 import io.managedsession.support.Managers;
@@ -53,6 +54,8 @@ class DeadlineTest {
 
     private final TestDatabase db;
     private SessionManager sessions;
+    /** The connections the pool of {@link #sessions} made. */
+    private final ConnectionsMade connectionsMade = new ConnectionsMade();
 
     DeadlineTest(TestDatabase db) {
         this.db = db;
@@ -68,7 +71,8 @@ class DeadlineTest {
         execute(db, "TRUNCATE jobs");
         execute(db, "INSERT INTO jobs VALUES (1, 'new')");
         // One connection, so that "healthy afterwards" is about the very connection that timed out.
-        sessions = Managers.on(db).maximumPoolSize(1).build();
+        sessions = Managers.on(db).maximumPoolSize(1)
+                .poolConfiguration(pool -> pool.setMetricsTrackerFactory(connectionsMade)).build();
         // Warm up jOOQ and the connection: on a cold JVM the first statement's class loading alone can outlast a
         // 500 ms deadline, which these tests want the server, not the client, to enforce.
         sessions.transaction(ctx -> ctx.execute("UPDATE jobs SET state = state WHERE id = 1"));
@@ -388,6 +392,7 @@ class DeadlineTest {
             default -> ForwardingJdbc.FORWARD;
         }));
         config.setMaximumPoolSize(1);
+        config.setMetricsTrackerFactory(connectionsMade);
         sessions.close();
         try (HikariDataSource pool = new HikariDataSource(config)) {
             sessions = SessionManager.builder().dataSource(pool).build();
@@ -474,6 +479,7 @@ class DeadlineTest {
      */
     private void assertBatchCancelledAtTheDeadline(String label, TransactionConsumer<Exception> work) {
         Object backend = sessions.transactionResult(ctx -> ctx.fetchValue("SELECT pg_backend_pid()"));
+        int made = connectionsMade.count();
         Duration deadline = Duration.ofSeconds(1);
         long start = System.nanoTime();
         Throwable caught = catchThrowable(() -> sessions.transaction(TransactionOptions.builder().deadline(deadline)
@@ -489,7 +495,10 @@ class DeadlineTest {
         assertThat(stillRunning).as("backends still running the statements").isZero();
         assertThat(rowCount(db, "jobs")).isEqualTo(1);
         Object backendAfter = sessions.transactionResult(ctx -> ctx.fetchValue("SELECT pg_backend_pid()"));
-        assertThat(backendAfter).as("the same connection, kept").isEqualTo(backend);
+        assertThat(connectionsMade.count()).as("the same connection, kept: none made to replace it").isEqualTo(made);
+        if (!Managers.throughPgBouncer()) { // there the pid is the server connection PgBouncer lent, not the pool's
+            assertThat(backendAfter).as("the same server session").isEqualTo(backend);
+        }
         assertConnectionHealthyWithoutLeftoverTimeout();
     }
 
