@@ -1,11 +1,20 @@
 package io.managedsession.database;
 
+import java.io.IOException;
+import java.lang.reflect.Constructor;
+import java.util.Optional;
 import java.util.UUID;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.testcontainers.DockerClientFactory;
+import org.testcontainers.containers.GenericContainer;
 import org.testcontainers.containers.PostgreSQLContainer;
+import org.testcontainers.dockerclient.DockerClientProviderStrategy;
+import org.testcontainers.dockerclient.TransportConfig;
 import org.testcontainers.utility.DockerImageName;
 import org.testcontainers.utility.ImageNameSubstitutor;
+import org.testcontainers.utility.ResourceReaper;
 import org.testcontainers.utility.TestcontainersConfiguration;
 
 import com.github.dockerjava.api.DockerClient;
@@ -17,6 +26,12 @@ import com.github.dockerjava.api.exception.NotFoundException;
  */
 final class ContainerDatabase {
 
+    private static final Logger log = LoggerFactory.getLogger(ContainerDatabase.class);
+
+    /** Testcontainers' helper container, started before any other unless {@code TESTCONTAINERS_RYUK_DISABLED=true}. */
+    private static final String RYUK_CONTAINER = "org.testcontainers.utility.RyukContainer";
+    private static final String RYUK_REAPER = "org.testcontainers.utility.RyukResourceReaper";
+
     /** The container's superuser and its first database. */
     private static final String USER = "managed_session";
 
@@ -26,11 +41,79 @@ final class ContainerDatabase {
     private ContainerDatabase() {
     }
 
-    static boolean dockerAvailable() {
+    /**
+     * Whether Testcontainers can start containers here, and if not, why.
+     *
+     * @param answered whether a Docker engine answered
+     * @param problem  why containers cannot be started, as a phrase for the log; {@code null} when they can
+     * @param remedy   what the developer can do about it, as a sentence, or {@code ""}
+     */
+    record DockerCheck(boolean answered, String problem, String remedy) {
+
+        static final DockerCheck USABLE = new DockerCheck(true, null, "");
+
+        boolean usable() {
+            return problem == null;
+        }
+    }
+
+    /**
+     * Finds the Docker engine and gets Testcontainers ready to start containers on it, which includes starting its
+     * Ryuk container. Ryuk's image is looked for first, and pulled once if missing, the way {@link #start} does for
+     * PostgreSQL's: Testcontainers itself retries a failed pull of it for minutes before the engine counts as
+     * unusable, and a run on a machine that reaches no registry would wait that long in every JVM.
+     */
+    static DockerCheck checkDocker() {
+        TransportConfig transport;
         try {
-            return DockerClientFactory.instance().isDockerAvailable();
+            // Finds and pings the engine, without starting Ryuk as client() does.
+            transport = DockerClientFactory.instance().getTransportConfig();
         } catch (RuntimeException e) {
-            return false;
+            return new DockerCheck(false, "no Docker engine answered", "");
+        }
+        Optional<DockerImageName> ryuk = ryukImage();
+        if (ryuk.isPresent()) {
+            try (DockerClient docker = DockerClientProviderStrategy.getClientForConfig(transport)) {
+                pullOnceIfMissing(docker, ryuk.get(), "Testcontainers' Ryuk image "
+                        + ryuk.get().asCanonicalNameString());
+            } catch (RuntimeException e) {
+                return new DockerCheck(true, "Testcontainers could not start its Ryuk container, which it starts"
+                        + " before any other: " + e.getMessage(), "On a machine that reaches no registry, set"
+                        + " TESTCONTAINERS_RYUK_DISABLED=true, or keep image " + ryuk.get().asCanonicalNameString()
+                        + " there.");
+            } catch (IOException e) {
+                log.debug("Closing the Docker client that looked for Ryuk's image failed", e);
+            }
+        }
+        try {
+            DockerClientFactory.instance().client();
+            return DockerCheck.USABLE;
+        } catch (RuntimeException e) {
+            return new DockerCheck(true, "Testcontainers could not get ready: " + describe(e), "");
+        }
+    }
+
+    /**
+     * The image Testcontainers will start Ryuk from, after its image name substitution (a registry mirror's
+     * prefix, say), when Ryuk is enabled; empty when it is disabled or its image cannot be named. The name is asked
+     * of Testcontainers' own Ryuk container class, whose image tag changes with Testcontainers' version, with a pull
+     * policy that never pulls; where a Testcontainers version has no such class the check is skipped.
+     */
+    private static Optional<DockerImageName> ryukImage() {
+        if (!ResourceReaper.instance().getClass().getName().equals(RYUK_REAPER)) {
+            return Optional.empty();
+        }
+        try {
+            Constructor<?> constructor = Class.forName(RYUK_CONTAINER, false, ContainerDatabase.class.getClassLoader())
+                    .getDeclaredConstructor();
+            constructor.setAccessible(true);
+            try (GenericContainer<?> ryuk = (GenericContainer<?>) constructor.newInstance()) {
+                return Optional.of(DockerImageName.parse(
+                        ryuk.withImagePullPolicy(image -> false).getDockerImageName()));
+            }
+        } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+            log.debug("Could not name Ryuk's image ahead of Testcontainers; it is not looked for first", e);
+            return Optional.empty();
         }
     }
 
@@ -83,25 +166,35 @@ final class ContainerDatabase {
      */
     private static void pullOnceIfMissing(DockerImageName requested) {
         DockerImageName name = ImageNameSubstitutor.instance().apply(requested);
-        DockerClient docker = DockerClientFactory.instance().client();
+        String described = name.asCanonicalNameString().equals(requested.asCanonicalNameString())
+                ? "image " + name.asCanonicalNameString()
+                : "image " + name.asCanonicalNameString() + " (" + requested.asCanonicalNameString()
+                        + " after Testcontainers' image name substitution)";
+        pullOnceIfMissing(DockerClientFactory.instance().client(), name, described);
+    }
+
+    /**
+     * Pulls {@code name}, as it is (substituted already), through {@code docker} if the engine does not have it.
+     *
+     * @param described the image in the words of an error message
+     * @throws IllegalStateException naming the image and the pull's error when it could not be pulled
+     */
+    private static void pullOnceIfMissing(DockerClient docker, DockerImageName name, String described) {
         try {
             docker.inspectImageCmd(name.asCanonicalNameString()).exec();
             return;
         } catch (NotFoundException missing) {
             // Pulled below.
         }
-        String described = name.asCanonicalNameString().equals(requested.asCanonicalNameString())
-                ? name.asCanonicalNameString()
-                : name.asCanonicalNameString() + " (" + requested.asCanonicalNameString()
-                        + " after Testcontainers' image name substitution)";
         try {
             docker.pullImageCmd(name.getUnversionedPart()).withTag(name.getVersionPart()).start().awaitCompletion();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("Interrupted while pulling image " + described, e);
+            throw new IllegalStateException("Interrupted while pulling " + described, e);
         } catch (RuntimeException e) {
-            throw new IllegalStateException("image " + described + " is not on this machine and could not be pulled: "
-                    + e.getMessage(), e);
+            // The engine's error ends with a line break, which would cut the log line that quotes it in two.
+            throw new IllegalStateException(described + " is not on this machine and could not be pulled: "
+                    + String.valueOf(e.getMessage()).strip(), e);
         }
     }
 

@@ -242,12 +242,20 @@ public final class DatabaseResolver {
             }
             return ContainerAttempt.notTried("");
         }
-        if (!ContainerDatabase.dockerAvailable()) {
+        ContainerDatabase.DockerCheck docker = ContainerDatabase.checkDocker();
+        if (!docker.usable()) {
             if (choice == ContainerChoice.REQUIRED) {
                 throw new SessionException("Testcontainers was asked for (" + TESTCONTAINERS_PROPERTY + " / "
-                        + TESTCONTAINERS_ENV + " = true), but no Docker engine answered");
+                        + TESTCONTAINERS_ENV + " = true), but " + docker.problem()
+                        + (docker.remedy().isEmpty() ? "" : ". " + docker.remedy()));
             }
-            return ContainerAttempt.notTried(" and no Docker engine answered");
+            if (!docker.answered()) {
+                return ContainerAttempt.notTried(" and " + docker.problem());
+            }
+            log.warn("A Docker engine answered, but {}; using an embedded PostgreSQL instead. {}Set {}=false to skip"
+                    + " Docker", docker.problem(), docker.remedy().isEmpty() ? "" : docker.remedy() + " ",
+                    TESTCONTAINERS_ENV);
+            return ContainerAttempt.notTried(" and Testcontainers could not get ready");
         }
         PostgresDatabase database;
         try {
