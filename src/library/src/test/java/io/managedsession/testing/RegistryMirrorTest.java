@@ -14,7 +14,6 @@ import org.testcontainers.DockerClientFactory;
 import org.testcontainers.utility.DockerImageName;
 
 import com.github.dockerjava.api.DockerClient;
-import com.github.dockerjava.api.exception.NotFoundException;
 
 import io.managedsession.database.DatabaseResolver;
 import io.managedsession.database.PostgresDatabase;
@@ -42,8 +41,8 @@ class RegistryMirrorTest {
         DockerImageName mirrorName = DockerImageName.parse(PREFIX + hubName.getRepository())
                 .withTag(hubName.getVersionPart());
         DockerClient docker = DockerClientFactory.instance().client();
-        docker.tagImageCmd(imageOfTheOtherTests(docker), mirrorName.getUnversionedPart(), mirrorName.getVersionPart())
-                .exec();
+        docker.tagImageCmd(ImageOfTheContainerTests.id(docker), mirrorName.getUnversionedPart(),
+                mirrorName.getVersionPart()).exec();
         try {
             Map<String, String> environment = new HashMap<>();
             environment.put(DatabaseResolver.URL_ENV, null);
@@ -60,18 +59,6 @@ class RegistryMirrorTest {
             assertThat(run.told().split(" ")[2]).isEqualTo(PostgresDatabase.Origin.TESTCONTAINERS.name());
         } finally {
             docker.removeImageCmd(mirrorName.asCanonicalNameString()).exec();
-        }
-    }
-
-    /** The image this machine's container tests start, pulled first where the machine does not have it yet. */
-    private static String imageOfTheOtherTests(DockerClient docker) throws InterruptedException {
-        DockerImageName image = DockerImageName.parse(DatabaseResolver.fromEnvironment().containerImage());
-        try {
-            return docker.inspectImageCmd(image.asCanonicalNameString()).exec().getId();
-        } catch (NotFoundException missing) {
-            docker.pullImageCmd(image.getUnversionedPart()).withTag(image.getVersionPart()).start()
-                    .awaitCompletion();
-            return docker.inspectImageCmd(image.asCanonicalNameString()).exec().getId();
         }
     }
 }

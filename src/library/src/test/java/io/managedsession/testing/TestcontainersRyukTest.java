@@ -1,0 +1,139 @@
+package io.managedsession.testing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIf;
+import org.junit.jupiter.api.io.TempDir;
+import org.testcontainers.DockerClientFactory;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.async.ResultCallback;
+import com.github.dockerjava.api.model.Event;
+
+import io.managedsession.database.DatabaseResolver;
+import io.managedsession.database.PostgresDatabase;
+import io.managedsession.support.TestGroups;
+
+/**
+ * Testcontainers' own helper container, Ryuk, which it starts before any other unless
+ * {@code TESTCONTAINERS_RYUK_DISABLED=true}, and whose image the resolver looks for first. Where the image is on the
+ * machine, a run gets its PostgreSQL container as before. Where it cannot be had (offline, or behind a company mirror
+ * of Docker Hub that lacks {@code testcontainers/ryuk}) Testcontainers, left to itself, retries the pull for minutes;
+ * the developer is told at once what is missing and how to fix it, rather than "no Docker engine answered". The runs
+ * are JVMs of their own, since Testcontainers reads its configuration and starts Ryuk once per JVM.
+ */
+@EnabledIf("io.managedsession.database.DatabaseResolverTest#dockerAvailable")
+@Tag(TestGroups.OWN_SERVERS)
+class TestcontainersRyukTest {
+
+    /**
+     * A mirror of Docker Hub, as a developer's settings name it ({@code TESTCONTAINERS_HUB_IMAGE_NAME_PREFIX}): no such
+     * registry exists, and the machine has no image under its name.
+     */
+    private static final String PREFIX = "registry.mirror.invalid/hub/";
+    /** Ryuk's image through the mirror, whatever its tag in this Testcontainers version. */
+    private static final String MISSING_RYUK = PREFIX + "testcontainers/ryuk:";
+    /** What Testcontainers logs while it retries a pull, which it would for minutes. */
+    private static final String RETRYING = "Retrying pull";
+
+    @Test
+    void aRunWhoseMachineHasRyuksImageGetsItsContainerWithRyukStarted(@TempDir Path context) throws Exception {
+        // A stand-in for Ryuk, built on the image the container tests use: it says it started, answers the label
+        // filters Testcontainers sends with ACK as Ryuk does, and ends when that connection does (the run's JVM).
+        Files.writeString(context.resolve("ryuk.pl"), """
+                use IO::Socket::INET;
+                $| = 1;
+                my $server = IO::Socket::INET->new(LocalPort => 8080, Listen => 1, ReuseAddr => 1) or die $!;
+                print "Started\n";
+                my $client = $server->accept;
+                $client->autoflush(1);
+                while (my $filters = <$client>) {
+                    print "Filters: $filters";
+                    print $client "ACK\n";
+                }
+                """);
+        Files.writeString(context.resolve("Dockerfile"), "FROM " + ImageOfTheContainerTests.name() + "\n"
+                + "COPY ryuk.pl /ryuk.pl\n"
+                + "ENTRYPOINT [\"perl\", \"/ryuk.pl\"]\n");
+        String ryuk = "managed-session-test/ryuk:" + UUID.randomUUID().toString().substring(0, 8);
+        DockerClient docker = DockerClientFactory.instance().client();
+        ImageOfTheContainerTests.id(docker);
+        docker.buildImageCmd(context.resolve("Dockerfile").toFile()).withTags(Set.of(ryuk)).withPull(false).start()
+                .awaitImageId();
+        try {
+            long since = Instant.now().getEpochSecond() - 1;
+            // Testcontainers' setting for Ryuk's image, which the resolver's look-up follows as Testcontainers does;
+            // and Ryuk unprivileged, as Docker engines inside containers (CI's, here) start no privileged ones.
+            SeparateTestRun run = run(Map.of(DatabaseResolver.TESTCONTAINERS_ENV, "true",
+                    "TESTCONTAINERS_RYUK_CONTAINER_IMAGE", ryuk, "TESTCONTAINERS_RYUK_CONTAINER_PRIVILEGED", "false"));
+
+            run.assertPassed();
+            assertThat(run.told().split(" ")[2]).isEqualTo(PostgresDatabase.Origin.TESTCONTAINERS.name());
+            List<Event> started = new ArrayList<>();
+            docker.eventsCmd().withSince(Long.toString(since)).withUntil(Long.toString(Instant.now().getEpochSecond()))
+                    .withEventFilter("start").withImageFilter(ryuk)
+                    .exec(new ResultCallback.Adapter<Event>() {
+                        @Override
+                        public void onNext(Event event) {
+                            started.add(event);
+                        }
+                    }).awaitCompletion(1, TimeUnit.MINUTES);
+            assertThat(started).as("Testcontainers started its Ryuk, from the image the machine has").hasSize(1);
+        } finally {
+            docker.removeImageCmd(ryuk).withForce(true).exec();
+        }
+    }
+
+    @Test
+    void aRunFallsBackToEmbeddedWithOneWarningThatNamesRyukAndTheSwitch() throws Exception {
+        SeparateTestRun run = run(Map.of("TESTCONTAINERS_HUB_IMAGE_NAME_PREFIX", PREFIX));
+
+        run.assertPassed();
+        assertThat(run.told().split(" ")[2]).isEqualTo(PostgresDatabase.Origin.EMBEDDED.name());
+        assertThat(run.output().toString().lines()
+                .filter(line -> line.contains("WARN") && line.contains(DatabaseResolver.class.getSimpleName())))
+                .singleElement().asString()
+                .contains("Ryuk")
+                .contains(MISSING_RYUK)
+                .contains("TESTCONTAINERS_RYUK_DISABLED=true")
+                .doesNotContain("no Docker engine answered");
+        assertThat(run.output().toString()).doesNotContain(RETRYING);
+    }
+
+    @Test
+    void aRunThatRequiresTestcontainersFailsWithRyuksCause() throws Exception {
+        SeparateTestRun run = run(Map.of(DatabaseResolver.TESTCONTAINERS_ENV, "true",
+                "TESTCONTAINERS_HUB_IMAGE_NAME_PREFIX", PREFIX));
+
+        assertThat(run.process().waitFor(3, TimeUnit.MINUTES)).as("the run ended").isTrue();
+        assertThat(run.process().exitValue()).as("the run failed:%n%s", run.output()).isNotZero();
+        assertThat(run.output().toString())
+                .contains("Testcontainers was asked for")
+                .contains(MISSING_RYUK)
+                .contains("TESTCONTAINERS_RYUK_DISABLED=true")
+                .doesNotContain("no Docker engine answered")
+                .doesNotContain(RETRYING);
+    }
+
+    /** A developer's run with Ryuk enabled, on the Docker engine this JVM uses. */
+    private static SeparateTestRun run(Map<String, String> settings) throws Exception {
+        Map<String, String> environment = new HashMap<>(settings);
+        environment.put(DatabaseResolver.URL_ENV, null);
+        environment.put("TESTCONTAINERS_RYUK_DISABLED", null);
+        environment.put("DOCKER_HOST", DockerClientFactory.instance().getTransportConfig().getDockerHost().toString());
+        return SeparateTestRun.of(DevelopersCase.class, environment, List.of());
+    }
+}
