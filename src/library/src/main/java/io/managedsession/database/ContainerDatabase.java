@@ -155,9 +155,10 @@ final class ContainerDatabase {
     }
 
     /**
-     * Pulls an image this machine does not have, once. Testcontainers would retry a failed pull for two minutes; on a
-     * machine that reaches no registry (offline, air-gapped) the first attempt fails at once and says why, and that is
-     * enough to decide.
+     * Pulls an image this machine does not have, once. Testcontainers would retry a failed pull for minutes (its
+     * {@code pull.timeout}, 120 s, at pauses that double, so the last attempt ends well after it); on a machine that
+     * reaches no registry (offline, air-gapped) the first attempt fails at once and says why, and that is enough to
+     * decide.
      *
      * <p>The image looked for and pulled is the one Testcontainers will start: the name after its image name
      * substitution, which a developer configures to take Docker Hub's images from a mirror of the company's
