@@ -97,13 +97,14 @@ final class ContainerDatabase {
      * The image Testcontainers will start Ryuk from, after its image name substitution (a registry mirror's
      * prefix, say), when Ryuk is enabled; empty when it is disabled or its image cannot be named. The name is asked
      * of Testcontainers' own Ryuk container class, whose image tag changes with Testcontainers' version, with a pull
-     * policy that never pulls; where a Testcontainers version has no such class the check is skipped.
+     * policy that never pulls; where a Testcontainers version has no such class the check is skipped. It is looked
+     * for and pulled through a client of Testcontainers' making, with the registry credentials its own pulls use.
      */
     private static Optional<DockerImageName> ryukImage() {
-        if (!ResourceReaper.instance().getClass().getName().equals(RYUK_REAPER)) {
-            return Optional.empty();
-        }
         try {
+            if (!ResourceReaper.instance().getClass().getName().equals(RYUK_REAPER)) {
+                return Optional.empty();
+            }
             Constructor<?> constructor = Class.forName(RYUK_CONTAINER, false, ContainerDatabase.class.getClassLoader())
                     .getDeclaredConstructor();
             constructor.setAccessible(true);
