@@ -130,7 +130,10 @@ class TestcontainersRyukTest {
 
     /** A developer's run with Ryuk enabled, on the Docker engine this JVM uses. */
     private static SeparateTestRun run(Map<String, String> settings) throws Exception {
-        Map<String, String> environment = new HashMap<>(settings);
+        Map<String, String> environment = new HashMap<>();
+        // The developer's own choice only: none unless the test gives one, whatever the build's run was told.
+        environment.put(DatabaseResolver.TESTCONTAINERS_ENV, null);
+        environment.putAll(settings);
         environment.put(DatabaseResolver.URL_ENV, null);
         environment.put("TESTCONTAINERS_RYUK_DISABLED", null);
         environment.put("DOCKER_HOST", DockerClientFactory.instance().getTransportConfig().getDockerHost().toString());
