@@ -26,7 +26,6 @@ final class EmbeddedDatabase {
      * @param dataDirectory where the data persists between runs, or {@code null} for a throw-away directory
      */
     static PostgresDatabase start(Path dataDirectory) {
-        EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder();
         if (dataDirectory != null) {
             try {
                 Files.createDirectories(dataDirectory);
@@ -34,15 +33,10 @@ final class EmbeddedDatabase {
                 throw new UncheckedIOException("Could not create the embedded PostgreSQL data directory "
                         + dataDirectory, e);
             }
-            builder.setDataDirectory(dataDirectory.toFile())
-                    .setCleanDataDirectory(false)
-                    // Data that outlives the process is worth the fsync at commit.
-                    .setServerConfig("synchronous_commit", "on")
-                    .setServerConfig("fsync", "on");
         }
         EmbeddedPostgres server;
         try {
-            server = builder.start();
+            server = EmbeddedStart.start(() -> builder(dataDirectory));
         } catch (IOException | RuntimeException e) {
             throw new SessionException("Could not start the embedded PostgreSQL"
                     + (dataDirectory == null ? "" : " in " + dataDirectory) + ": " + e.getMessage(), e);
@@ -50,5 +44,17 @@ final class EmbeddedDatabase {
         String url = "jdbc:postgresql://127.0.0.1:" + server.getPort() + "/postgres";
         return new PostgresDatabase(PostgresDatabase.Origin.EMBEDDED, url, SUPERUSER, null, server::close,
                 dataDirectory != null);
+    }
+
+    private static EmbeddedPostgres.Builder builder(Path dataDirectory) {
+        EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder();
+        if (dataDirectory != null) {
+            builder.setDataDirectory(dataDirectory.toFile())
+                    .setCleanDataDirectory(false)
+                    // Data that outlives the process is worth the fsync at commit.
+                    .setServerConfig("synchronous_commit", "on")
+                    .setServerConfig("fsync", "on");
+        }
+        return builder;
     }
 }

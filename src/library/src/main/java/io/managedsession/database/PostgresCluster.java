@@ -484,8 +484,8 @@ public final class PostgresCluster implements AutoCloseable {
         private static PostgresBinaries initialise(Path dataDirectory, int port) {
             EmbeddedPostgres bootstrap;
             try {
-                bootstrap = EmbeddedPostgres.builder().setDataDirectory(dataDirectory).setCleanDataDirectory(false)
-                        .setRegisterShutdownHook(false).setPort(port).start();
+                bootstrap = EmbeddedStart.start(() -> EmbeddedPostgres.builder().setDataDirectory(dataDirectory)
+                        .setCleanDataDirectory(false).setRegisterShutdownHook(false).setPort(port));
             } catch (IOException e) {
                 throw new SessionException("Could not initialise a PostgreSQL data directory in " + dataDirectory
                         + ": " + e.getMessage(), e);

@@ -11,8 +11,8 @@ import io.managedsession.support.Bank;
 
 /**
  * An ordinary test class of a developer's, run in a JVM of its own by {@link SeparateTestRun}: it writes through its
- * manager, reads back through its context, and tells the parent its server's URL, its database's name and where the
- * server came from, separated by spaces.
+ * manager, reads back through its context, and tells the parent its server's URL, its database's name, where the
+ * server came from and the database's collation, separated by spaces.
  */
 @DatabaseTest(migrations = Bank.MIGRATIONS)
 class DevelopersCase {
@@ -21,6 +21,9 @@ class DevelopersCase {
     void opensAnAccount(SessionManager sessions, DSLContext ctx, TestDatabase database) {
         sessions.transaction(tx -> Bank.open(tx, "developer", 10));
         assertThat(ctx.fetchCount(DSL.table("accounts"))).isEqualTo(1);
-        SeparateTestRun.tell(database.server().jdbcUrl() + " " + database.name() + " " + database.server().origin());
+        String collation = ctx.fetchValue(DSL.field("(SELECT datcollate FROM pg_database"
+                + " WHERE datname = current_database())", String.class));
+        SeparateTestRun.tell(database.server().jdbcUrl() + " " + database.name() + " " + database.server().origin()
+                + " " + collation);
     }
 }
