@@ -51,9 +51,11 @@ final class EmbeddedStart {
                 e.addSuppressed(again);
                 throw e;
             }
-            log.warn("initdb refused this environment's locale ({}); the embedded PostgreSQL was initialised with"
-                    + " --locale=C instead, so its text sorts by code point and only ASCII letters change case. Set"
-                    + " LC_ALL to a locale this machine has (locale -a lists them) for that locale's rules", locale);
+            // Said as what was seen: initdb failed with the environment's locale and succeeded with C.
+            log.warn("initdb failed with this environment's locale ({}), as it does where the machine lacks that"
+                    + " locale; the embedded PostgreSQL was initialised with --locale=C instead, so its text sorts by"
+                    + " code point and only ASCII letters change case. Set LC_ALL to a locale this machine has"
+                    + " (locale -a lists them) for that locale's rules", locale);
             return server;
         }
     }
