@@ -1,6 +1,8 @@
 package io.managedsession.database;
 
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
@@ -9,9 +11,19 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import io.zonky.test.db.postgres.util.LinuxUtils;
+
+import io.managedsession.SessionException;
 
 /**
- * Starts zonky's embedded server whatever locale the environment names. initdb takes a new cluster's locale from the
+ * Starts zonky's embedded server the way this machine lets it run.
+ *
+ * <p>PostgreSQL refuses to run as root; zonky runs it as root in a user namespace ({@code unshare -U}) instead, which
+ * a container under Docker's default seccomp profile does not permit (a CI job in a container image, as root, with no
+ * Docker engine: the case the embedded server is there for). Such a start fails at once with that said, rather than
+ * with initdb's "Process [...] failed" whose reason only zonky's log shows.
+ *
+ * <p>initdb takes a new cluster's locale from the
  * environment ({@code LC_ALL}, {@code LC_*}, {@code LANG}), as PostgreSQL's own does, and refuses one the machine
  * cannot load: {@code LANG=en_US.UTF-8} in a container image without locales, or the {@code LC_CTYPE=UTF-8} that SSH
  * from a Mac brings to Linux. Such a start is made again with initdb's {@code --locale=C}, which every machine has, and
@@ -36,6 +48,12 @@ final class EmbeddedStart {
      * @throws RuntimeException as zonky's start does, likewise
      */
     static EmbeddedPostgres start(Supplier<EmbeddedPostgres.Builder> builders) throws IOException {
+        if (isRoot() && !LinuxUtils.isUnshareAvailable()) {
+            throw new SessionException("PostgreSQL refuses to run as root, which this process is (uid 0), and this"
+                    + " machine does not let zonky run it in a user namespace instead: 'unshare -U' is not permitted"
+                    + " (a container under Docker's default seccomp profile, say). Run as another user (USER in the"
+                    + " image, docker run --user), or use a server of your own");
+        }
         try {
             return builders.get().start();
         } catch (IOException | RuntimeException e) {
@@ -57,6 +75,19 @@ final class EmbeddedStart {
                     + " code point and only ASCII letters change case. Set LC_ALL to a locale this machine has"
                     + " (locale -a lists them) for that locale's rules", locale);
             return server;
+        }
+    }
+
+    /** Whether this process runs as root on Linux, where the user namespace is zonky's way around it. */
+    private static boolean isRoot() {
+        if (!System.getProperty("os.name", "").startsWith("Linux")) {
+            return false;
+        }
+        try {
+            // /proc/self belongs to the process's effective user.
+            return Integer.valueOf(0).equals(Files.getAttribute(Path.of("/proc/self"), "unix:uid"));
+        } catch (IOException | RuntimeException e) {
+            return false;
         }
     }
 

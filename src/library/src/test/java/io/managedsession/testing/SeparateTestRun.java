@@ -4,15 +4,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 
 import java.io.BufferedReader;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.jar.Attributes;
+import java.util.jar.JarFile;
+import java.util.jar.Manifest;
 
 import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
 import org.junit.platform.launcher.core.LauncherFactory;
@@ -50,6 +56,64 @@ record SeparateTestRun(Process process, CompletableFuture<String> said, StringBu
                 builder.environment().put(name, value);
             }
         });
+        return started(builder, testClass);
+    }
+
+    /**
+     * Starts a run of {@code testClass} in a container of {@code image}, as a CI job in a container image runs: with
+     * this JVM's Java and class path mounted read-only (at paths any user can read), as {@code user}, without the
+     * host's environment or Docker engine.
+     *
+     * @param user        the container's user, {@code root} or a uid
+     * @param environment variables to set in the container
+     */
+    static SeparateTestRun inContainer(String image, String user, Class<?> testClass, Map<String, String> environment)
+            throws IOException {
+        Path javaHome = Path.of(System.getProperty("java.home"));
+        List<String> command = new ArrayList<>(List.of("docker", "run", "--rm", "--user", user,
+                "-v", javaHome + ":/opt/java:ro"));
+        List<String> classPath = new ArrayList<>();
+        List<Path> entries = classPathEntries();
+        for (int i = 0; i < entries.size(); i++) {
+            String mounted = "/opt/classpath/" + i + "-" + entries.get(i).getFileName();
+            command.addAll(List.of("-v", entries.get(i) + ":" + mounted + ":ro"));
+            classPath.add(mounted);
+        }
+        environment.forEach((name, value) -> command.addAll(List.of("-e", name + "=" + value)));
+        command.addAll(List.of("--entrypoint", "/opt/java/bin/java", image,
+                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", String.join(":", classPath),
+                SeparateTestRun.class.getName(), testClass.getName()));
+        return started(new ProcessBuilder(command).redirectErrorStream(true), testClass);
+    }
+
+    /**
+     * This JVM's class path as files and directories, a manifest-only jar (Surefire's) taken for the entries its
+     * manifest names.
+     */
+    private static List<Path> classPathEntries() throws IOException {
+        List<Path> entries = new ArrayList<>();
+        for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
+            Path path = Path.of(entry).toAbsolutePath();
+            String manifestClassPath = null;
+            if (Files.isRegularFile(path) && path.toString().endsWith(".jar")) {
+                try (JarFile jar = new JarFile(path.toFile())) {
+                    Manifest manifest = jar.getManifest();
+                    manifestClassPath = manifest == null ? null
+                            : manifest.getMainAttributes().getValue(Attributes.Name.CLASS_PATH);
+                }
+            }
+            if (manifestClassPath == null) {
+                entries.add(path);
+            } else {
+                for (String named : manifestClassPath.trim().split("\\s+")) {
+                    entries.add(Path.of(path.toUri().resolve(named)));
+                }
+            }
+        }
+        return entries;
+    }
+
+    private static SeparateTestRun started(ProcessBuilder builder, Class<?> testClass) throws IOException {
         SeparateTestRun run = new SeparateTestRun(builder.start(), new CompletableFuture<>(), new StringBuffer());
         Thread.ofPlatform().daemon().name("output of " + testClass.getSimpleName()).start(run::readOutput);
         return run;
