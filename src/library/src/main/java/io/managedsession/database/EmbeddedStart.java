@@ -21,7 +21,9 @@ import io.managedsession.SessionException;
  * <p>PostgreSQL refuses to run as root; zonky runs it as root in a user namespace ({@code unshare -U}) instead, which
  * a container under Docker's default seccomp profile does not permit (a CI job in a container image, as root, with no
  * Docker engine: the case the embedded server is there for). Such a start fails at once with that said, rather than
- * with initdb's "Process [...] failed" whose reason only zonky's log shows.
+ * with initdb's "Process [...] failed" whose reason only zonky's log shows. Where the folder zonky extracts the
+ * programs to allows none to run (a {@code /tmp} mounted {@code noexec}), the failure names the folder and zonky's
+ * setting for another.
  *
  * <p>initdb takes a new cluster's locale from the
  * environment ({@code LC_ALL}, {@code LC_*}, {@code LANG}), as PostgreSQL's own does, and refuses one the machine
@@ -32,6 +34,9 @@ import io.managedsession.SessionException;
 final class EmbeddedStart {
 
     private static final Logger log = LoggerFactory.getLogger(EmbeddedStart.class);
+
+    /** zonky's setting for the folder it extracts the binaries to and runs them from. */
+    private static final String WORKING_DIRECTORY_PROPERTY = "ot.epg.working-dir";
 
     /** The variables initdb reads a locale from, strongest first. */
     private static final List<String> LOCALE_VARIABLES = List.of("LC_ALL", "LC_COLLATE", "LC_CTYPE", "LC_MESSAGES",
@@ -57,6 +62,13 @@ final class EmbeddedStart {
         try {
             return builders.get().start();
         } catch (IOException | RuntimeException e) {
+            // Java's words when the kernel refuses to run a file: "Cannot run program ...: ... (Permission denied)".
+            if (String.valueOf(e.getMessage()).contains("Cannot run program")
+                    && String.valueOf(e.getMessage()).contains("Permission denied")) {
+                throw new SessionException(e.getMessage() + ". The folder zonky runs PostgreSQL's programs from, "
+                        + workingDirectory() + ", does not allow running programs (a /tmp mounted noexec, say): set"
+                        + " the system property " + WORKING_DIRECTORY_PROPERTY + " to a folder that does", e);
+            }
             String locale = environmentLocale();
             // zonky's message names the program that failed: "Process [..., .../bin/initdb, ...] failed".
             if (locale.isEmpty() || !String.valueOf(e.getMessage()).contains("initdb")) {
@@ -76,6 +88,12 @@ final class EmbeddedStart {
                     + " (locale -a lists them) for that locale's rules", locale);
             return server;
         }
+    }
+
+    /** The folder zonky runs PostgreSQL's programs from, as it finds it. */
+    private static String workingDirectory() {
+        return System.getProperty(WORKING_DIRECTORY_PROPERTY,
+                Path.of(System.getProperty("java.io.tmpdir"), "embedded-pg").toString());
     }
 
     /** Whether this process runs as root on Linux, where the user namespace is zonky's way around it. */

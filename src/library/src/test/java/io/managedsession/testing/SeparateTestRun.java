@@ -61,17 +61,18 @@ record SeparateTestRun(Process process, CompletableFuture<String> said, StringBu
 
     /**
      * Starts a run of {@code testClass} in a container of {@code image}, as a CI job in a container image runs: with
-     * this JVM's Java and class path mounted read-only (at paths any user can read), as {@code user}, without the
-     * host's environment or Docker engine.
+     * this JVM's Java and class path mounted read-only (at paths any user can read), without the host's environment or
+     * Docker engine.
      *
-     * @param user        the container's user, {@code root} or a uid
-     * @param environment variables to set in the container
+     * @param dockerOptions options of {@code docker run}: {@code --user 65534}, say
+     * @param environment   variables to set in the container
+     * @param jvmOptions    options before the main class
      */
-    static SeparateTestRun inContainer(String image, String user, Class<?> testClass, Map<String, String> environment)
-            throws IOException {
+    static SeparateTestRun inContainer(String image, List<String> dockerOptions, Class<?> testClass,
+            Map<String, String> environment, List<String> jvmOptions) throws IOException {
         Path javaHome = Path.of(System.getProperty("java.home"));
-        List<String> command = new ArrayList<>(List.of("docker", "run", "--rm", "--user", user,
-                "-v", javaHome + ":/opt/java:ro"));
+        List<String> command = new ArrayList<>(List.of("docker", "run", "--rm", "-v", javaHome + ":/opt/java:ro"));
+        command.addAll(dockerOptions);
         List<String> classPath = new ArrayList<>();
         List<Path> entries = classPathEntries();
         for (int i = 0; i < entries.size(); i++) {
@@ -81,8 +82,10 @@ record SeparateTestRun(Process process, CompletableFuture<String> said, StringBu
         }
         environment.forEach((name, value) -> command.addAll(List.of("-e", name + "=" + value)));
         command.addAll(List.of("--entrypoint", "/opt/java/bin/java", image,
-                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", String.join(":", classPath),
-                SeparateTestRun.class.getName(), testClass.getName()));
+                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-cp", String.join(":", classPath), SeparateTestRun.class.getName(),
+                testClass.getName()));
         return started(new ProcessBuilder(command).redirectErrorStream(true), testClass);
     }
 
