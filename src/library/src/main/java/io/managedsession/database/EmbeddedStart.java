@@ -25,11 +25,11 @@ import io.managedsession.SessionException;
  * programs to allows none to run (a {@code /tmp} mounted {@code noexec}), the failure names the folder and zonky's
  * setting for another.
  *
- * <p>initdb takes a new cluster's locale from the
- * environment ({@code LC_ALL}, {@code LC_*}, {@code LANG}), as PostgreSQL's own does, and refuses one the machine
- * cannot load: {@code LANG=en_US.UTF-8} in a container image without locales, or the {@code LC_CTYPE=UTF-8} that SSH
- * from a Mac brings to Linux. Such a start is made again with initdb's {@code --locale=C}, which every machine has, and
- * says so once; a locale the machine has is kept, so text sorts as the developer's machine sorts it.
+ * <p>initdb takes a new cluster's locale from the environment ({@code LC_ALL}, {@code LC_*}, {@code LANG}), as
+ * PostgreSQL's own does, and refuses one the machine cannot load: {@code LANG=en_US.UTF-8} in a container image
+ * without locales, or the {@code LC_CTYPE=UTF-8} that SSH from a Mac brings to Linux. Such a start is made again with
+ * initdb's {@code --locale=C}, which every machine has, and says so once; a locale the machine has is kept, so text
+ * sorts as the developer's machine sorts it.
  */
 final class EmbeddedStart {
 
@@ -49,6 +49,7 @@ final class EmbeddedStart {
      * Starts a server from a builder of {@code builders}, and from a second one with the C locale when initdb failed
      * on an environment that names a locale.
      *
+     * @throws SessionException when this machine will not let PostgreSQL run, saying why and what to do
      * @throws IOException      as zonky's start does, the second start's failure suppressed in it
      * @throws RuntimeException as zonky's start does, likewise
      */
@@ -62,32 +63,40 @@ final class EmbeddedStart {
         try {
             return builders.get().start();
         } catch (IOException | RuntimeException e) {
+            String message = String.valueOf(e.getMessage());
             // Java's words when the kernel refuses to run a file: "Cannot run program ...: ... (Permission denied)".
-            if (String.valueOf(e.getMessage()).contains("Cannot run program")
-                    && String.valueOf(e.getMessage()).contains("Permission denied")) {
-                throw new SessionException(e.getMessage() + ". The folder zonky runs PostgreSQL's programs from, "
+            if (message.contains("Cannot run program") && message.contains("Permission denied")) {
+                throw new SessionException(message + ". The folder zonky runs PostgreSQL's programs from, "
                         + workingDirectory() + ", does not allow running programs (a /tmp mounted noexec, say): set"
                         + " the system property " + WORKING_DIRECTORY_PROPERTY + " to a folder that does", e);
             }
             String locale = environmentLocale();
             // zonky's message names the program that failed: "Process [..., .../bin/initdb, ...] failed".
-            if (locale.isEmpty() || !String.valueOf(e.getMessage()).contains("initdb")) {
+            if (locale.isEmpty() || !message.contains("initdb")) {
                 throw e;
             }
-            EmbeddedPostgres server;
-            try {
-                server = builders.get().setLocaleConfig("locale", "C").start();
-            } catch (IOException | RuntimeException again) {
-                e.addSuppressed(again);
-                throw e;
-            }
-            // Said as what was seen: initdb failed with the environment's locale and succeeded with C.
-            log.warn("initdb failed with this environment's locale ({}), as it does where the machine lacks that"
-                    + " locale; the embedded PostgreSQL was initialised with --locale=C instead, so its text sorts by"
-                    + " code point and only ASCII letters change case. Set LC_ALL to a locale this machine has"
-                    + " (locale -a lists them) for that locale's rules", locale);
-            return server;
+            return startInTheCLocale(builders, locale, e);
         }
+    }
+
+    private static EmbeddedPostgres startInTheCLocale(Supplier<EmbeddedPostgres.Builder> builders, String locale,
+            Exception failure) throws IOException {
+        EmbeddedPostgres server;
+        try {
+            server = builders.get().setLocaleConfig("locale", "C").start();
+        } catch (IOException | RuntimeException again) {
+            failure.addSuppressed(again);
+            if (failure instanceof IOException io) {
+                throw io;
+            }
+            throw (RuntimeException) failure;
+        }
+        // Said as what was seen: initdb failed with the environment's locale and succeeded with C.
+        log.warn("initdb failed with this environment's locale ({}), as it does where the machine lacks that locale;"
+                + " the embedded PostgreSQL was initialised with --locale=C instead, so its text sorts by code point"
+                + " and only ASCII letters change case. Set LC_ALL to a locale this machine has (locale -a lists them)"
+                + " for that locale's rules", locale);
+        return server;
     }
 
     /** The folder zonky runs PostgreSQL's programs from, as it finds it. */
