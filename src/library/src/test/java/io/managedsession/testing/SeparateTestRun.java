@@ -19,6 +19,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.jar.Attributes;
 import java.util.jar.JarFile;
 import java.util.jar.Manifest;
+import java.util.function.Predicate;
+import java.util.stream.Collectors;
 
 import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
 import org.junit.platform.launcher.core.LauncherFactory;
@@ -41,13 +43,27 @@ record SeparateTestRun(Process process, CompletableFuture<String> said, StringBu
      */
     static SeparateTestRun of(Class<?> testClass, Map<String, String> environment, List<String> jvmOptions)
             throws IOException {
+        return of(testClass, environment, jvmOptions, System.getProperty("java.class.path"));
+    }
+
+    /**
+     * Starts a run of {@code testClass} on this JVM's class path less the entries {@code leftOut} accepts: a
+     * developer's project that lacks a dependency.
+     */
+    static SeparateTestRun without(Predicate<Path> leftOut, Class<?> testClass, Map<String, String> environment)
+            throws IOException {
+        return of(testClass, environment, List.of(), classPathEntries().stream().filter(leftOut.negate())
+                .map(Path::toString).collect(Collectors.joining(File.pathSeparator)));
+    }
+
+    private static SeparateTestRun of(Class<?> testClass, Map<String, String> environment, List<String> jvmOptions,
+            String classPath) throws IOException {
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElseThrow());
         // A run of a few seconds: the quick compiler only and the simplest collector start it soonest.
         command.addAll(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
         command.addAll(jvmOptions);
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), SeparateTestRun.class.getName(),
-                testClass.getName()));
+        command.addAll(List.of("-cp", classPath, SeparateTestRun.class.getName(), testClass.getName()));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
         environment.forEach((name, value) -> {
             if (value == null) {
