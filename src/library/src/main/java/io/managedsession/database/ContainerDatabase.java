@@ -10,6 +10,7 @@ import org.slf4j.LoggerFactory;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.containers.GenericContainer;
 import org.testcontainers.containers.PostgreSQLContainer;
+import org.testcontainers.dockerclient.DockerClientConfigUtils;
 import org.testcontainers.dockerclient.DockerClientProviderStrategy;
 import org.testcontainers.dockerclient.TransportConfig;
 import org.testcontainers.utility.DockerImageName;
@@ -31,6 +32,8 @@ final class ContainerDatabase {
     /** Testcontainers' helper container, started before any other unless {@code TESTCONTAINERS_RYUK_DISABLED=true}. */
     private static final String RYUK_CONTAINER = "org.testcontainers.utility.RyukContainer";
     private static final String RYUK_REAPER = "org.testcontainers.utility.RyukResourceReaper";
+    /** Testcontainers' setting for the address of the Docker host's published ports. */
+    private static final String HOST_OVERRIDE = "TESTCONTAINERS_HOST_OVERRIDE";
 
     /** The container's superuser and its first database. */
     private static final String USER = "managed_session";
@@ -89,7 +92,21 @@ final class ContainerDatabase {
             DockerClientFactory.instance().client();
             return DockerCheck.USABLE;
         } catch (RuntimeException e) {
-            return new DockerCheck(true, "Testcontainers could not get ready: " + describe(e), "");
+            return new DockerCheck(true, "Testcontainers could not get ready: " + describe(e), insideAContainer()
+                    ? "Inside a container (a CI job given the host's Docker socket, say), Testcontainers finds the"
+                    + " Docker host's address by running a small image unless " + HOST_OVERRIDE + " names it: set it"
+                    + " (localhost where this container shares the host's network), or keep that image on the engine."
+                    : "");
+        }
+    }
+
+    /** Whether this JVM runs in a container, as Testcontainers decides it, with no Docker host address given. */
+    private static boolean insideAContainer() {
+        try {
+            String override = System.getenv(HOST_OVERRIDE);
+            return DockerClientConfigUtils.IN_A_CONTAINER && (override == null || override.isBlank());
+        } catch (LinkageError e) {
+            return false;
         }
     }
 
