@@ -35,7 +35,8 @@ class DockerOutsideOfDockerTest {
     private static URI dockerHost;
 
     @BeforeAll
-    static void theEngineIsReachedThroughASocket() {
+    static void theEngineIsReachedThroughASocket() throws InterruptedException {
+        SeparateTestRun.assumeDockerCommand();
         dockerHost = DockerClientFactory.instance().getTransportConfig().getDockerHost();
         assumeTrue("unix".equals(dockerHost.getScheme()), "a socket to hand the job's container");
     }

@@ -39,6 +39,7 @@ class EmbeddedInAContainerTest {
 
     @BeforeAll
     static void rootHasNoUserNamespaceInTheContainer() throws Exception {
+        SeparateTestRun.assumeDockerCommand();
         Process unshare = new ProcessBuilder("docker", "run", "--rm", "--entrypoint", "unshare",
                 ImageOfTheContainerTests.name(), "-U", "true").redirectErrorStream(true).start();
         unshare.getInputStream().transferTo(OutputStream.nullOutputStream());

@@ -7,6 +7,7 @@ import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -16,12 +17,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 import java.util.jar.Attributes;
 import java.util.jar.JarFile;
 import java.util.jar.Manifest;
-import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
 
+import org.junit.jupiter.api.Assumptions;
 import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
 import org.junit.platform.launcher.core.LauncherFactory;
 import org.junit.platform.launcher.listeners.SummaryGeneratingListener;
@@ -103,6 +105,19 @@ record SeparateTestRun(Process process, CompletableFuture<String> said, StringBu
         command.addAll(List.of("-cp", String.join(":", classPath), SeparateTestRun.class.getName(),
                 testClass.getName()));
         return started(new ProcessBuilder(command).redirectErrorStream(true), testClass);
+    }
+
+    /** Skips the calling test where no {@code docker} command runs, which {@link #inContainer} uses. */
+    static void assumeDockerCommand() throws InterruptedException {
+        boolean runs;
+        try {
+            Process version = new ProcessBuilder("docker", "version").redirectErrorStream(true).start();
+            version.getInputStream().transferTo(OutputStream.nullOutputStream());
+            runs = version.waitFor(1, TimeUnit.MINUTES) && version.exitValue() == 0;
+        } catch (IOException e) {
+            runs = false;
+        }
+        Assumptions.assumeTrue(runs, "a docker command that reaches the engine");
     }
 
     /**
