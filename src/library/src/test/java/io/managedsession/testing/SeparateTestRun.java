@@ -121,26 +121,30 @@ record SeparateTestRun(Process process, CompletableFuture<String> said, StringBu
     }
 
     /**
-     * This JVM's class path as files and directories, a manifest-only jar (Surefire's) taken for the entries its
-     * manifest names.
+     * This JVM's class path as files and directories, with the entries a jar's manifest names after that jar; a
+     * manifest-only jar (Surefire's) is left out for them, so that leaving an entry out leaves it out.
      */
     private static List<Path> classPathEntries() throws IOException {
         List<Path> entries = new ArrayList<>();
         for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
             Path path = Path.of(entry).toAbsolutePath();
-            String manifestClassPath = null;
-            if (Files.isRegularFile(path) && path.toString().endsWith(".jar")) {
-                try (JarFile jar = new JarFile(path.toFile())) {
-                    Manifest manifest = jar.getManifest();
-                    manifestClassPath = manifest == null ? null
-                            : manifest.getMainAttributes().getValue(Attributes.Name.CLASS_PATH);
-                }
-            }
-            if (manifestClassPath == null) {
+            if (!Files.isRegularFile(path) || !path.toString().endsWith(".jar")) {
                 entries.add(path);
-            } else {
-                for (String named : manifestClassPath.trim().split("\\s+")) {
-                    entries.add(Path.of(path.toUri().resolve(named)));
+                continue;
+            }
+            try (JarFile jar = new JarFile(path.toFile())) {
+                Manifest manifest = jar.getManifest();
+                String named = manifest == null ? null
+                        : manifest.getMainAttributes().getValue(Attributes.Name.CLASS_PATH);
+                boolean manifestOnly = named != null
+                        && jar.stream().allMatch(file -> file.getName().startsWith("META-INF/"));
+                if (!manifestOnly) {
+                    entries.add(path);
+                }
+                if (named != null && !named.isBlank()) {
+                    for (String name : named.trim().split("\\s+")) {
+                        entries.add(Path.of(path.toUri().resolve(name)));
+                    }
                 }
             }
         }
