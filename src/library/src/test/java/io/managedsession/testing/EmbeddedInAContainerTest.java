@@ -3,11 +3,9 @@ package io.managedsession.testing;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
-import java.io.OutputStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -40,18 +38,16 @@ class EmbeddedInAContainerTest {
     @BeforeAll
     static void rootHasNoUserNamespaceInTheContainer() throws Exception {
         SeparateTestRun.assumeDockerCommand();
-        Process unshare = new ProcessBuilder("docker", "run", "--rm", "--entrypoint", "unshare",
-                ImageOfTheContainerTests.name(), "-U", "true").redirectErrorStream(true).start();
-        unshare.getInputStream().transferTo(OutputStream.nullOutputStream());
-        assertThat(unshare.waitFor(1, TimeUnit.MINUTES)).isTrue();
-        assumeFalse(unshare.exitValue() == 0, "this Docker engine lets root into a user namespace");
+        int unshare = SeparateTestRun.exitValueOf("docker", "run", "--rm", "--entrypoint", "unshare",
+                ImageOfTheContainerTests.name(), "-U", "true");
+        assumeFalse(unshare == 0, "this Docker engine lets root into a user namespace");
     }
 
     @Test
     void asRootTheRunFailsAtOnceSayingWhyAndWhatToDo() throws Exception {
         SeparateTestRun run = run(List.of("--user", "root"), List.of());
 
-        assertFailed(run)
+        assertThat(run.assertFailed())
                 .contains("PostgreSQL refuses to run as root")
                 .contains("'unshare -U' is not permitted")
                 .contains("Run as another user")
@@ -70,7 +66,7 @@ class EmbeddedInAContainerTest {
     void underANoexecTmpTheRunFailsNamingTheFolderAndTheSetting() throws Exception {
         SeparateTestRun run = run(join(NOT_ROOT, NOEXEC_TMP), List.of());
 
-        assertFailed(run)
+        assertThat(run.assertFailed())
                 .contains("/tmp/embedded-pg")
                 .contains("does not allow running programs")
                 .contains("ot.epg.working-dir");
@@ -88,12 +84,6 @@ class EmbeddedInAContainerTest {
     private static SeparateTestRun run(List<String> dockerOptions, List<String> jvmOptions) throws Exception {
         return SeparateTestRun.inContainer(ImageOfTheContainerTests.name(), dockerOptions, DevelopersCase.class,
                 NO_DOCKER, jvmOptions);
-    }
-
-    private static org.assertj.core.api.AbstractStringAssert<?> assertFailed(SeparateTestRun run) throws Exception {
-        assertThat(run.process().waitFor(3, TimeUnit.MINUTES)).as("the run ended").isTrue();
-        assertThat(run.process().exitValue()).as("the run failed:%n%s", run.output()).isNotZero();
-        return assertThat(run.output().toString());
     }
 
     @SafeVarargs

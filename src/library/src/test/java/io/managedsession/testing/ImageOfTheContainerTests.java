@@ -7,7 +7,9 @@ import com.github.dockerjava.api.exception.NotFoundException;
 
 import io.managedsession.database.DatabaseResolver;
 
-/** The PostgreSQL image this machine's container tests start ({@code MANAGEDSESSION_DATABASE_IMAGE}, or the default). */
+/**
+ * The PostgreSQL image this machine's container tests start ({@code MANAGEDSESSION_DATABASE_IMAGE}, or the default).
+ */
 final class ImageOfTheContainerTests {
 
     private ImageOfTheContainerTests() {

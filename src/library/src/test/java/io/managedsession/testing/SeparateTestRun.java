@@ -109,15 +109,21 @@ record SeparateTestRun(Process process, CompletableFuture<String> said, StringBu
 
     /** Skips the calling test where no {@code docker} command runs, which {@link #inContainer} uses. */
     static void assumeDockerCommand() throws InterruptedException {
-        boolean runs;
+        int exitValue;
         try {
-            Process version = new ProcessBuilder("docker", "version").redirectErrorStream(true).start();
-            version.getInputStream().transferTo(OutputStream.nullOutputStream());
-            runs = version.waitFor(1, TimeUnit.MINUTES) && version.exitValue() == 0;
+            exitValue = exitValueOf("docker", "version");
         } catch (IOException e) {
-            runs = false;
+            exitValue = -1;
         }
-        Assumptions.assumeTrue(runs, "a docker command that reaches the engine");
+        Assumptions.assumeTrue(exitValue == 0, "a docker command that reaches the engine");
+    }
+
+    /** Runs {@code command} to its end (a minute at most), its output discarded, and returns its exit value. */
+    static int exitValueOf(String... command) throws IOException, InterruptedException {
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        process.getInputStream().transferTo(OutputStream.nullOutputStream());
+        assertThat(process.waitFor(1, TimeUnit.MINUTES)).as("%s ended", String.join(" ", command)).isTrue();
+        return process.exitValue();
     }
 
     /**
@@ -196,6 +202,13 @@ record SeparateTestRun(Process process, CompletableFuture<String> said, StringBu
     void assertPassed() throws InterruptedException {
         assertThat(process.waitFor(3, TimeUnit.MINUTES)).as("the run ended").isTrue();
         assertThat(process.exitValue()).as("the run's tests passed:%n%s", output).isZero();
+    }
+
+    /** Requires the run to end failed, and returns its output, to say why. */
+    String assertFailed() throws InterruptedException {
+        assertThat(process.waitFor(3, TimeUnit.MINUTES)).as("the run ended").isTrue();
+        assertThat(process.exitValue()).as("the run failed:%n%s", output).isNotZero();
+        return output.toString();
     }
 
     /** Kills it as an IDE's stop button does, and waits for it to be gone. */

@@ -118,9 +118,7 @@ class TestcontainersRyukTest {
         SeparateTestRun run = run(Map.of(DatabaseResolver.TESTCONTAINERS_ENV, "true",
                 "TESTCONTAINERS_HUB_IMAGE_NAME_PREFIX", PREFIX));
 
-        assertThat(run.process().waitFor(3, TimeUnit.MINUTES)).as("the run ended").isTrue();
-        assertThat(run.process().exitValue()).as("the run failed:%n%s", run.output()).isNotZero();
-        assertThat(run.output().toString())
+        assertThat(run.assertFailed())
                 .contains("Testcontainers was asked for")
                 .contains(MISSING_RYUK)
                 .contains("TESTCONTAINERS_RYUK_DISABLED=true")
