@@ -205,16 +205,27 @@ final class ContainerDatabase {
         } catch (NotFoundException missing) {
             // Pulled below.
         }
+        ImagePullOutcome outcome = new ImagePullOutcome();
         try {
-            docker.pullImageCmd(name.getUnversionedPart()).withTag(name.getVersionPart()).start().awaitCompletion();
+            docker.pullImageCmd(name.getUnversionedPart()).withTag(name.getVersionPart()).exec(outcome)
+                    .awaitCompletion();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("Interrupted while pulling " + described, e);
         } catch (RuntimeException e) {
-            // The engine's error ends with a line break, which would cut the log line that quotes it in two.
-            throw new IllegalStateException(described + " is not on this machine and could not be pulled: "
-                    + String.valueOf(e.getMessage()).strip(), e);
+            outcome.onError(e);
         }
+        String reason = outcome.failureReason();
+        if (reason == null) {
+            try {
+                docker.inspectImageCmd(name.asCanonicalNameString()).exec();
+                return;
+            } catch (NotFoundException stillMissing) {
+                reason = "the engine reported no error, yet does not have it afterwards";
+            }
+        }
+        throw new IllegalStateException(described + " is not on this machine and could not be pulled: " + reason,
+                outcome.failure());
     }
 
     /** The innermost cause of a failed start, in a phrase: Testcontainers wraps the reason a few levels deep. */

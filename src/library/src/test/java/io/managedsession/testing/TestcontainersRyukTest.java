@@ -111,6 +111,8 @@ class TestcontainersRyukTest {
                 .contains("TESTCONTAINERS_RYUK_DISABLED=true")
                 .doesNotContain("no Docker engine answered");
         assertThat(run.output().toString()).doesNotContain(RETRYING);
+        assertThat(run.output().toString().lines().filter(line -> line.contains(" ERROR ")))
+                .as("the failed pull is the WARN's to tell, not an ERROR with a stack trace before it").isEmpty();
     }
 
     @Test
