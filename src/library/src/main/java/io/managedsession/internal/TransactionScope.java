@@ -283,6 +283,15 @@ final class TransactionScope {
                 // The connection failed during COMMIT: there is nothing left to roll back on it.
                 return;
             }
+            if (connectionLost()) {
+                // Closed already: the server ended the session (a FATAL such as idle_in_transaction_session_timeout's
+                // or transaction_timeout's), which rolled the transaction back, and the driver or the pool closed the
+                // connection on it. A ROLLBACK could only fail with "connection is closed", noise beside the
+                // server's reason.
+                state = State.FAILED;
+                connectionBroken = true;
+                return;
+            }
             if (deadline != null) {
                 deadline.beforeEnd();
             }
