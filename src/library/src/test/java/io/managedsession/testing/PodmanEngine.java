@@ -90,6 +90,11 @@ final class PodmanEngine implements AutoCloseable {
         assertThat(podman("pull", "-q", "docker-daemon:" + image)).as("podman pull docker-daemon:%s", image).isZero();
     }
 
+    /** Removes {@code image} from Podman's store, where it is there. */
+    void remove(String image) throws IOException, InterruptedException {
+        podman("image", "rm", "--force", "--ignore", image);
+    }
+
     /** Whether Podman's store has {@code image}. */
     boolean has(String image) throws IOException, InterruptedException {
         return podman("image", "exists", image) == 0;

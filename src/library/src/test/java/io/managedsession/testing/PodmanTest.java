@@ -14,6 +14,9 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIf;
 import org.junit.jupiter.api.io.TempDir;
+import org.testcontainers.DockerClientFactory;
+
+import com.github.dockerjava.api.DockerClient;
 
 import io.managedsession.database.DatabaseResolver;
 import io.managedsession.database.PostgresDatabase;
@@ -63,6 +66,28 @@ class PodmanTest {
         assertThat(run.told().split(" ")[2]).isEqualTo(PostgresDatabase.Origin.TESTCONTAINERS.name());
         assertThat(podman.startsOf(ImageOfTheContainerTests.name(), since))
                 .as("the container was Podman's, not the Docker engine's").isEqualTo(1);
+    }
+
+    @Test
+    void aRunOnPodmanWhoseStoreHasRyuksImageStartsRyukThereAndThenItsContainer(@TempDir Path context)
+            throws Exception {
+        DockerClient docker = DockerClientFactory.instance().client();
+        String ryuk = RyukStandIn.build(docker, context);
+        try {
+            podman.copyFromDocker(ryuk);
+            long since = Instant.now().getEpochSecond() - 1;
+            // Ryuk unprivileged, as the Ryuk test on Docker has it; Testcontainers mounts Podman's socket into it.
+            SeparateTestRun run = run(Map.of(DatabaseResolver.TESTCONTAINERS_ENV, "true",
+                    "TESTCONTAINERS_RYUK_CONTAINER_IMAGE", ryuk, "TESTCONTAINERS_RYUK_CONTAINER_PRIVILEGED", "false"));
+
+            run.assertPassed();
+            assertThat(run.told().split(" ")[2]).isEqualTo(PostgresDatabase.Origin.TESTCONTAINERS.name());
+            assertThat(podman.startsOf(ryuk, since)).as("Testcontainers started its Ryuk on Podman").isEqualTo(1);
+            assertThat(podman.startsOf(ImageOfTheContainerTests.name(), since)).isEqualTo(1);
+        } finally {
+            podman.remove(ryuk);
+            docker.removeImageCmd(ryuk).withForce(true).exec();
+        }
     }
 
     @Test

@@ -2,15 +2,12 @@ package io.managedsession.testing;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Tag;
@@ -51,28 +48,8 @@ class TestcontainersRyukTest {
 
     @Test
     void aRunWhoseMachineHasRyuksImageGetsItsContainerWithRyukStarted(@TempDir Path context) throws Exception {
-        // A stand-in for Ryuk, built on the image the container tests use: it says it started, answers the label
-        // filters Testcontainers sends with ACK as Ryuk does, and ends when that connection does (the run's JVM).
-        Files.writeString(context.resolve("ryuk.pl"), """
-                use IO::Socket::INET;
-                $| = 1;
-                my $server = IO::Socket::INET->new(LocalPort => 8080, Listen => 1, ReuseAddr => 1) or die $!;
-                print "Started\n";
-                my $client = $server->accept;
-                $client->autoflush(1);
-                while (my $filters = <$client>) {
-                    print "Filters: $filters";
-                    print $client "ACK\n";
-                }
-                """);
-        Files.writeString(context.resolve("Dockerfile"), "FROM " + ImageOfTheContainerTests.name() + "\n"
-                + "COPY ryuk.pl /ryuk.pl\n"
-                + "ENTRYPOINT [\"perl\", \"/ryuk.pl\"]\n");
-        String ryuk = "managed-session-test/ryuk:" + UUID.randomUUID().toString().substring(0, 8);
         DockerClient docker = DockerClientFactory.instance().client();
-        ImageOfTheContainerTests.id(docker);
-        docker.buildImageCmd(context.resolve("Dockerfile").toFile()).withTags(Set.of(ryuk)).withPull(false).start()
-                .awaitImageId();
+        String ryuk = RyukStandIn.build(docker, context);
         try {
             long since = Instant.now().getEpochSecond() - 1;
             // Testcontainers' setting for Ryuk's image, which the resolver's look-up follows as Testcontainers does;
