@@ -64,7 +64,8 @@ final class PodmanEngine implements AutoCloseable {
         Path configuration = directory.resolve("containers.conf");
         Files.writeString(configuration, "[containers]\ndefault_ulimits = []\n");
         Path socket = directory.resolve("podman.sock");
-        ProcessBuilder builder = new ProcessBuilder("podman", "system", "service", "--time=0", "unix://" + socket)
+        // Ends after two minutes without a call, as well as on close(): a test JVM that is killed leaves none behind.
+        ProcessBuilder builder = new ProcessBuilder("podman", "system", "service", "--time=120", "unix://" + socket)
                 .redirectErrorStream(true).redirectOutput(directory.resolve("service.log").toFile());
         builder.environment().put("CONTAINERS_CONF", configuration.toString());
         PodmanEngine engine = new PodmanEngine(socket, builder.start());
@@ -90,9 +91,18 @@ final class PodmanEngine implements AutoCloseable {
         assertThat(podman("pull", "-q", "docker-daemon:" + image)).as("podman pull docker-daemon:%s", image).isZero();
     }
 
-    /** Removes {@code image} from Podman's store, where it is there. */
-    void remove(String image) throws IOException, InterruptedException {
-        podman("image", "rm", "--force", "--ignore", image);
+    /**
+     * Removes {@code image} from Podman's store, where it is there, with any container left of it. A container that is
+     * still stopping (Ryuk's, whose run has just ended) can keep the image busy for a moment: tried until it is gone.
+     */
+    void remove(String image) {
+        await().atMost(Duration.ofMinutes(1)).untilAsserted(() -> {
+            Process remove = new ProcessBuilder("podman", "image", "rm", "--force", "--ignore", image)
+                    .redirectErrorStream(true).start();
+            String output = new String(remove.getInputStream().readAllBytes());
+            assertThat(remove.waitFor(1, TimeUnit.MINUTES)).as("podman image rm ended").isTrue();
+            assertThat(remove.exitValue()).as("podman image rm %s: %s", image, output).isZero();
+        });
     }
 
     /** Whether Podman's store has {@code image}. */
