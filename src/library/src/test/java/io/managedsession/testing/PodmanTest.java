@@ -46,6 +46,8 @@ class PodmanTest {
     @BeforeAll
     static void startPodman() throws Exception {
         podman = PodmanEngine.start(directory);
+        // Pulled into Docker first where Docker lacks it too (a developer's machine with the default image).
+        ImageOfTheContainerTests.id(DockerClientFactory.instance().client());
         podman.copyFromDocker(ImageOfTheContainerTests.name());
     }
 
