@@ -158,7 +158,10 @@ public final class TransactionOptions {
      * not change result type", say after the next release's migration altered a column while this release runs):
      * the driver prepares it again on the next attempt. A connection lost during COMMIT is a
      * {@link CommitOutcomeUnknownException}, never retried; a {@link ConnectionUnavailableException} is not transient
-     * either, since it already waited the connection timeout.
+     * either, since it already waited the connection timeout. Nor is a session ended for idling in the transaction,
+     * by the server ({@code idle_in_transaction_session_timeout}, {@code 25P03}) or by PgBouncer (its
+     * {@code idle_transaction_timeout}, {@code 08P01}): that limit is on the block's own pace, which another attempt
+     * would likely meet again.
      *
      * @param failure what the transaction failed with
      * @return whether running the transaction again is safe and may succeed

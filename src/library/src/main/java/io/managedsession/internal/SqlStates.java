@@ -30,6 +30,11 @@ public final class SqlStates {
     /** The server's functions that raise it when they check a prepared plan against its tables (plancache.c). */
     private static final Set<String> PLAN_REVALIDATION = Set.of("RevalidateCachedQuery", "RevalidateCachedPlan");
 
+    /** protocol_violation: what PgBouncer sends with the FATAL errors of its own limits. */
+    private static final String PROTOCOL_VIOLATION = "08P01";
+    /** PgBouncer's message when its idle_transaction_timeout ends a client that sat idle in a transaction. */
+    private static final String POOLER_IDLE_TRANSACTION_TIMEOUT = "idle transaction timeout";
+
     /** How deep a cause chain is followed: far beyond any real one, and a guard against a chain that loops. */
     private static final int MAX_DEPTH = 100;
 
@@ -55,12 +60,28 @@ public final class SqlStates {
 
     /**
      * Whether {@code failure}, or a cause of it, says the connection itself is gone, as opposed to the statement or
-     * transaction failing on a connection that still works.
+     * transaction failing on a connection that still works: SQLSTATE class 08, or 57P01 to 57P03 (the server shut
+     * down). Not when PgBouncer ended a client idle in a transaction ({@link #isEndedByPoolerWhileIdle}).
      */
     public static boolean isConnectionFailure(Throwable failure) {
         return find(failure, sql -> sql.getSQLState() != null
                 && (sql.getSQLState().startsWith(CONNECTION_EXCEPTION_CLASS)
-                        || sql.getSQLState().startsWith(OPERATOR_INTERVENTION_CLASS))) != null;
+                        || sql.getSQLState().startsWith(OPERATOR_INTERVENTION_CLASS))) != null
+                && !isEndedByPoolerWhileIdle(failure);
+    }
+
+    /**
+     * Whether PgBouncer ended the client's connection because it sat idle in a transaction (its
+     * {@code idle_transaction_timeout}: {@code FATAL: idle transaction timeout}, SQLSTATE 08P01). It closes the server
+     * connection under it too, which rolls the transaction back; and it waited for the client, so no COMMIT had reached
+     * it. Not a lost connection, then: the transaction certainly did not commit, and it is the pooler's limit on how
+     * the block paces its work rather than a fault another attempt escapes, as the server's own
+     * {@code idle_in_transaction_session_timeout} (25P03, never in class 08) is.
+     */
+    static boolean isEndedByPoolerWhileIdle(Throwable failure) {
+        return find(failure, sql -> PROTOCOL_VIOLATION.equals(sql.getSQLState()) && sql instanceof PSQLException server
+                && server.getServerErrorMessage() != null
+                && POOLER_IDLE_TRANSACTION_TIMEOUT.equals(server.getServerErrorMessage().getMessage())) != null;
     }
 
     /**

@@ -5,10 +5,14 @@ import static io.managedsession.support.SecondConnection.queryLong;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
+import static org.awaitility.Awaitility.await;
 import static org.jooq.impl.DSL.field;
 import static org.jooq.impl.DSL.table;
 
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import org.jooq.DSLContext;
 import org.jooq.exception.DataAccessException;
@@ -77,6 +81,60 @@ class PgBouncerTest {
         }
         try (HeldTransactions holding = HeldTransactions.hold(other, 1)) {
             return sessions.transactionResult(ctx -> body(ctx, 7));
+        }
+    }
+
+    /**
+     * Lets the transaction sit idle until PgBouncer's {@code idle_transaction_timeout} ends it: PgBouncer closes the
+     * client's connection ({@code FATAL: idle transaction timeout}, SQLSTATE 08P01) and the server connection under it,
+     * which rolls the transaction back. Waits until that server connection is gone.
+     */
+    private void idleUntilTheBouncerEndsTheTransaction(DSLContext ctx) {
+        int serverPid = ctx.select(field("pg_backend_pid()", Integer.class)).fetchSingle().value1();
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> queryLong(db, "SELECT count(*) FROM pg_stat_activity WHERE pid = " + serverPid) == 0);
+    }
+
+    @Test
+    void aCommitAfterTheBouncersIdleTransactionTimeoutReportsARollbackNotAnUnknownOutcome() {
+        execute(db, "CREATE TABLE IF NOT EXISTS idled (id integer PRIMARY KEY)", "TRUNCATE idled");
+        AtomicBoolean rolledBack = new AtomicBoolean();
+        try (PgBouncer strict = PgBouncer.inFrontOf(db, Map.of("idle_transaction_timeout", "1"));
+             SessionManager sessions = Managers.via(db, strict.jdbcUrl(db.name())).transactionPooler(true).build()) {
+            Throwable caught = catchThrowable(() -> sessions.transaction(ctx -> {
+                sessions.afterRollback(() -> rolledBack.set(true));
+                ctx.execute("INSERT INTO idled VALUES (1)");
+                idleUntilTheBouncerEndsTheTransaction(ctx);
+            }));
+
+            // PgBouncer ended the transaction before COMMIT reached it: certainly rolled back.
+            assertThat(caught).isExactlyInstanceOf(DataAccessException.class)
+                    .hasMessageContaining("rolled back").hasMessageContaining("idle transaction timeout");
+            assertThat(rolledBack).isTrue();
+            assertThat(queryLong(db, "SELECT count(*) FROM idled")).isZero();
+            db.assertNothingLeaked(sessions);
+            sessions.transaction(ctx -> ctx.execute("INSERT INTO idled VALUES (2)"));
+            assertThat(queryLong(db, "SELECT count(*) FROM idled")).isOne();
+        }
+    }
+
+    @Test
+    void aStatementAfterTheBouncersIdleTransactionTimeoutIsNotRunAgain() {
+        AtomicInteger attempts = new AtomicInteger();
+        try (PgBouncer strict = PgBouncer.inFrontOf(db, Map.of("idle_transaction_timeout", "1"));
+             SessionManager sessions = Managers.via(db, strict.jdbcUrl(db.name())).transactionPooler(true).build()) {
+            Throwable caught = catchThrowable(() -> sessions.transaction(
+                    TransactionOptions.builder().maxAttempts(3).build(), ctx -> {
+                        attempts.incrementAndGet();
+                        idleUntilTheBouncerEndsTheTransaction(ctx);
+                        ctx.execute("SELECT 1");
+                    }));
+
+            assertThat(caught).isInstanceOf(DataAccessException.class).hasMessageContaining("idle transaction timeout");
+            assertThat(SqlStates.sqlState(caught)).isEqualTo("08P01");
+            assertThat(attempts).as("the pooler's limit on the block, as the server's: not run again").hasValue(1);
+            assertThat(caught.getSuppressed()).isEmpty();
+            db.assertNothingLeaked(sessions);
         }
     }
 

@@ -8,6 +8,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -82,6 +83,14 @@ public final class PgBouncer implements AutoCloseable {
 
     /** Starts a PgBouncer in transaction mode in front of the server of {@code db}. */
     public static PgBouncer inFrontOf(TestDatabase db) {
+        return inFrontOf(db, Map.of());
+    }
+
+    /**
+     * Starts a PgBouncer in transaction mode in front of the server of {@code db}, with {@code settings} added to its
+     * {@code [pgbouncer]} section ({@code idle_transaction_timeout}, say).
+     */
+    public static PgBouncer inFrontOf(TestDatabase db, Map<String, String> settings) {
         assumeInstalled();
         Matcher server = HOST_AND_PORT.matcher(db.jdbcUrl());
         if (!server.matches()) {
@@ -111,6 +120,10 @@ public final class PgBouncer implements AutoCloseable {
                     "default_pool_size = 20",
                     "logfile = " + directory.resolve("pgbouncer.log"),
                     ""));
+            for (Map.Entry<String, String> setting : settings.entrySet()) {
+                Files.writeString(directory.resolve("pgbouncer.ini"), setting.getKey() + " = " + setting.getValue()
+                        + "\n", StandardOpenOption.APPEND);
+            }
             List<String> command = new ArrayList<>();
             if (LinuxUtils.isUnshareAvailable()) {
                 command.add("unshare");
