@@ -61,7 +61,7 @@ public final class SqlStates {
     /**
      * Whether {@code failure}, or a cause of it, says the connection itself is gone, as opposed to the statement or
      * transaction failing on a connection that still works: SQLSTATE class 08, or 57P01 to 57P03 (the server shut
-     * down). Not when PgBouncer ended a client idle in a transaction ({@link #isEndedByPoolerWhileIdle}).
+     * down). Not when PgBouncer ended a client idle in a transaction (its idle_transaction_timeout, below).
      */
     public static boolean isConnectionFailure(Throwable failure) {
         return find(failure, sql -> sql.getSQLState() != null
@@ -78,7 +78,7 @@ public final class SqlStates {
      * the block paces its work rather than a fault another attempt escapes, as the server's own
      * {@code idle_in_transaction_session_timeout} (25P03, never in class 08) is.
      */
-    static boolean isEndedByPoolerWhileIdle(Throwable failure) {
+    private static boolean isEndedByPoolerWhileIdle(Throwable failure) {
         return find(failure, sql -> PROTOCOL_VIOLATION.equals(sql.getSQLState()) && sql instanceof PSQLException server
                 && server.getServerErrorMessage() != null
                 && POOLER_IDLE_TRANSACTION_TIMEOUT.equals(server.getServerErrorMessage().getMessage())) != null;
