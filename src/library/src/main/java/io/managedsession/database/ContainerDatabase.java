@@ -228,13 +228,18 @@ final class ContainerDatabase {
                 outcome.failure());
     }
 
-    /** The innermost cause of a failed start, in a phrase: Testcontainers wraps the reason a few levels deep. */
+    /**
+     * The innermost cause of a failed start, in a phrase: Testcontainers wraps the reason a few levels deep. Left out
+     * where the message says it already (the failed pull quotes the engine's error), so it is said once.
+     */
     static String describe(Throwable failure) {
         Throwable root = failure;
         for (int depth = 0; root.getCause() != null && root.getCause() != root && depth < 20; depth++) {
             root = root.getCause();
         }
-        return root == failure ? String.valueOf(failure.getMessage())
-                : failure.getMessage() + ": " + root.getClass().getSimpleName() + ": " + root.getMessage();
+        String message = String.valueOf(failure.getMessage());
+        String rootMessage = String.valueOf(root.getMessage()).strip();
+        return root == failure || message.contains(rootMessage) ? message
+                : message + ": " + root.getClass().getSimpleName() + ": " + root.getMessage();
     }
 }

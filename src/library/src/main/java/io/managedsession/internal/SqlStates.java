@@ -60,8 +60,8 @@ public final class SqlStates {
 
     /**
      * Whether {@code failure}, or a cause of it, says the connection itself is gone, as opposed to the statement or
-     * transaction failing on a connection that still works: SQLSTATE class 08, or 57P01 to 57P03 (the server shut
-     * down). Not when PgBouncer ended a client idle in a transaction (its idle_transaction_timeout, below).
+     * transaction failing on a connection that still works: SQLSTATE class 08, or 57P (the server shut down or ended
+     * the session). Not when PgBouncer ended a client idle in a transaction (its idle_transaction_timeout, below).
      */
     public static boolean isConnectionFailure(Throwable failure) {
         return find(failure, sql -> sql.getSQLState() != null

@@ -11,6 +11,7 @@ import java.sql.SQLException;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
+import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIf;
@@ -149,6 +150,9 @@ class DatabaseResolverTest {
         }
     }
 
+    /** What the resolver says of a missing image before the engine's reason. */
+    private static final String NOT_PULLED = "could not be pulled: ";
+
     @Test
     @EnabledIf("dockerAvailable")
     void testcontainersAskedForExplicitlyFailsWithTheCauseInsteadOfFallingBack() {
@@ -160,7 +164,14 @@ class DatabaseResolverTest {
                 .isInstanceOf(SessionException.class)
                 .hasMessageContaining("Testcontainers was asked for")
                 .hasMessageContaining(MISSING_IMAGE)
-                .hasMessageContaining("could not be pulled");
+                .hasMessageContaining("could not be pulled")
+                .satisfies(failure -> {
+                    String message = failure.getMessage();
+                    String reason = message.substring(message.indexOf(NOT_PULLED) + NOT_PULLED.length());
+                    String reasonStart = reason.substring(0, Math.min(30, reason.length()));
+                    assertThat(message.split(Pattern.quote(reasonStart), -1)).as("the engine's reason, said once: %s",
+                            message).hasSize(2);
+                });
     }
 
     @Test
