@@ -2,6 +2,7 @@ package io.managedsession.database;
 
 import java.io.IOException;
 import java.lang.reflect.Constructor;
+import java.net.URI;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -47,13 +48,17 @@ final class ContainerDatabase {
     /**
      * Whether Testcontainers can start containers here, and if not, why.
      *
-     * @param answered whether a Docker engine answered
-     * @param problem  why containers cannot be started, as a phrase for the log; {@code null} when they can
-     * @param remedy   what the developer can do about it, as a sentence, or {@code ""}
+     * @param engine  where the engine that answered listens ({@code unix:///var/run/docker.sock}, a Podman socket, a
+     *                {@code tcp://} address), for the log; {@code null} when none answered
+     * @param problem why containers cannot be started, as a phrase for the log; {@code null} when they can
+     * @param remedy  what the developer can do about it, as a sentence, or {@code ""}
      */
-    record DockerCheck(boolean answered, String problem, String remedy) {
+    record DockerCheck(String engine, String problem, String remedy) {
 
-        static final DockerCheck USABLE = new DockerCheck(true, null, "");
+        /** Whether a Docker engine answered. */
+        boolean answered() {
+            return engine != null;
+        }
 
         boolean usable() {
             return problem == null;
@@ -72,15 +77,20 @@ final class ContainerDatabase {
             // Finds and pings the engine, without starting Ryuk as client() does.
             transport = DockerClientFactory.instance().getTransportConfig();
         } catch (RuntimeException e) {
-            return new DockerCheck(false, "no Docker engine answered", "");
+            return new DockerCheck(null, "no Docker engine answered", "");
         }
+        // Which engine answered, worth saying where a machine has more than one (Docker and Podman, Docker Desktop
+        // and a remote one): without any user part the address might carry.
+        URI host = transport.getDockerHost();
+        String engine = host.getHost() == null ? host.getScheme() + "://" + host.getPath()
+                : host.getScheme() + "://" + host.getHost() + (host.getPort() < 0 ? "" : ":" + host.getPort());
         Optional<DockerImageName> ryuk = ryukImage();
         if (ryuk.isPresent()) {
             try (DockerClient docker = DockerClientProviderStrategy.getClientForConfig(transport)) {
                 pullOnceIfMissing(docker, ryuk.get(), "Testcontainers' Ryuk image "
                         + ryuk.get().asCanonicalNameString());
             } catch (RuntimeException e) {
-                return new DockerCheck(true, "Testcontainers could not start its Ryuk container, which it starts"
+                return new DockerCheck(engine, "Testcontainers could not start its Ryuk container, which it starts"
                         + " before any other: " + e.getMessage(), "On a machine that reaches no registry, set"
                         + " TESTCONTAINERS_RYUK_DISABLED=true, or keep image " + ryuk.get().asCanonicalNameString()
                         + " there.");
@@ -90,9 +100,9 @@ final class ContainerDatabase {
         }
         try {
             DockerClientFactory.instance().client();
-            return DockerCheck.USABLE;
+            return new DockerCheck(engine, null, "");
         } catch (RuntimeException e) {
-            return new DockerCheck(true, "Testcontainers could not get ready: " + describe(e), insideAContainer()
+            return new DockerCheck(engine, "Testcontainers could not get ready: " + describe(e), insideAContainer()
                     ? "Inside a container (a CI job given the host's Docker socket, say), Testcontainers finds the"
                     + " Docker host's address by running a small image unless " + HOST_OVERRIDE + " names it: set it"
                     + " (localhost where this container shares the host's network), or keep that image on the engine."

@@ -247,14 +247,15 @@ public final class DatabaseResolver {
             if (choice == ContainerChoice.REQUIRED) {
                 throw new SessionException("Testcontainers was asked for (" + TESTCONTAINERS_PROPERTY + " / "
                         + TESTCONTAINERS_ENV + " = true), but " + docker.problem()
+                        + (docker.answered() ? " (the Docker engine at " + docker.engine() + ")" : "")
                         + (docker.remedy().isEmpty() ? "" : ". " + docker.remedy()));
             }
             if (!docker.answered()) {
                 return ContainerAttempt.notTried(" and " + docker.problem());
             }
-            log.warn("A Docker engine answered, but {}; using an embedded PostgreSQL instead. {}Set {}=false to skip"
-                    + " Docker", docker.problem(), docker.remedy().isEmpty() ? "" : docker.remedy() + " ",
-                    TESTCONTAINERS_ENV);
+            log.warn("The Docker engine at {} answered, but {}; using an embedded PostgreSQL instead. {}Set {}=false to"
+                    + " skip Docker", docker.engine(), docker.problem(),
+                    docker.remedy().isEmpty() ? "" : docker.remedy() + " ", TESTCONTAINERS_ENV);
             return ContainerAttempt.notTried(" and Testcontainers could not get ready");
         }
         PostgresDatabase database;
@@ -265,16 +266,16 @@ public final class DatabaseResolver {
             if (choice == ContainerChoice.REQUIRED) {
                 throw new SessionException("Testcontainers was asked for (" + TESTCONTAINERS_PROPERTY + " / "
                         + TESTCONTAINERS_ENV + " = true), but a PostgreSQL container from image " + image
-                        + " could not be started: " + cause, e);
+                        + " could not be started on the Docker engine at " + docker.engine() + ": " + cause, e);
             }
-            log.warn("A Docker engine answered, but a PostgreSQL container from image {} could not be started ({});"
-                    + " using an embedded PostgreSQL instead. Set {} to an image this machine has, or {}=false to"
-                    + " skip Docker", image, cause, IMAGE_ENV, TESTCONTAINERS_ENV);
+            log.warn("The Docker engine at {} answered, but a PostgreSQL container from image {} could not be started"
+                    + " ({}); using an embedded PostgreSQL instead. Set {} to an image this machine has, or {}=false to"
+                    + " skip Docker", docker.engine(), image, cause, IMAGE_ENV, TESTCONTAINERS_ENV);
             return ContainerAttempt.notTried(" and the container could not be started");
         }
-        log.info("Using a Testcontainers PostgreSQL ({}{}), since a Docker engine answered: {}", image,
+        log.info("Using a Testcontainers PostgreSQL ({}{}), since the Docker engine at {} answered: {}", image,
                 database.keepsDatabases() ? ", kept running for the next run: Testcontainers' reuse is enabled" : "",
-                database);
+                docker.engine(), database);
         return new ContainerAttempt(database, "");
     }
 

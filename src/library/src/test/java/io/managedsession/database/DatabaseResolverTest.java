@@ -16,6 +16,7 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIf;
 import org.junit.jupiter.api.io.TempDir;
+import org.testcontainers.DockerClientFactory;
 
 import io.managedsession.SessionException;
 import io.managedsession.support.LogCapture;
@@ -146,7 +147,9 @@ class DatabaseResolverTest {
                     .singleElement().asString()
                     .contains(MISSING_IMAGE)
                     .contains("could not be started")
-                    .contains("could not be pulled");
+                    .contains("could not be pulled")
+                    .contains("The Docker engine at " + DockerClientFactory.instance().getTransportConfig()
+                            .getDockerHost() + " answered");
         }
     }
 

@@ -68,6 +68,8 @@ class PodmanTest {
         assertThat(run.told().split(" ")[2]).isEqualTo(PostgresDatabase.Origin.TESTCONTAINERS.name());
         assertThat(podman.startsOf(ImageOfTheContainerTests.name(), since))
                 .as("the container was Podman's, not the Docker engine's").isEqualTo(1);
+        assertThat(run.output().toString()).as("the log says which engine it used")
+                .contains("since the Docker engine at " + podman.dockerHost() + " answered");
     }
 
     @Test
@@ -101,7 +103,8 @@ class PodmanTest {
         String warning = run.output().toString().lines()
                 .filter(line -> line.contains("WARN") && line.contains(DatabaseResolver.class.getSimpleName()))
                 .findFirst().orElseThrow(() -> new AssertionError("no WARN of the resolver in:\n" + run.output()));
-        assertThat(warning).contains(PREFIX + "testcontainers/ryuk:").contains("TESTCONTAINERS_RYUK_DISABLED=true");
+        assertThat(warning).contains(PREFIX + "testcontainers/ryuk:").contains("TESTCONTAINERS_RYUK_DISABLED=true")
+                .contains("The Docker engine at " + podman.dockerHost() + " answered");
         assertEnginesReason(warning);
         assertThat(run.output().toString().lines().filter(line -> line.contains(" ERROR "))).isEmpty();
     }
