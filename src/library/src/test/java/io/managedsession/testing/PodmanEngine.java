@@ -8,7 +8,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Assumptions;
@@ -85,10 +84,9 @@ final class PodmanEngine implements AutoCloseable {
 
     /** Copies {@code image} from the Docker engine this JVM's tests use into Podman's store, unless it is there. */
     void copyFromDocker(String image) throws IOException, InterruptedException {
-        if (podman("image", "exists", image) == 0) {
-            return;
+        if (!has(image)) {
+            outputOf("pull", "-q", "docker-daemon:" + image);
         }
-        assertThat(podman("pull", "-q", "docker-daemon:" + image)).as("podman pull docker-daemon:%s", image).isZero();
     }
 
     /**
@@ -96,13 +94,7 @@ final class PodmanEngine implements AutoCloseable {
      * still stopping (Ryuk's, whose run has just ended) can keep the image busy for a moment: tried until it is gone.
      */
     void remove(String image) {
-        await().atMost(Duration.ofMinutes(1)).untilAsserted(() -> {
-            Process remove = new ProcessBuilder("podman", "image", "rm", "--force", "--ignore", image)
-                    .redirectErrorStream(true).start();
-            String output = new String(remove.getInputStream().readAllBytes());
-            assertThat(remove.waitFor(1, TimeUnit.MINUTES)).as("podman image rm ended").isTrue();
-            assertThat(remove.exitValue()).as("podman image rm %s: %s", image, output).isZero();
-        });
+        await().atMost(Duration.ofMinutes(1)).untilAsserted(() -> outputOf("image", "rm", "--force", "--ignore", image));
     }
 
     /** Whether Podman's store has {@code image}. */
@@ -115,13 +107,9 @@ final class PodmanEngine implements AutoCloseable {
      * names a Docker Hub image in full ({@code docker.io/...}), and its event filter does not match the short name.
      */
     long startsOf(String image, long sinceEpochSecond) throws IOException, InterruptedException {
-        Process events = new ProcessBuilder("podman", "--url", dockerHost(), "events", "--stream=false",
-                "--since", Long.toString(sinceEpochSecond), "--filter", "event=start", "--format", "{{.Image}}")
-                .redirectErrorStream(true).start();
-        List<String> images = new String(events.getInputStream().readAllBytes()).lines().toList();
-        assertThat(events.waitFor(1, TimeUnit.MINUTES)).as("podman events ended").isTrue();
-        assertThat(events.exitValue()).as("podman events: %s", images).isZero();
-        return images.stream().filter(name -> name.equals(image) || name.endsWith("/" + image)).count();
+        return outputOf("--url", dockerHost(), "events", "--stream=false", "--since", Long.toString(sinceEpochSecond),
+                "--filter", "event=start", "--format", "{{.Image}}").lines()
+                .filter(name -> name.equals(image) || name.endsWith("/" + image)).count();
     }
 
     private boolean answers() {
@@ -136,10 +124,23 @@ final class PodmanEngine implements AutoCloseable {
     }
 
     private static int podman(String... arguments) throws IOException, InterruptedException {
+        return SeparateTestRun.exitValueOf(command(arguments));
+    }
+
+    /** Runs a podman command, requires it to succeed, and returns what it printed. */
+    private static String outputOf(String... arguments) throws IOException, InterruptedException {
+        Process process = new ProcessBuilder(command(arguments)).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes());
+        assertThat(process.waitFor(1, TimeUnit.MINUTES)).as("podman %s ended", arguments[0]).isTrue();
+        assertThat(process.exitValue()).as("podman %s: %s", String.join(" ", arguments), output).isZero();
+        return output;
+    }
+
+    private static String[] command(String... arguments) {
         String[] command = new String[arguments.length + 1];
         command[0] = "podman";
         System.arraycopy(arguments, 0, command, 1, arguments.length);
-        return SeparateTestRun.exitValueOf(command);
+        return command;
     }
 
     @Override
