@@ -104,8 +104,9 @@ final class ContainerDatabase {
         } catch (RuntimeException e) {
             return new DockerCheck(engine, "Testcontainers could not get ready: " + describe(e), insideAContainer()
                     ? "Inside a container (a CI job given the host's Docker socket, say), Testcontainers finds the"
-                    + " Docker host's address by running a small image unless " + HOST_OVERRIDE + " names it: set it"
-                    + " (localhost where this container shares the host's network), or keep that image on the engine."
+                    + " Docker host's address, where the engine's bridge network names no gateway, by running a small"
+                    + " image unless " + HOST_OVERRIDE + " names it: set it (localhost where this container shares the"
+                    + " host's network), or keep that image on the engine."
                     : "");
         }
     }

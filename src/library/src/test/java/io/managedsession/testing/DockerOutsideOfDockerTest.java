@@ -56,6 +56,7 @@ class DockerOutsideOfDockerTest {
 
         assertThat(run.assertFailed())
                 .contains("Testcontainers could not get ready")
+                .contains("bridge network names no gateway")
                 .contains("TESTCONTAINERS_HOST_OVERRIDE");
     }
 
