@@ -27,11 +27,11 @@ import io.managedsession.support.TestGroups;
  * Inside a container Testcontainers finds the Docker host's address, unless {@code TESTCONTAINERS_HOST_OVERRIDE} names
  * it, from the gateway of the engine's {@code bridge} network, and where the engine names none by running a small image
  * of its own. Docker 20.10 names none on the start that creates its bridge interface and one on every start after (seen
- * on this machine's engine, started with {@code --iptables=false}). Where that image cannot be had (here: a mirror that lacks it, and Testcontainers' pull retries cut to seconds)
- * the run is told to set the override; where the engine names a gateway the run reaches its container through it; with
- * the override set the job gets its container either way. Which of the first two applies is the engine's to decide,
- * so each runs where it applies. The runs are JVMs of their own in containers of the image the container tests use,
- * with this JVM's Java and class path mounted.
+ * on this machine's engine, started with {@code --iptables=false}). Where that image cannot be had (here: a mirror that
+ * lacks it, and Testcontainers' pull retries cut to seconds) the run is told to set the override; where the engine
+ * names a gateway the run reaches its container through it; with the override set the job gets its container either
+ * way. Which of the first two applies is the engine's to decide, so each runs where it applies. The runs are JVMs of
+ * their own in containers of the image the container tests use, with this JVM's Java and class path mounted.
  */
 @EnabledIf("io.managedsession.database.DatabaseResolverTest#dockerAvailable")
 @Tag(TestGroups.OWN_SERVERS)
